@@ -1,0 +1,164 @@
+//! Why a filter cannot be loaded. Every variant names the problem.
+
+use crate::config::ConfigError;
+use alloc::string::String;
+use core::fmt;
+
+/// A filter was refused at load time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LoadError {
+    /// The module is larger than the limit.
+    TooLarge {
+        /// Its size in bytes.
+        size: usize,
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// The bytes are not a WebAssembly module (no `\0asm` header, or a component).
+    NotWasm,
+    /// The module cannot be decoded.
+    Malformed(String),
+    /// wasmi refused the module (validation or compilation).
+    Invalid(String),
+    /// An import outside the ABI.
+    UnknownImport {
+        /// Import module name.
+        module: String,
+        /// Import field name.
+        name: String,
+    },
+    /// A memory, table or global import: the ABI imports only functions.
+    ImportKind {
+        /// Import module name.
+        module: String,
+        /// Import field name.
+        name: String,
+    },
+    /// An ABI import with the wrong signature.
+    ImportType {
+        /// The import's name.
+        name: String,
+        /// The ABI's signature.
+        expected: &'static str,
+        /// The module's signature.
+        found: String,
+    },
+    /// A required export is missing.
+    MissingExport(&'static str),
+    /// An export of the ABI has the wrong kind or signature.
+    ExportType {
+        /// The export's name.
+        name: &'static str,
+        /// The ABI's signature.
+        expected: &'static str,
+        /// The module's.
+        found: String,
+    },
+    /// A float instruction.
+    Float {
+        /// Its name in Wasm text form, e.g. `f64.add`.
+        instruction: String,
+        /// Index of the function using it.
+        func: u32,
+    },
+    /// A float value type in a signature, local or global.
+    FloatType {
+        /// `f32` or `f64`.
+        ty: &'static str,
+        /// Where it was found.
+        place: String,
+    },
+    /// A SIMD (`v128`) value type.
+    Simd(String),
+    /// A start function: the ABI runs `init` instead.
+    StartFunction,
+    /// A memory the ABI does not allow.
+    Memory(String),
+    /// A table over the limit.
+    Table(String),
+    /// A bad `wasmnf_window` export.
+    Window(String),
+    /// The load options are out of range.
+    Options(String),
+    /// The configuration was refused.
+    Config(ConfigError),
+    /// Instantiation failed.
+    Instantiate(String),
+    /// `init` returned non-zero.
+    Init {
+        /// The value `init` returned.
+        code: i32,
+        /// The message the filter gave with `set_error`, if any.
+        message: Option<String>,
+    },
+    /// `init` trapped or ran out of fuel.
+    InitTrap(String),
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LoadError::TooLarge { size, limit } => {
+                write!(f, "module is {size} bytes; the limit is {limit} bytes")
+            }
+            LoadError::NotWasm => f.write_str("not a WebAssembly module (bad magic or version)"),
+            LoadError::Malformed(m) => write!(f, "malformed WebAssembly module: {m}"),
+            LoadError::Invalid(m) => write!(f, "invalid WebAssembly module: {m}"),
+            LoadError::UnknownImport { module, name } => {
+                write!(f, "import `{module}.{name}` is not part of the wasmnf ABI")
+            }
+            LoadError::ImportKind { module, name } => write!(
+                f,
+                "import `{module}.{name}` is not a function; the wasmnf ABI imports only functions"
+            ),
+            LoadError::ImportType {
+                name,
+                expected,
+                found,
+            } => write!(
+                f,
+                "import `wasmnf.{name}` must have type {expected}, found {found}"
+            ),
+            LoadError::MissingExport(name) => {
+                write!(f, "the module does not export `{name}`")
+            }
+            LoadError::ExportType {
+                name,
+                expected,
+                found,
+            } => write!(f, "`{name}` must have type {expected}, found {found}"),
+            LoadError::Float { instruction, func } => write!(
+                f,
+                "float instruction `{instruction}` is not allowed (function {func})"
+            ),
+            LoadError::FloatType { ty, place } => {
+                write!(f, "float type `{ty}` is not allowed (in {place})")
+            }
+            LoadError::Simd(place) => write!(f, "SIMD type `v128` is not allowed (in {place})"),
+            LoadError::StartFunction => {
+                f.write_str("a start function is not allowed; export `init` for set-up instead")
+            }
+            LoadError::Memory(m) => write!(f, "memory: {m}"),
+            LoadError::Table(m) => write!(f, "table: {m}"),
+            LoadError::Window(m) => write!(f, "window: {m}"),
+            LoadError::Options(m) => write!(f, "load options: {m}"),
+            LoadError::Config(e) => write!(f, "{e}"),
+            LoadError::Instantiate(m) => write!(f, "instantiation failed: {m}"),
+            LoadError::Init {
+                code,
+                message: Some(m),
+            } => write!(f, "filter init failed ({code}): {m}"),
+            LoadError::Init {
+                code,
+                message: None,
+            } => write!(f, "filter init failed with code {code}"),
+            LoadError::InitTrap(m) => write!(f, "filter init trapped: {m}"),
+        }
+    }
+}
+
+impl From<ConfigError> for LoadError {
+    fn from(e: ConfigError) -> Self {
+        LoadError::Config(e)
+    }
+}
