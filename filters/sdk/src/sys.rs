@@ -1,0 +1,116 @@
+//! The ABI's host functions (imports from `wasmnf`) and the staging window.
+//! The only `unsafe` in the SDK lives here, behind safe wrappers.
+
+#[link(wasm_import_module = "wasmnf")]
+extern "C" {
+    fn pkt_u8(off: i32) -> i32;
+    fn pkt_u16(off: i32) -> i32;
+    fn pkt_u32(off: i32) -> i32;
+    fn pkt_read(off: i32, dst: i32, len: i32) -> i32;
+    fn ctx(field: i32) -> i64;
+    fn config_get(key: i32, key_len: i32, val: i32, val_cap: i32) -> i32;
+    fn set_error(ptr: i32, len: i32);
+}
+
+/// Reads a big-endian `u8`/`u16`/`u32` at `off`. The caller has checked that
+/// the bytes are inside the packet, so the host never traps here.
+pub(crate) fn read_u8(off: usize) -> u8 {
+    // SAFETY: host import with no memory arguments; out-of-range offsets trap
+    // in the host, they cannot corrupt anything.
+    unsafe { pkt_u8(off as i32) as u8 }
+}
+
+pub(crate) fn read_u16(off: usize) -> u16 {
+    // SAFETY: as `read_u8`.
+    unsafe { pkt_u16(off as i32) as u16 }
+}
+
+pub(crate) fn read_u32(off: usize) -> u32 {
+    // SAFETY: as `read_u8`.
+    unsafe { pkt_u32(off as i32) as u32 }
+}
+
+/// Copies packet bytes at `off` into `dst`; returns how many were copied.
+pub(crate) fn read_into(off: usize, dst: &mut [u8]) -> usize {
+    // SAFETY: `dst` is a live, writable buffer of `dst.len()` bytes in this
+    // module's memory; the host writes at most that many bytes into it.
+    unsafe { pkt_read(off as i32, dst.as_mut_ptr() as i32, dst.len() as i32) as usize }
+}
+
+/// Reads hook-context field `field` (see the ABI's `ctx_field`).
+#[cfg_attr(feature = "window", allow(dead_code))]
+pub(crate) fn ctx_field(field: i32) -> u64 {
+    // SAFETY: host import with no memory arguments.
+    unsafe { ctx(field) as u64 }
+}
+
+/// Copies the value of config `key` into `dst`; returns its full length, or
+/// `None` if the key is not set.
+pub(crate) fn config_value(key: &str, dst: &mut [u8]) -> Option<usize> {
+    // SAFETY: `key` and `dst` are live buffers in this module's memory with
+    // the lengths given; the host reads `key` and writes at most `dst.len()`
+    // bytes into `dst`.
+    let n = unsafe {
+        config_get(
+            key.as_ptr() as i32,
+            key.len() as i32,
+            dst.as_mut_ptr() as i32,
+            dst.len() as i32,
+        )
+    };
+    usize::try_from(n).ok()
+}
+
+/// Hands the host a message explaining why `init` failed.
+pub(crate) fn report_error(msg: &[u8]) {
+    // SAFETY: `msg` is a live buffer in this module's memory.
+    unsafe { set_error(msg.as_ptr() as i32, msg.len() as i32) }
+}
+
+#[cfg(feature = "window")]
+pub(crate) mod window {
+    use core::cell::UnsafeCell;
+
+    /// Offsets in the window (ABI v1, `abi::window` in the engine; the
+    /// packet length at offset 0 is not read: `filter` receives it).
+    pub(crate) const STAGED: usize = 4;
+    pub(crate) const HOOK: usize = 8;
+    pub(crate) const FAMILY: usize = 12;
+    pub(crate) const IIF: usize = 16;
+    pub(crate) const OIF: usize = 20;
+    pub(crate) const MARK: usize = 24;
+    pub(crate) const TSTAMP_NS: usize = 32;
+    pub(crate) const PACKET: usize = 64;
+    pub(crate) const PACKET_MAX: usize = 128;
+    const SIZE: usize = PACKET + PACKET_MAX;
+
+    /// The staging window. The host writes it between calls, never during
+    /// one, so reads inside a call see one packet's data.
+    #[repr(C, align(8))]
+    pub struct Window(UnsafeCell<[u8; SIZE]>);
+
+    // SAFETY: wasm32-unknown-unknown filters are single-threaded; the only
+    // other writer is the host, and only between calls.
+    unsafe impl Sync for Window {}
+
+    /// Exported as the `wasmnf_window` global: its value is this address.
+    #[no_mangle]
+    pub static wasmnf_window: Window = Window(UnsafeCell::new([0; SIZE]));
+
+    /// `N` bytes of the window at `at`. `at + N <= SIZE` for every caller
+    /// (checked by the `debug_assert`, guaranteed by the offsets above and by
+    /// `staged <= PACKET_MAX`).
+    #[inline(always)]
+    pub(crate) fn bytes<const N: usize>(at: usize) -> [u8; N] {
+        debug_assert!(at + N <= SIZE);
+        let base = wasmnf_window.0.get() as *const u8;
+        // SAFETY: `at + N <= SIZE`, so the read is inside the window; the
+        // window is plain bytes, and nothing writes it during a call.
+        unsafe { core::ptr::read_unaligned(base.add(at) as *const [u8; N]) }
+    }
+
+    #[inline(always)]
+    pub(crate) fn u32_le(at: usize) -> u32 {
+        u32::from_le_bytes(bytes::<4>(at))
+    }
+}

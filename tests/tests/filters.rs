@@ -1,0 +1,233 @@
+//! Table-driven verdict tests for every example filter, on packets built with
+//! etherparse: IPv4 with and without options, IPv6 with and without extension
+//! headers, truncated packets, first and non-first fragments.
+
+use wasmnf_engine::{Ctx, Instance, LoadError, Status, Verdict};
+use wasmnf_tests::*;
+
+use Verdict::{Accept as A, Drop as D};
+
+/// Runs every case and checks its verdict; every run must end without error.
+fn check(inst: &mut Instance, cases: &[(&str, Vec<u8>, Verdict)]) {
+    for (what, pkt, want) in cases {
+        let r = inst.run_detailed(&pkt.as_slice(), &ctx(pkt));
+        assert_eq!(r.status, Status::Ok, "{what}: run failed");
+        assert_eq!(r.verdict, *want, "{what}");
+    }
+    let c = inst.counters();
+    assert_eq!(c.errors(), 0);
+    assert_eq!(c.accepted + c.dropped, c.packets);
+}
+
+/// Runs `pkt` at time `t_ms` milliseconds.
+fn at(inst: &mut Instance, pkt: &[u8], t_ms: u64) -> Verdict {
+    let ctx = Ctx {
+        tstamp_ns: t_ms * 1_000_000,
+        ..ctx(pkt)
+    };
+    let r = inst.run_detailed(&pkt, &ctx);
+    assert_eq!(r.status, Status::Ok);
+    r.verdict
+}
+
+fn init_error(name: &str, config: &[&str]) -> String {
+    match load_bytes(&wasm(name), config) {
+        Err(e @ LoadError::Init { .. }) => e.to_string(),
+        Err(e) => panic!("{name}: expected an init error, got {e}"),
+        Ok(_) => panic!("{name} loaded with {config:?}"),
+    }
+}
+
+#[test]
+fn drop_port() {
+    let mut f = load("drop_port", &["port=8080"]);
+    let udp = udp4(8080, b"hello");
+    let tcp6_ext = with_ipv6_ext(&tcp6(8080), &[(0, 8), (60, 16)], 0, false);
+    // Extension headers longer than the 128-byte staging window: the ports
+    // are read through host calls.
+    let tcp6_deep = with_ipv6_ext(&tcp6(8080), &[(0, 96), (60, 64)], 0, false);
+    check(
+        &mut f,
+        &[
+            ("udp4 to 8080", udp.clone(), D),
+            ("udp4 to 53", udp4(53, b"q"), A),
+            ("tcp4 to 8080", tcp4(8080), D),
+            ("tcp4 to 80", tcp4(80), A),
+            ("udp6 to 8080", udp6(8080, b"x"), D),
+            ("tcp6 to 8080", tcp6(8080), D),
+            ("tcp6 to 8081", tcp6(8081), A),
+            ("ipv4 options, tcp 8080", with_ipv4_options(&tcp4(8080)), D),
+            ("ipv4 options, tcp 22", with_ipv4_options(&tcp4(22)), A),
+            ("ipv6 hop-by-hop + dstopts, tcp 8080", tcp6_ext, D),
+            ("ipv6 ext headers past the window", tcp6_deep, D),
+            (
+                "ipv6 routing + AH, udp 8080",
+                with_ipv6_ext(&udp6(8080, b"x"), &[(43, 24), (51, 16)], 0, false),
+                D,
+            ),
+            ("ipv4 first fragment", ipv4_fragment(&udp, 0, true), D),
+            (
+                "ipv4 non-first fragment",
+                ipv4_fragment(&udp, 185, false),
+                A,
+            ),
+            (
+                "ipv6 first fragment",
+                with_ipv6_ext(&udp6(8080, b"x"), &[(44, 8)], 0, true),
+                D,
+            ),
+            (
+                "ipv6 non-first fragment",
+                with_ipv6_ext(&udp6(8080, b"x"), &[(44, 8)], 100, false),
+                A,
+            ),
+            ("truncated before the ports", udp[..21].to_vec(), A),
+            ("truncated after the ports", udp[..24].to_vec(), D),
+            ("truncated ipv4 header", udp[..12].to_vec(), A),
+            ("empty packet", Vec::new(), A),
+            ("icmp", icmp4_from(SRC4), A),
+        ],
+    );
+    let mut udp_only = load("drop_port", &["port=8080", "proto=udp"]);
+    check(
+        &mut udp_only,
+        &[
+            ("tcp 8080", tcp4(8080), A),
+            ("udp 8080", udp4(8080, b""), D),
+        ],
+    );
+    assert!(init_error("drop_port", &[]).contains("missing config `port`"));
+    assert!(init_error("drop_port", &["port=70000"]).contains("`port` has an invalid value"));
+    assert!(init_error("drop_port", &["port=1", "proto=sctp"]).contains("`proto`"));
+}
+
+#[test]
+fn cidr_filter() {
+    let from4 = |a: [u8; 4]| tcp4_syn_from(a, 443);
+    let mut deny = load("cidr_filter", &["deny=192.0.2.0/24, 2001:db8::/32"]);
+    check(
+        &mut deny,
+        &[
+            ("denied v4 source", from4(SRC4), D),
+            ("other v4 source", from4([203, 0, 113, 5]), A),
+            ("denied v6 source", tcp6(443), D),
+            (
+                "denied v6 with ext headers",
+                with_ipv6_ext(&tcp6(1), &[(0, 8)], 0, false),
+                D,
+            ),
+            ("truncated", from4(SRC4)[..10].to_vec(), A),
+        ],
+    );
+    let mut allow = load("cidr_filter", &["allow=10.0.0.0/8,::1"]);
+    check(
+        &mut allow,
+        &[
+            ("not allowed", from4(SRC4), D),
+            ("allowed", from4([10, 1, 2, 3]), A),
+            ("v6 not allowed", tcp6(443), D),
+        ],
+    );
+    let mut dst = load("cidr_filter", &["deny=198.51.100.0/24", "addr=dst"]);
+    check(&mut dst, &[("denied destination", from4(SRC4), D)]);
+    assert!(init_error("cidr_filter", &["deny=10.0.0.0/33"]).contains("`deny`"));
+    assert!(init_error("cidr_filter", &["addr=both"]).contains("`addr`"));
+}
+
+#[test]
+fn icmp_ratelimit() {
+    let mut f = load("icmp_ratelimit", &["rate=1", "burst=2"]);
+    let ping = icmp4_from(SRC4);
+    assert_eq!(at(&mut f, &ping, 0), A);
+    assert_eq!(at(&mut f, &ping, 10), A);
+    assert_eq!(at(&mut f, &ping, 20), D, "burst of 2 used up");
+    assert_eq!(
+        at(&mut f, &icmp4_from([203, 0, 113, 9]), 20),
+        A,
+        "other source"
+    );
+    assert_eq!(at(&mut f, &icmp6_from(SRC6), 20), A, "icmpv6 source");
+    assert_eq!(at(&mut f, &tcp4(80), 20), A, "not icmp");
+    assert_eq!(at(&mut f, &ping, 1100), A, "one token back after a second");
+    assert_eq!(at(&mut f, &ping, 1200), D);
+    let v6 = icmp6_from(SRC6);
+    assert_eq!(at(&mut f, &v6, 30), A);
+    assert_eq!(at(&mut f, &v6, 40), D);
+    assert!(init_error("icmp_ratelimit", &["rate=0"]).contains("`rate`"));
+}
+
+#[test]
+fn dns_block() {
+    let mut f = load("dns_block", &["names=example.com, ads.example.net"]);
+    let mut response = dns_query("example.com");
+    response[2] |= 0x80;
+    let tcp_query = {
+        let q = dns_query("www.example.com");
+        let mut payload = (q.len() as u16).to_be_bytes().to_vec();
+        payload.extend_from_slice(&q);
+        let mut v = Vec::new();
+        etherparse::PacketBuilder::ipv4(SRC4, DST4, 64)
+            .tcp(40000, 53, 1, 100)
+            .ack(1)
+            .write(&mut v, &payload)
+            .unwrap();
+        v
+    };
+    check(
+        &mut f,
+        &[
+            ("exact name", udp4(53, &dns_query("example.com")), D),
+            (
+                "subdomain, mixed case",
+                udp4(53, &dns_query("www.EXAMPLE.com")),
+                D,
+            ),
+            ("second name", udp4(53, &dns_query("x.ads.example.net")), D),
+            (
+                "suffix but not a subdomain",
+                udp4(53, &dns_query("notexample.com")),
+                A,
+            ),
+            ("other name", udp4(53, &dns_query("example.org")), A),
+            (
+                "parent of a listed name",
+                udp4(53, &dns_query("example.net")),
+                A,
+            ),
+            ("response", udp4(53, &response), A),
+            ("other port", udp4(5353, &dns_query("example.com")), A),
+            ("over ipv6", udp6(53, &dns_query("example.com")), D),
+            ("over tcp", tcp_query, D),
+            (
+                "truncated question",
+                udp4(53, &dns_query("example.com")[..16]),
+                A,
+            ),
+        ],
+    );
+    assert!(init_error("dns_block", &[]).contains("missing config `names`"));
+}
+
+#[test]
+fn syn_flood() {
+    let mut f = load("syn_flood", &["max=2", "window_ms=1000"]);
+    assert_eq!(at(&mut f, &tcp4(80), 0), A);
+    assert_eq!(at(&mut f, &tcp6(80), 10), A);
+    assert_eq!(at(&mut f, &tcp4(443), 20), D, "third SYN in the window");
+    assert_eq!(at(&mut f, &tcp4_ack(80), 30), A, "not a SYN");
+    assert_eq!(at(&mut f, &udp4(80, b""), 30), A, "not TCP");
+    assert_eq!(at(&mut f, &tcp4(80), 1500), A, "new window");
+}
+
+#[test]
+fn accept_all_and_drop_all() {
+    let pkts = [udp4(1, b""), tcp6(2), Vec::new(), vec![0xff; 3]];
+    let mut accept = load("accept_all", &[]);
+    let mut drop = load("drop_all", &[]);
+    for p in &pkts {
+        assert_eq!(accept.run(&p.as_slice(), &ctx(p)), A);
+        assert_eq!(drop.run(&p.as_slice(), &ctx(p)), D);
+    }
+    assert_eq!(accept.counters().accepted, 4);
+    assert_eq!(drop.counters().dropped, 4);
+}
