@@ -6,7 +6,7 @@ use crate::filter::{Clock, FilterOptions, OnError};
 use crate::host::{HostState, HostTrap};
 use crate::packet::{Ctx, PacketView};
 use core::fmt;
-use wasmi::{Func, Memory, Store, TrapCode, TypedFunc};
+use wasmi::{Linker, Memory, Module, Store, TrapCode, TypedFunc};
 
 /// What a packet's fate is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -152,11 +152,27 @@ impl Instance {
         init.call(&mut self.store, ()).map_err(|e| classify(&e))
     }
 
-    /// Allocates what wasmi allocates on an instance's first call (the value
-    /// stack and the pool that keeps it), so that packets never do.
+    /// Allocates what wasmi allocates on an engine's first Wasm call (the
+    /// value stack, and the pool that keeps it between calls), so that packets
+    /// never do. It runs an empty Wasm function on this instance's engine,
+    /// in a store of its own, so the filter's state is untouched.
     pub(crate) fn warm_up(&mut self) -> Result<(), wasmi::Error> {
-        let noop = Func::wrap(&mut self.store, || {});
-        noop.typed::<(), ()>(&self.store)?.call(&mut self.store, ())
+        // `(module (func (export "w")))`
+        const EMPTY: &[u8] = &[
+            0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, // header
+            1, 4, 1, 0x60, 0, 0, // type section: () -> ()
+            3, 2, 1, 0, // function section
+            7, 5, 1, 1, b'w', 0, 0, // export "w"
+            10, 4, 1, 2, 0, 0x0b, // code: empty body
+        ];
+        let engine = self.store.engine().clone();
+        let module = Module::new(&engine, EMPTY)?;
+        let mut store = Store::new(&engine, ());
+        store.set_fuel(1)?;
+        let instance = Linker::new(&engine).instantiate_and_start(&mut store, &module)?;
+        instance
+            .get_typed_func::<(), ()>(&store, "w")?
+            .call(&mut store, ())
     }
 
     /// The message the filter gave with `set_error`, if any.

@@ -1,0 +1,91 @@
+//! A run allocates nothing: proven with a counting global allocator, per
+//! thread so the test harness's own allocations do not count.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use wasmnf_engine::{Instance, Status};
+use wasmnf_tests::*;
+
+struct Counting;
+
+thread_local! {
+    static ALLOCS: Cell<usize> = const { Cell::new(0) };
+}
+
+// SAFETY: defers every operation to `System`; only counts calls.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCS.with(|c| c.set(c.get() + 1));
+        // SAFETY: same contract as ours.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as ours.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCS.with(|c| c.set(c.get() + 1));
+        // SAFETY: same contract as ours.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocations_during(f: impl FnOnce()) -> usize {
+    let before = ALLOCS.with(Cell::get);
+    f();
+    ALLOCS.with(Cell::get) - before
+}
+
+fn run_all(inst: &mut Instance, pkts: &[Vec<u8>]) {
+    for p in pkts {
+        let r = inst.run_detailed(&p.as_slice(), &ctx(p));
+        assert_eq!(r.status, Status::Ok);
+    }
+}
+
+#[test]
+fn runs_allocate_nothing() {
+    // The counter works: a Vec counts.
+    assert_eq!(
+        allocations_during(|| drop(std::hint::black_box(vec![1u8; 10]))),
+        1
+    );
+
+    let pkts = vec![
+        udp4(8080, b"x"),
+        tcp6(443),
+        // Transport header past the staging window: host-call reads.
+        with_ipv6_ext(&tcp6(8080), &[(0, 96), (60, 64)], 0, false),
+        udp4(53, &dns_query("www.example.com")),
+        icmp4_from(SRC4),
+        Vec::new(),
+    ];
+    let filters: [(&str, &[&str]); 6] = [
+        ("accept_all", &[]),
+        ("drop_port", &["port=8080"]),
+        ("cidr_filter", &["deny=10.0.0.0/8,2001:db8::/32"]),
+        ("dns_block", &["names=example.com"]),
+        ("icmp_ratelimit", &["rate=5"]),
+        ("syn_flood", &["max=3"]),
+    ];
+    for (name, config) in filters {
+        let mut inst = load(name, config);
+        // The very first packet after instantiation already allocates nothing.
+        let n = allocations_during(|| run_all(&mut inst, &pkts));
+        assert_eq!(
+            n,
+            0,
+            "{name}: {n} allocations in its first {} runs",
+            pkts.len()
+        );
+        let n = allocations_during(|| {
+            for _ in 0..100 {
+                run_all(&mut inst, &pkts);
+            }
+        });
+        assert_eq!(n, 0, "{name}: {n} allocations in later runs");
+    }
+}
