@@ -76,3 +76,58 @@ pub fn repo_root() -> PathBuf {
         .expect("xtask lives in the repository root")
         .to_path_buf()
 }
+
+/// Creates `filters/NAME/` from the template (a port-blocking filter) and
+/// adds it to the filters workspace. Returns the new `src/lib.rs`.
+pub fn new_filter(filters_dir: &Path, name: &str) -> Result<PathBuf, String> {
+    let valid = !name.is_empty()
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if !valid {
+        return Err(format!("filter name `{name}` must be lower-case letters, digits and _"));
+    }
+    let dir = filters_dir.join(name);
+    if dir.exists() {
+        return Err(format!("{} already exists", dir.display()));
+    }
+    let manifest_path = filters_dir.join("Cargo.toml");
+    let manifest = std::fs::read_to_string(&manifest_path).map_err(|e| e.to_string())?;
+    let manifest = manifest.replacen("members = [\n", &format!("members = [\n    \"{name}\",\n"), 1);
+    let io = |e: std::io::Error| format!("creating {}: {e}", dir.display());
+    std::fs::create_dir_all(dir.join("src")).map_err(io)?;
+    std::fs::write(
+        dir.join("Cargo.toml"),
+        format!(
+            "[package]\nname = \"{name}\"\nversion.workspace = true\nedition.workspace = true\n\
+             license.workspace = true\n\n[lib]\ncrate-type = [\"cdylib\"]\n\n\
+             [dependencies]\nwasmnf-sdk.workspace = true\n"
+        ),
+    )
+    .map_err(io)?;
+    let lib = dir.join("src/lib.rs");
+    std::fs::write(&lib, TEMPLATE).map_err(io)?;
+    std::fs::write(&manifest_path, manifest).map_err(io)?;
+    Ok(lib)
+}
+
+/// The filter `cargo xtask new-filter` starts from.
+const TEMPLATE: &str = r#"//! Drops TCP and UDP packets to the port given as `port=N`.
+#![no_std]
+use wasmnf_sdk::{config, entry, InitError, Packet, State, Verdict};
+
+static PORT: State<u16> = State::new(0);
+
+fn init() -> Result<(), InitError> {
+    PORT.set(config::require("port")?);
+    Ok(())
+}
+
+fn filter(pkt: &Packet) -> Verdict {
+    match pkt.ports() {
+        Some((_, dst)) if dst == PORT.get() => Verdict::Drop,
+        _ => Verdict::Accept,
+    }
+}
+
+entry!(filter, init = init);
+"#;

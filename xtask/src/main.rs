@@ -1,4 +1,5 @@
 //! `cargo xtask filters`: build the example filters for wasm32.
+//! `cargo xtask new-filter NAME`: start a new filter from the template.
 
 use std::process::ExitCode;
 
@@ -15,8 +16,23 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Some("new-filter") if args.len() == 2 => {
+            match xtask::new_filter(&xtask::repo_root().join("filters"), &args[1]) {
+                Ok(lib) => {
+                    println!("created {}; build with `cargo xtask filters`", lib.display());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         _ => {
-            eprintln!("usage: cargo xtask filters    build filters/*/ for wasm32-unknown-unknown");
+            eprintln!(
+                "usage: cargo xtask filters           build filters/*/ for wasm32-unknown-unknown\n       \
+                 cargo xtask new-filter NAME   start filters/NAME/ from a port-blocking template"
+            );
             ExitCode::from(2)
         }
     }

@@ -1,1 +1,0 @@
-/work/main/filters/target/wasm32-unknown-unknown/release/icmp_ratelimit.wasm: /work/main/filters/icmp_ratelimit/src/lib.rs /work/main/filters/sdk/src/config.rs /work/main/filters/sdk/src/lib.rs /work/main/filters/sdk/src/list.rs /work/main/filters/sdk/src/net.rs /work/main/filters/sdk/src/packet.rs /work/main/filters/sdk/src/state.rs /work/main/filters/sdk/src/sys.rs
