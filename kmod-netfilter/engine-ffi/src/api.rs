@@ -1,0 +1,387 @@
+//! The C ABI the kernel module calls. Handles are boxed engine objects;
+//! every function checks its pointers for null and never panics on input.
+//!
+//! Contexts: `filter_new`, `instance_new` and the `_free` functions
+//! allocate or free and are meant for load/unload time (process context);
+//! `instance_run` allocates nothing and may run in softirq context. One
+//! instance must not be run by two CPUs at once.
+
+use crate::text::BufWriter;
+use alloc::boxed::Box;
+use core::ffi::c_void;
+use core::fmt::Write;
+use core::{ptr, slice};
+use wasmnf_engine::{
+    abi, Ctx, Family, Filter, FilterOptions, Hook, Instance, Limits, OnError, PacketView, Status,
+    TrapKind, Verdict,
+};
+
+/// The filter ABI version this engine implements.
+#[no_mangle]
+pub extern "C" fn wasmnf_engine_abi_version() -> u32 {
+    abi::ABI_VERSION
+}
+
+/// A byte range owned by the engine object (static data).
+#[repr(C)]
+pub struct WasmnfBytes {
+    /// First byte (null when `len` is 0).
+    pub ptr: *const u8,
+    /// Length in bytes.
+    pub len: usize,
+}
+
+static SELFTEST_DROP_UDP_8080: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/drop_udp_8080.wasm"));
+static SELFTEST_SPIN: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/spin.wasm"));
+
+/// The built-in self-test filters: 0 = `drop_udp_8080`, 1 = `spin` (never
+/// returns). Any other index gives an empty range.
+#[no_mangle]
+pub extern "C" fn wasmnf_engine_selftest_wasm(which: u32) -> WasmnfBytes {
+    let bytes: &[u8] = match which {
+        0 => SELFTEST_DROP_UDP_8080,
+        1 => SELFTEST_SPIN,
+        _ => &[],
+    };
+    WasmnfBytes { ptr: if bytes.is_empty() { ptr::null() } else { bytes.as_ptr() }, len: bytes.len() }
+}
+
+/// A packet as the module sees it: `linear_len` bytes readable in place at
+/// `linear`, `len` bytes in all; bytes past the linear part are copied by
+/// `read(read_ctx, offset, dst, n)`, which returns false if the range is not
+/// in the packet. `read` may be null when the whole packet is linear.
+#[repr(C)]
+pub struct WasmnfPacket {
+    /// The linear part.
+    pub linear: *const u8,
+    /// Length of the linear part.
+    pub linear_len: usize,
+    /// Total length (at least `linear_len`).
+    pub len: usize,
+    /// Copies non-linear bytes.
+    pub read: Option<unsafe extern "C" fn(*const c_void, usize, *mut u8, usize) -> bool>,
+    /// First argument of `read`.
+    pub read_ctx: *const c_void,
+}
+
+/// The hook context of one packet (`Ctx` in the engine).
+#[repr(C)]
+pub struct WasmnfCtx {
+    /// `NF_INET_*` hook number.
+    pub hook: u32,
+    /// `NFPROTO_*` family.
+    pub family: u32,
+    /// Input interface index.
+    pub iif: u32,
+    /// Output interface index.
+    pub oif: u32,
+    /// Packet mark.
+    pub mark: u32,
+    /// Monotonic time in nanoseconds.
+    pub tstamp_ns: u64,
+}
+
+/// `WasmnfRunResult::verdict` values (the ABI's).
+pub const VERDICT_DROP: u32 = 0;
+/// Accept.
+pub const VERDICT_ACCEPT: u32 = 1;
+/// `WasmnfRunResult::status`: the filter returned a verdict.
+pub const STATUS_OK: u32 = 0;
+/// The filter trapped; `detail` is the trap kind (see [`trap_code`]).
+pub const STATUS_TRAP: u32 = 1;
+/// The filter ran out of fuel.
+pub const STATUS_OUT_OF_FUEL: u32 = 2;
+/// The filter returned a value that is not a verdict; `detail` is it.
+pub const STATUS_INVALID_VERDICT: u32 = 3;
+
+/// The outcome of one run.
+#[repr(C)]
+#[derive(Default)]
+pub struct WasmnfRunResult {
+    /// `VERDICT_*`, after the failure policy.
+    pub verdict: u32,
+    /// `STATUS_*`.
+    pub status: u32,
+    /// Trap kind or invalid verdict value.
+    pub detail: i32,
+}
+
+/// A stable number for each trap kind.
+pub fn trap_code(kind: TrapKind) -> i32 {
+    match kind {
+        TrapKind::Unreachable => 1,
+        TrapKind::MemoryOutOfBounds => 2,
+        TrapKind::StackOverflow => 3,
+        TrapKind::Arithmetic => 4,
+        TrapKind::Table => 5,
+        TrapKind::PacketOutOfBounds => 6,
+        TrapKind::BadHostCall => 7,
+        TrapKind::HostMemoryOutOfBounds => 8,
+        TrapKind::Other => 9,
+    }
+}
+
+fn trap_kind(code: i32) -> TrapKind {
+    match code {
+        1 => TrapKind::Unreachable,
+        2 => TrapKind::MemoryOutOfBounds,
+        3 => TrapKind::StackOverflow,
+        4 => TrapKind::Arithmetic,
+        5 => TrapKind::Table,
+        6 => TrapKind::PacketOutOfBounds,
+        7 => TrapKind::BadHostCall,
+        8 => TrapKind::HostMemoryOutOfBounds,
+        _ => TrapKind::Other,
+    }
+}
+
+/// Writes `args` into the caller's buffer (when given) and stores the length.
+///
+/// # Safety
+///
+/// `buf` is null or valid for `cap` bytes of writes; `out_len` is null or
+/// valid for a write.
+unsafe fn write_message(buf: *mut u8, cap: usize, out_len: *mut usize, args: core::fmt::Arguments<'_>) {
+    let mut n = 0;
+    if !buf.is_null() && cap > 0 {
+        // SAFETY: non-null `buf` is valid for `cap` bytes (caller's contract).
+        let dst = unsafe { slice::from_raw_parts_mut(buf, cap) };
+        let mut w = BufWriter::new(dst);
+        let _ = w.write_fmt(args);
+        n = w.len();
+    }
+    if !out_len.is_null() {
+        // SAFETY: non-null `out_len` is valid for a write (caller's contract).
+        unsafe { out_len.write(n) };
+    }
+}
+
+/// Checks and compiles a filter. `fuel` is the per-packet budget (0 = the
+/// default); `fail_closed` selects the failure policy (drop instead of
+/// accept). Returns null on refusal, with the reason in `err` (UTF-8,
+/// `*err_len` bytes, truncated to `err_cap`).
+///
+/// # Safety
+///
+/// `wasm` is valid for `wasm_len` bytes of reads; `err` is null or valid for
+/// `err_cap` bytes of writes; `err_len` is null or valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn wasmnf_engine_filter_new(
+    wasm: *const u8,
+    wasm_len: usize,
+    fuel: u64,
+    fail_closed: bool,
+    err: *mut u8,
+    err_cap: usize,
+    err_len: *mut usize,
+) -> *mut Filter {
+    if wasm.is_null() {
+        // SAFETY: forwarded caller's contract on `err`/`err_len`.
+        unsafe { write_message(err, err_cap, err_len, format_args!("no module bytes")) };
+        return ptr::null_mut();
+    }
+    // SAFETY: `wasm` is non-null and valid for `wasm_len` bytes (caller).
+    let bytes = unsafe { slice::from_raw_parts(wasm, wasm_len) };
+    let limits = Limits { fuel: if fuel == 0 { Limits::default().fuel } else { fuel }, ..Limits::default() };
+    let options = FilterOptions {
+        limits,
+        on_error: if fail_closed { OnError::Drop } else { OnError::Accept },
+        ..FilterOptions::default()
+    };
+    match Filter::new(bytes, options) {
+        Ok(filter) => {
+            // SAFETY: as above.
+            unsafe { write_message(err, err_cap, err_len, format_args!("")) };
+            Box::into_raw(Box::new(filter))
+        }
+        Err(e) => {
+            // SAFETY: as above.
+            unsafe { write_message(err, err_cap, err_len, format_args!("{e}")) };
+            ptr::null_mut()
+        }
+    }
+}
+
+/// Frees a filter (null is ignored). Instances made from it stay valid.
+///
+/// # Safety
+///
+/// `filter` is null or came from `wasmnf_engine_filter_new` and is not used
+/// again.
+#[no_mangle]
+pub unsafe extern "C" fn wasmnf_engine_filter_free(filter: *mut Filter) {
+    if !filter.is_null() {
+        // SAFETY: it came from `Box::into_raw` and is given up by the caller.
+        drop(unsafe { Box::from_raw(filter) });
+    }
+}
+
+/// Creates an instance (compiles, allocates memory, runs `init`). Returns
+/// null on failure, with the reason in `err` as for `filter_new`.
+///
+/// # Safety
+///
+/// `filter` is null or a live filter; `err`/`err_len` as for `filter_new`.
+#[no_mangle]
+pub unsafe extern "C" fn wasmnf_engine_instance_new(
+    filter: *const Filter,
+    err: *mut u8,
+    err_cap: usize,
+    err_len: *mut usize,
+) -> *mut Instance {
+    // SAFETY: null or a live filter (caller's contract).
+    let Some(filter) = (unsafe { filter.as_ref() }) else {
+        // SAFETY: forwarded caller's contract.
+        unsafe { write_message(err, err_cap, err_len, format_args!("no filter")) };
+        return ptr::null_mut();
+    };
+    match filter.instantiate() {
+        Ok(inst) => {
+            // SAFETY: forwarded caller's contract.
+            unsafe { write_message(err, err_cap, err_len, format_args!("")) };
+            Box::into_raw(Box::new(inst))
+        }
+        Err(e) => {
+            // SAFETY: forwarded caller's contract.
+            unsafe { write_message(err, err_cap, err_len, format_args!("{e}")) };
+            ptr::null_mut()
+        }
+    }
+}
+
+/// Frees an instance (null is ignored).
+///
+/// # Safety
+///
+/// `inst` is null or came from `wasmnf_engine_instance_new`, is not running
+/// and is not used again.
+#[no_mangle]
+pub unsafe extern "C" fn wasmnf_engine_instance_free(inst: *mut Instance) {
+    if !inst.is_null() {
+        // SAFETY: it came from `Box::into_raw` and is given up by the caller.
+        drop(unsafe { Box::from_raw(inst) });
+    }
+}
+
+struct FfiPacket<'a> {
+    linear: &'a [u8],
+    len: usize,
+    read: Option<unsafe extern "C" fn(*const c_void, usize, *mut u8, usize) -> bool>,
+    read_ctx: *const c_void,
+}
+
+impl PacketView for FfiPacket<'_> {
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn linear(&self) -> &[u8] {
+        self.linear
+    }
+
+    fn read(&self, offset: usize, dst: &mut [u8]) -> bool {
+        match self.read {
+            // SAFETY: the module's `read` callback copies at most `dst.len()`
+            // bytes into `dst`, which is valid for that many writes; its
+            // context pointer is the one the module supplied with it.
+            Some(read) => unsafe { read(self.read_ctx, offset, dst.as_mut_ptr(), dst.len()) },
+            None => false,
+        }
+    }
+}
+
+/// Runs the instance's filter on one packet. Allocates nothing, never
+/// sleeps. On a null argument the result is a trap (`BadHostCall`) with an
+/// accept verdict.
+///
+/// # Safety
+///
+/// `inst` is a live instance not being run elsewhere; `pkt` and `ctx` are
+/// valid for reads; `pkt.linear` is valid for `pkt.linear_len` bytes and,
+/// with `pkt.read`, describes a packet that does not change during the run;
+/// `out` is valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn wasmnf_engine_instance_run(
+    inst: *mut Instance,
+    pkt: *const WasmnfPacket,
+    ctx: *const WasmnfCtx,
+    out: *mut WasmnfRunResult,
+) {
+    if out.is_null() {
+        return;
+    }
+    // SAFETY: each pointer is null or valid (caller's contract); `inst` is
+    // not aliased while this call runs.
+    let (inst, pkt, ctx) = unsafe { (inst.as_mut(), pkt.as_ref(), ctx.as_ref()) };
+    let result = match (inst, pkt, ctx) {
+        (Some(inst), Some(pkt), Some(ctx)) => {
+            let linear: &[u8] = if pkt.linear.is_null() || pkt.linear_len == 0 {
+                &[]
+            } else {
+                // SAFETY: `linear` is valid for `linear_len` bytes and does
+                // not change during the run (caller's contract).
+                unsafe { slice::from_raw_parts(pkt.linear, pkt.linear_len) }
+            };
+            let view = FfiPacket {
+                linear,
+                len: pkt.len.max(linear.len()),
+                read: pkt.read,
+                read_ctx: pkt.read_ctx,
+            };
+            let ctx = Ctx {
+                hook: Hook::from_u32(ctx.hook).unwrap_or_default(),
+                family: Family::from_u32(ctx.family).unwrap_or_default(),
+                iif: ctx.iif,
+                oif: ctx.oif,
+                mark: ctx.mark,
+                tstamp_ns: ctx.tstamp_ns,
+            };
+            let r = inst.run_detailed(&view, &ctx);
+            let (status, detail) = match r.status {
+                Status::Ok => (STATUS_OK, 0),
+                Status::Trap(kind) => (STATUS_TRAP, trap_code(kind)),
+                Status::OutOfFuel => (STATUS_OUT_OF_FUEL, 0),
+                Status::InvalidVerdict(v) => (STATUS_INVALID_VERDICT, v),
+            };
+            let verdict = match r.verdict {
+                Verdict::Accept => VERDICT_ACCEPT,
+                Verdict::Drop => VERDICT_DROP,
+            };
+            WasmnfRunResult { verdict, status, detail }
+        }
+        _ => WasmnfRunResult {
+            verdict: VERDICT_ACCEPT,
+            status: STATUS_TRAP,
+            detail: trap_code(TrapKind::BadHostCall),
+        },
+    };
+    // SAFETY: `out` is non-null and valid for a write (caller's contract).
+    unsafe { out.write(result) };
+}
+
+/// Describes a run's status in words (`ok`, `trap: ...`, `out of fuel`)
+/// into `buf`; returns the number of bytes written.
+///
+/// # Safety
+///
+/// `result` is null or valid for reads; `buf` is null or valid for `cap`
+/// bytes of writes.
+#[no_mangle]
+pub unsafe extern "C" fn wasmnf_engine_describe_status(
+    result: *const WasmnfRunResult,
+    buf: *mut u8,
+    cap: usize,
+) -> usize {
+    // SAFETY: null or valid for reads (caller's contract).
+    let Some(r) = (unsafe { result.as_ref() }) else { return 0 };
+    let status = match r.status {
+        STATUS_OK => Status::Ok,
+        STATUS_TRAP => Status::Trap(trap_kind(r.detail)),
+        STATUS_OUT_OF_FUEL => Status::OutOfFuel,
+        _ => Status::InvalidVerdict(r.detail),
+    };
+    let mut n = 0;
+    // SAFETY: `buf` null or valid for `cap` bytes (caller's contract).
+    unsafe { write_message(buf, cap, &mut n, format_args!("{status}")) };
+    n
+}

@@ -1,0 +1,124 @@
+//! The global allocator: kmalloc through the module, safe in atomic context.
+//!
+//! kmalloc guarantees only `ARCH_KMALLOC_MINALIGN` (8 bytes on x86_64) in
+//! general, and natural alignment for power-of-two sizes up to the page size
+//! (Documentation/core-api/memory-allocation.rst). So a layout aligned to
+//! more than 8 bytes is served with a power-of-two size of at least its
+//! alignment, and alignments above the page size are refused (null, which
+//! the caller sees as an allocation failure).
+
+/// `ARCH_KMALLOC_MINALIGN` on x86_64.
+pub const KMALLOC_MINALIGN: usize = 8;
+/// The largest alignment kmalloc can guarantee: `PAGE_SIZE` on x86_64.
+pub const KMALLOC_MAXALIGN: usize = 4096;
+
+/// The size to ask kmalloc for so that a block of `size` bytes comes back
+/// aligned to `align` (a power of two), or `None` if kmalloc cannot
+/// guarantee that alignment or the size overflows.
+pub fn kmalloc_size(size: usize, align: usize) -> Option<usize> {
+    debug_assert!(align.is_power_of_two());
+    if align <= KMALLOC_MINALIGN {
+        return Some(size.max(1));
+    }
+    if align > KMALLOC_MAXALIGN {
+        return None;
+    }
+    size.max(align).checked_next_power_of_two()
+}
+
+#[cfg(not(test))]
+mod global {
+    use super::kmalloc_size;
+    use core::alloc::{GlobalAlloc, Layout};
+    use core::ffi::c_void;
+    use core::ptr;
+
+    extern "C" {
+        /// `krealloc(ptr, size, GFP_ATOMIC)` (`kmalloc` when `ptr` is null).
+        /// Never sleeps; returns null on failure.
+        fn wasmnf_kmod_krealloc(ptr: *mut c_void, size: usize) -> *mut c_void;
+        /// `kfree(ptr)`.
+        fn wasmnf_kmod_kfree(ptr: *mut c_void);
+    }
+
+    struct KernelAllocator;
+
+    // SAFETY: `alloc` returns either null or a fresh kmalloc block of at
+    // least `layout.size()` bytes aligned to `layout.align()` (checked below,
+    // guaranteed by `kmalloc_size`); `dealloc` frees exactly such blocks;
+    // `realloc` keeps the contents and the alignment (krealloc either keeps
+    // the block, which was aligned, or moves it to a new block of the
+    // requested power-of-two size, which is naturally aligned).
+    unsafe impl GlobalAlloc for KernelAllocator {
+        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+            let Some(size) = kmalloc_size(layout.size(), layout.align()) else {
+                return ptr::null_mut();
+            };
+            // SAFETY: a null `ptr` makes krealloc a kmalloc; the callback
+            // never sleeps.
+            let p = unsafe { wasmnf_kmod_krealloc(ptr::null_mut(), size) }.cast::<u8>();
+            if !p.is_null() && (p as usize) % layout.align() != 0 {
+                // Cannot happen under kmalloc's guarantee; refuse rather than
+                // hand out misaligned memory.
+                // SAFETY: `p` was just returned by kmalloc and is unused.
+                unsafe { wasmnf_kmod_kfree(p.cast()) };
+                return ptr::null_mut();
+            }
+            p
+        }
+
+        unsafe fn dealloc(&self, p: *mut u8, _layout: Layout) {
+            // SAFETY: the caller passes a block from `alloc`/`realloc`,
+            // i.e. from kmalloc/krealloc, not yet freed.
+            unsafe { wasmnf_kmod_kfree(p.cast()) }
+        }
+
+        unsafe fn realloc(&self, p: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+            let Some(size) = kmalloc_size(new_size, layout.align()) else {
+                return ptr::null_mut();
+            };
+            // SAFETY: `p` is a live block from kmalloc/krealloc (caller's
+            // contract); on failure krealloc leaves it untouched, as
+            // `GlobalAlloc::realloc` requires.
+            let q = unsafe { wasmnf_kmod_krealloc(p.cast(), size) }.cast::<u8>();
+            debug_assert!(q.is_null() || (q as usize) % layout.align() == 0);
+            q
+        }
+    }
+
+    #[global_allocator]
+    static ALLOCATOR: KernelAllocator = KernelAllocator;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn small_alignments_keep_the_size() {
+        assert_eq!(kmalloc_size(24, 1), Some(24));
+        assert_eq!(kmalloc_size(24, 8), Some(24));
+        assert_eq!(kmalloc_size(0, 8), Some(1));
+    }
+
+    #[test]
+    fn larger_alignments_use_power_of_two_sizes_of_at_least_the_alignment() {
+        assert_eq!(kmalloc_size(24, 16), Some(32));
+        assert_eq!(kmalloc_size(8, 64), Some(64));
+        assert_eq!(kmalloc_size(96, 32), Some(128));
+        assert_eq!(kmalloc_size(4096, 4096), Some(4096));
+        assert_eq!(kmalloc_size(5000, 4096), Some(8192));
+        for align in [16usize, 32, 64, 128, 256, 512, 1024, 2048, 4096] {
+            for size in [1usize, 7, 15, 17, 100, 1000, 3000, 70000] {
+                let s = kmalloc_size(size, align).unwrap();
+                assert!(s.is_power_of_two() && s >= size && s >= align, "{size} {align} -> {s}");
+            }
+        }
+    }
+
+    #[test]
+    fn alignments_above_a_page_and_overflow_are_refused() {
+        assert_eq!(kmalloc_size(16, 8192), None);
+        assert_eq!(kmalloc_size(usize::MAX - 3, 16), None);
+    }
+}

@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Input of tools/gen-bindings.sh: the kernel headers whose items the module
+ * needs and `kernel::bindings` does not provide. Which items are generated is
+ * decided by the allowlists in tools/gen-bindings.sh.
+ */
+#include <linux/netfilter.h>
+#include <linux/netfilter_ipv4.h>
+#include <linux/netfilter_ipv6.h>
+#include <linux/skbuff.h>
+#include <net/net_namespace.h>
+#include <net/genetlink.h>
+
+#include "../helpers.h"

@@ -1,0 +1,329 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Safe types over the engine object (`engine-ffi/`, linked into this
+//! module), and the callbacks it needs from the kernel: allocation and the
+//! panic report. All `unsafe` code touching the engine's C ABI lives here.
+
+use core::ffi::c_void;
+use core::ptr::{self, NonNull};
+use kernel::bindings;
+
+/// Opaque engine objects (owned through `NonNull` handles).
+#[repr(C)]
+struct RawFilter {
+    _private: [u8; 0],
+}
+#[repr(C)]
+struct RawInstance {
+    _private: [u8; 0],
+}
+
+#[repr(C)]
+struct RawBytes {
+    ptr: *const u8,
+    len: usize,
+}
+
+#[repr(C)]
+struct RawPacket {
+    linear: *const u8,
+    linear_len: usize,
+    len: usize,
+    read: Option<unsafe extern "C" fn(*const c_void, usize, *mut u8, usize) -> bool>,
+    read_ctx: *const c_void,
+}
+
+/// The hook context of one packet, as the filter sees it.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Ctx {
+    /// `NF_INET_*` hook number.
+    pub(crate) hook: u32,
+    /// `NFPROTO_*` family.
+    pub(crate) family: u32,
+    /// Input interface index.
+    pub(crate) iif: u32,
+    /// Output interface index.
+    pub(crate) oif: u32,
+    /// Packet mark.
+    pub(crate) mark: u32,
+    /// Monotonic time in nanoseconds.
+    pub(crate) tstamp_ns: u64,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct RawRunResult {
+    verdict: u32,
+    status: u32,
+    detail: i32,
+}
+
+extern "C" {
+    fn wasmnf_engine_abi_version() -> u32;
+    fn wasmnf_engine_selftest_wasm(which: u32) -> RawBytes;
+    fn wasmnf_engine_filter_new(
+        wasm: *const u8,
+        wasm_len: usize,
+        fuel: u64,
+        fail_closed: bool,
+        err: *mut u8,
+        err_cap: usize,
+        err_len: *mut usize,
+    ) -> *mut RawFilter;
+    fn wasmnf_engine_filter_free(filter: *mut RawFilter);
+    fn wasmnf_engine_instance_new(
+        filter: *const RawFilter,
+        err: *mut u8,
+        err_cap: usize,
+        err_len: *mut usize,
+    ) -> *mut RawInstance;
+    fn wasmnf_engine_instance_free(inst: *mut RawInstance);
+    fn wasmnf_engine_instance_run(
+        inst: *mut RawInstance,
+        pkt: *const RawPacket,
+        ctx: *const Ctx,
+        out: *mut RawRunResult,
+    );
+    fn wasmnf_engine_describe_status(result: *const RawRunResult, buf: *mut u8, cap: usize)
+        -> usize;
+}
+
+// ---- callbacks the engine object imports ------------------------------------
+
+/// `krealloc(ptr, size, GFP_ATOMIC)`: never sleeps, so the engine may
+/// allocate in any context. Null `ptr` allocates.
+///
+/// # Safety
+///
+/// `ptr` is null or a live block from kmalloc/krealloc.
+#[no_mangle]
+unsafe extern "C" fn wasmnf_kmod_krealloc(ptr: *mut c_void, size: usize) -> *mut c_void {
+    // SAFETY: `ptr` is null or a live kmalloc block (caller's contract);
+    // GFP_ATOMIC never sleeps.
+    unsafe { bindings::krealloc(ptr, size, bindings::GFP_ATOMIC) }
+}
+
+/// `kfree(ptr)`.
+///
+/// # Safety
+///
+/// `ptr` is null or a live block from kmalloc/krealloc, not used again.
+#[no_mangle]
+unsafe extern "C" fn wasmnf_kmod_kfree(ptr: *mut c_void) {
+    // SAFETY: caller's contract.
+    unsafe { bindings::kfree(ptr) }
+}
+
+/// The engine panicked (a bug: it must not): report loudly, then `BUG()`.
+///
+/// # Safety
+///
+/// `msg` is valid for `len` bytes of reads.
+#[no_mangle]
+unsafe extern "C" fn wasmnf_kmod_engine_panic(msg: *const u8, len: usize) -> ! {
+    // SAFETY: `msg` is valid for `len` bytes (caller's contract).
+    let bytes = unsafe { core::slice::from_raw_parts(msg, len) };
+    let text = core::str::from_utf8(bytes).unwrap_or("(message not UTF-8)");
+    kernel::pr_emerg!("ENGINE PANIC (bug in wasmnf engine): {}\n", text);
+    // SAFETY: `BUG()` has no preconditions; it does not return.
+    unsafe { bindings::BUG() }
+}
+
+// ---- safe API ---------------------------------------------------------------
+
+/// The filter ABI version the linked engine implements.
+pub(crate) fn abi_version() -> u32 {
+    // SAFETY: no arguments, no preconditions.
+    unsafe { wasmnf_engine_abi_version() }
+}
+
+/// The self-test filters built into the engine object.
+#[derive(Clone, Copy)]
+pub(crate) enum SelftestFilter {
+    /// Drops IPv4 UDP to port 8080.
+    DropUdp8080 = 0,
+    /// Loops forever: runs out of fuel.
+    Spin = 1,
+}
+
+/// The Wasm bytes of a built-in self-test filter.
+pub(crate) fn selftest_wasm(which: SelftestFilter) -> &'static [u8] {
+    // SAFETY: no preconditions.
+    let raw = unsafe { wasmnf_engine_selftest_wasm(which as u32) };
+    if raw.ptr.is_null() {
+        return &[];
+    }
+    // SAFETY: the engine returns a range of its own static data, valid for
+    // `len` bytes for the module's lifetime.
+    unsafe { core::slice::from_raw_parts(raw.ptr, raw.len) }
+}
+
+/// Why the engine refused a filter or instance (its message, truncated).
+pub(crate) struct EngineError {
+    buf: [u8; 160],
+    len: usize,
+}
+
+impl EngineError {
+    fn new() -> Self {
+        EngineError { buf: [0; 160], len: 0 }
+    }
+
+    /// The message.
+    pub(crate) fn message(&self) -> &str {
+        core::str::from_utf8(&self.buf[..self.len.min(self.buf.len())]).unwrap_or("?")
+    }
+}
+
+/// A checked, compiled filter.
+///
+/// # Invariants
+///
+/// `raw` is a live filter from `wasmnf_engine_filter_new`, owned by `self`.
+pub(crate) struct Filter {
+    raw: NonNull<RawFilter>,
+}
+
+impl Filter {
+    /// Checks and compiles `wasm`; `fuel` per packet (0 = default). May
+    /// allocate a lot: call at load time (process context).
+    pub(crate) fn new(wasm: &[u8], fuel: u64, fail_closed: bool) -> Result<Self, EngineError> {
+        let mut err = EngineError::new();
+        // SAFETY: `wasm` is valid for its length; `err.buf` for its length;
+        // `err.len` for a write.
+        let raw = unsafe {
+            wasmnf_engine_filter_new(
+                wasm.as_ptr(),
+                wasm.len(),
+                fuel,
+                fail_closed,
+                err.buf.as_mut_ptr(),
+                err.buf.len(),
+                &mut err.len,
+            )
+        };
+        NonNull::new(raw).map(|raw| Filter { raw }).ok_or(err)
+    }
+
+    /// A new instance, ready for packets (compiles, allocates, runs `init`).
+    pub(crate) fn instantiate(&self) -> Result<Instance, EngineError> {
+        let mut err = EngineError::new();
+        // SAFETY: `self.raw` is live (type invariant); error buffer as above.
+        let raw = unsafe {
+            wasmnf_engine_instance_new(self.raw.as_ptr(), err.buf.as_mut_ptr(), err.buf.len(), &mut err.len)
+        };
+        NonNull::new(raw).map(|raw| Instance { raw }).ok_or(err)
+    }
+}
+
+impl Drop for Filter {
+    fn drop(&mut self) {
+        // SAFETY: `raw` is live and owned (type invariant), not used again.
+        unsafe { wasmnf_engine_filter_free(self.raw.as_ptr()) }
+    }
+}
+
+// SAFETY: a filter is immutable after creation and the engine keeps no
+// thread-local state; it may be used and freed from any thread.
+unsafe impl Send for Filter {}
+// SAFETY: as above: `instantiate` only reads the filter.
+unsafe impl Sync for Filter {}
+
+/// A filter's fate for one packet.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Verdict {
+    /// Let it pass.
+    Accept,
+    /// Drop it.
+    Drop,
+}
+
+/// How a run ended, besides its verdict.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Status {
+    /// The filter returned a verdict.
+    Ok,
+    /// The filter trapped (engine trap code).
+    Trap(i32),
+    /// The filter ran out of fuel.
+    OutOfFuel,
+    /// The filter returned a non-verdict value.
+    InvalidVerdict(i32),
+}
+
+/// The outcome of one run.
+#[derive(Clone, Copy)]
+pub(crate) struct RunResult {
+    raw: RawRunResult,
+}
+
+impl RunResult {
+    /// The verdict, after the failure policy.
+    pub(crate) fn verdict(&self) -> Verdict {
+        if self.raw.verdict == 0 {
+            Verdict::Drop
+        } else {
+            Verdict::Accept
+        }
+    }
+
+    /// How the run ended.
+    pub(crate) fn status(&self) -> Status {
+        match self.raw.status {
+            0 => Status::Ok,
+            1 => Status::Trap(self.raw.detail),
+            2 => Status::OutOfFuel,
+            _ => Status::InvalidVerdict(self.raw.detail),
+        }
+    }
+
+    /// The status in words, written into `buf`.
+    pub(crate) fn describe<'a>(&self, buf: &'a mut [u8]) -> &'a str {
+        // SAFETY: `self.raw` is valid for reads; `buf` for its length.
+        let n = unsafe { wasmnf_engine_describe_status(&self.raw, buf.as_mut_ptr(), buf.len()) };
+        core::str::from_utf8(&buf[..n.min(buf.len())]).unwrap_or("?")
+    }
+}
+
+/// One instance of a filter. `run` takes `&mut self`: one CPU at a time.
+///
+/// # Invariants
+///
+/// `raw` is a live instance from `wasmnf_engine_instance_new`, owned by
+/// `self`.
+pub(crate) struct Instance {
+    raw: NonNull<RawInstance>,
+}
+
+impl Instance {
+    /// Runs the filter on a packet held in one linear buffer. Allocates
+    /// nothing and never sleeps.
+    pub(crate) fn run_linear(&mut self, pkt: &[u8], ctx: &Ctx) -> RunResult {
+        let raw_pkt = RawPacket {
+            linear: pkt.as_ptr(),
+            linear_len: pkt.len(),
+            len: pkt.len(),
+            read: None,
+            read_ctx: ptr::null(),
+        };
+        let mut out = RawRunResult::default();
+        // SAFETY: `self.raw` is live and exclusively borrowed (type invariant
+        // and `&mut self`); `raw_pkt` describes `pkt`, which is borrowed for
+        // the call and does not change; `ctx` and `out` are valid.
+        unsafe { wasmnf_engine_instance_run(self.raw.as_ptr(), &raw_pkt, ctx, &mut out) };
+        RunResult { raw: out }
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        // SAFETY: `raw` is live and owned (type invariant), not running (we
+        // hold `&mut self`), and not used again.
+        unsafe { wasmnf_engine_instance_free(self.raw.as_ptr()) }
+    }
+}
+
+// SAFETY: an instance may move between threads; `run` needs `&mut self`, so
+// it never runs on two CPUs at once.
+unsafe impl Send for Instance {}
