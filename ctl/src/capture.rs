@@ -1,0 +1,224 @@
+//! Captures in memory: every frame of a pcap or pcapng file read through
+//! libpcap, with its network layer located, so replay and benchmarks time the
+//! engine and not the disk.
+
+use pcap::{Capture, Linktype, Precision};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use wasmnf_engine::Family;
+
+/// Link types whose network layer replay can find.
+pub const SUPPORTED: &[(i32, &str)] = &[
+    (1, "EN10MB (Ethernet, with 802.1Q/802.1ad tags)"),
+    (101, "RAW (raw IPv4/IPv6)"),
+    (113, "LINUX_SLL (Linux cooked v1)"),
+    (228, "IPV4 (raw IPv4)"),
+    (229, "IPV6 (raw IPv6)"),
+    (276, "LINUX_SLL2 (Linux cooked v2)"),
+];
+
+/// Why a capture could not be used.
+#[derive(Debug)]
+pub enum CaptureError {
+    /// libpcap could not open it (missing, unreadable, not a capture).
+    Open(PathBuf, String),
+    /// libpcap failed part-way (e.g. a truncated file).
+    Read(PathBuf, usize, String),
+    /// A link type this tool cannot strip.
+    Linktype(PathBuf, i32, String),
+    /// Writing an output capture failed.
+    Write(PathBuf, String),
+}
+
+impl fmt::Display for CaptureError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CaptureError::Open(p, e) => write!(f, "cannot read capture {}: {e}", p.display()),
+            CaptureError::Read(p, n, e) => write!(
+                f,
+                "capture {} is damaged after {n} packets: {e}; nothing was replayed",
+                p.display()
+            ),
+            CaptureError::Linktype(p, lt, name) => {
+                write!(
+                    f,
+                    "capture {} has link type {lt} ({name}), which replay cannot strip; supported: ",
+                    p.display()
+                )?;
+                let names: Vec<&str> = SUPPORTED.iter().map(|(_, n)| *n).collect();
+                f.write_str(&names.join(", "))
+            }
+            CaptureError::Write(p, e) => write!(f, "cannot write {}: {e}", p.display()),
+        }
+    }
+}
+
+impl std::error::Error for CaptureError {}
+
+/// One frame: where its bytes are in [`Frames::data`] and where its network
+/// layer starts, if it is IPv4 or IPv6.
+#[derive(Clone, Copy, Debug)]
+pub struct Frame {
+    /// Capture timestamp in nanoseconds since the epoch.
+    pub ts_ns: u64,
+    /// Offset of the frame in [`Frames::data`].
+    pub start: usize,
+    /// Captured length.
+    pub caplen: usize,
+    /// Length on the wire.
+    pub wire_len: u32,
+    /// The network layer: offset from the frame start and family.
+    pub net: Option<(usize, Family)>,
+}
+
+/// All frames of a capture, their bytes in one contiguous buffer.
+pub struct Frames {
+    /// The capture's link type.
+    pub linktype: Linktype,
+    /// The frames in capture order.
+    pub frames: Vec<Frame>,
+    /// Every frame's bytes, back to back.
+    pub data: Vec<u8>,
+}
+
+impl Frames {
+    /// An empty set of frames of `linktype`.
+    pub fn new(linktype: Linktype) -> Self {
+        Frames {
+            linktype,
+            frames: Vec::new(),
+            data: Vec::new(),
+        }
+    }
+
+    /// Appends a frame; locates its network layer from the link type.
+    pub fn push(&mut self, ts_ns: u64, bytes: &[u8], wire_len: u32) {
+        let net = network_layer(self.linktype.0, bytes);
+        self.frames.push(Frame {
+            ts_ns,
+            start: self.data.len(),
+            caplen: bytes.len(),
+            wire_len,
+            net,
+        });
+        self.data.extend_from_slice(bytes);
+    }
+
+    /// The whole frame (with its link layer).
+    pub fn bytes(&self, f: &Frame) -> &[u8] {
+        &self.data[f.start..f.start + f.caplen]
+    }
+
+    /// The frame from its network header on, and its family, if IP.
+    pub fn network(&self, f: &Frame) -> Option<(&[u8], Family)> {
+        let (off, family) = f.net?;
+        Some((&self.bytes(f)[off..], family))
+    }
+
+    /// Reads every frame of the pcap or pcapng file at `path`.
+    pub fn read(path: &Path) -> Result<Frames, CaptureError> {
+        let mut cap = Capture::from_file_with_precision(path, Precision::Nano)
+            .map_err(|e| CaptureError::Open(path.into(), e.to_string()))?;
+        let linktype = cap.get_datalink();
+        if !SUPPORTED.iter().any(|(lt, _)| *lt == linktype.0) {
+            let name = linktype.get_name().unwrap_or_else(|_| "unknown".into());
+            return Err(CaptureError::Linktype(path.into(), linktype.0, name));
+        }
+        let mut frames = Frames::new(linktype);
+        loop {
+            match cap.next_packet() {
+                Ok(p) => {
+                    let ts = p.header.ts;
+                    let ts_ns = (ts.tv_sec as u64)
+                        .wrapping_mul(1_000_000_000)
+                        .wrapping_add(ts.tv_usec as u64);
+                    frames.push(ts_ns, p.data, p.header.len);
+                }
+                Err(pcap::Error::NoMorePackets) => break,
+                Err(e) => {
+                    return Err(CaptureError::Read(
+                        path.into(),
+                        frames.frames.len(),
+                        e.to_string(),
+                    ))
+                }
+            }
+        }
+        Ok(frames)
+    }
+
+    /// Writes the frames for which `keep` is true to a pcap file at `path`,
+    /// through a temporary file renamed into place: `path` is either a
+    /// complete capture or untouched.
+    pub fn write(&self, path: &Path, keep: impl Fn(usize) -> bool) -> Result<usize, CaptureError> {
+        let err = |e: String| CaptureError::Write(path.into(), e);
+        let tmp = path.with_extension("pcap.partial");
+        let dead = Capture::dead_with_precision(self.linktype, Precision::Nano)
+            .map_err(|e| err(e.to_string()))?;
+        let mut out = dead.savefile(&tmp).map_err(|e| err(e.to_string()))?;
+        let mut written = 0;
+        for (_, f) in self.frames.iter().enumerate().filter(|(i, _)| keep(*i)) {
+            let header = pcap::PacketHeader {
+                ts: libc_timeval(f.ts_ns),
+                caplen: f.caplen as u32,
+                len: f.wire_len,
+            };
+            out.write(&pcap::Packet::new(&header, self.bytes(f)));
+            written += 1;
+        }
+        let flushed = out.flush().map_err(|e| err(e.to_string()));
+        drop(out);
+        if let Err(e) =
+            flushed.and_then(|()| std::fs::rename(&tmp, path).map_err(|e| err(e.to_string())))
+        {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e);
+        }
+        Ok(written)
+    }
+}
+
+fn libc_timeval(ns: u64) -> libc::timeval {
+    libc::timeval {
+        tv_sec: (ns / 1_000_000_000) as _,
+        // With nanosecond precision, libpcap keeps nanoseconds in tv_usec.
+        tv_usec: (ns % 1_000_000_000) as _,
+    }
+}
+
+/// Finds the IPv4/IPv6 header in a frame of link type `linktype`.
+pub fn network_layer(linktype: i32, frame: &[u8]) -> Option<(usize, Family)> {
+    let be16 = |at: usize| {
+        frame
+            .get(at..at + 2)
+            .map(|b| u16::from_be_bytes([b[0], b[1]]))
+    };
+    let by_ethertype = |ethertype: u16, off: usize| match ethertype {
+        0x0800 => Some((off, Family::Ipv4)),
+        0x86dd => Some((off, Family::Ipv6)),
+        _ => None,
+    };
+    match linktype {
+        // Ethernet: skip up to four 802.1Q/802.1ad/QinQ tags.
+        1 => {
+            let mut off = 12;
+            for _ in 0..4 {
+                match be16(off)? {
+                    0x8100 | 0x88a8 | 0x9100 => off += 4,
+                    ethertype => return by_ethertype(ethertype, off + 2),
+                }
+            }
+            None
+        }
+        113 => by_ethertype(be16(14)?, 16),
+        276 => by_ethertype(be16(0)?, 20),
+        101 => match frame.first()? >> 4 {
+            4 => Some((0, Family::Ipv4)),
+            6 => Some((0, Family::Ipv6)),
+            _ => None,
+        },
+        228 => Some((0, Family::Ipv4)),
+        229 => Some((0, Family::Ipv6)),
+        _ => None,
+    }
+}

@@ -1,0 +1,107 @@
+//! `wasmnf replay`: run a capture through a filter in userspace.
+
+use super::{load_filter, read_filter, Code, Failure, FilterArgs, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use wasmnf_ctl::capture::Frames;
+use wasmnf_ctl::replay;
+use wasmnf_engine::{Hook, Verdict};
+
+/// Run a pcap or pcapng capture through a filter, offline
+#[derive(clap::Args, Debug)]
+#[command(
+    after_help = "Example:\n  wasmnf replay capture.pcap --filter drop_port.wasm --config port=8080 \
+                        --write-dropped dropped.pcap"
+)]
+pub struct Args {
+    /// The capture (pcap or pcapng; Ethernet, Linux cooked, or raw IP)
+    pub capture: PathBuf,
+    /// The filter (.wasm)
+    #[arg(short, long)]
+    pub filter: PathBuf,
+    #[command(flatten)]
+    pub load: FilterArgs,
+    /// The hook the filter believes it runs at
+    #[arg(long, default_value = "prerouting", value_parser = parse_hook)]
+    pub hook: Hook,
+    /// Write the frames the filter accepted (and non-IP frames) to a pcap file
+    #[arg(long, value_name = "OUT.pcap")]
+    pub write_accepted: Option<PathBuf>,
+    /// Write the frames the filter dropped to a pcap file
+    #[arg(long, value_name = "OUT.pcap")]
+    pub write_dropped: Option<PathBuf>,
+    /// Passes over the capture, for steadier timing (counts are from the first)
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub repeat: u32,
+    /// Print JSON instead of text
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn parse_hook(s: &str) -> std::result::Result<Hook, String> {
+    Hook::from_name(s)
+        .ok_or_else(|| "expected one of prerouting, input, forward, output, postrouting".into())
+}
+
+pub fn run(args: Args) -> Result {
+    let wasm = read_filter(&args.filter)?;
+    let (_, mut inst) = load_filter(&args.filter, &wasm, &args.load)?;
+    let frames = Frames::read(&args.capture).map_err(|e| Failure::new(Code::Io, e.to_string()))?;
+    let ip = frames.frames.iter().filter(|f| f.net.is_some()).count() as u64;
+    let total = ip * u64::from(args.repeat.max(1));
+    let bar = (total >= 1_000_000 && std::io::stderr().is_terminal()).then(|| {
+        let bar = ProgressBar::new(total);
+        bar.set_style(
+            ProgressStyle::with_template("{bar:40} {pos}/{len} packets {eta}")
+                .expect("valid template"),
+        );
+        bar
+    });
+    let (report, verdicts) = replay::run(&mut inst, &frames, args.hook, args.repeat, |done| {
+        if let Some(bar) = &bar {
+            bar.set_position(done);
+        }
+    });
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let io = |e: wasmnf_ctl::capture::CaptureError| Failure::new(Code::Io, e.to_string());
+    if let Some(out) = &args.write_accepted {
+        frames
+            .write(out, |i| verdicts[i] != Some(Verdict::Drop))
+            .map_err(io)?;
+    }
+    if let Some(out) = &args.write_dropped {
+        frames
+            .write(out, |i| verdicts[i] == Some(Verdict::Drop))
+            .map_err(io)?;
+    }
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).expect("serializable")
+        );
+        return Ok(());
+    }
+    let r = report;
+    println!(
+        "{}: {} frames, {} IP packets ({} not IP), filter {} at {}",
+        args.capture.display(),
+        r.frames,
+        r.packets,
+        r.not_ip,
+        args.filter.display(),
+        args.hook.name()
+    );
+    println!("  accepted      {}", r.accepted);
+    println!("  dropped       {}", r.dropped);
+    println!("  traps         {}", r.traps);
+    println!("  out of fuel   {}", r.out_of_fuel);
+    println!("  bad verdicts  {}", r.invalid_verdicts);
+    println!(
+        "  time          {:.1} ns/packet, {:.2} Mpps ({} packets x {} passes)",
+        r.ns_per_packet, r.mpps, r.packets, r.repeat
+    );
+    Ok(())
+}
