@@ -154,10 +154,10 @@ pub(crate) fn define(linker: &mut Linker<HostState>) -> Result<(), Error> {
         read_be::<2>(&c, off).map(|b| i32::from(u16::from_be_bytes(b)))
     })?;
     linker.func_wrap(m, "pkt_u32", |c: Caller<'_, HostState>, off: i32| {
-        read_be::<4>(&c, off).map(|b| i32::from_be_bytes(b))
+        read_be::<4>(&c, off).map(i32::from_be_bytes)
     })?;
     linker.func_wrap(m, "pkt_u64", |c: Caller<'_, HostState>, off: i32| {
-        read_be::<8>(&c, off).map(|b| i64::from_be_bytes(b))
+        read_be::<8>(&c, off).map(i64::from_be_bytes)
     })?;
     linker.func_wrap(
         m,

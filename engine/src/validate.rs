@@ -59,10 +59,8 @@ pub fn check(wasm: &[u8], limits: &Limits) -> Result<ModuleInfo, LoadError> {
 
     for payload in Parser::new(0).parse_all(wasm) {
         match payload.map_err(malformed)? {
-            Payload::Version { encoding, .. } => {
-                if encoding != wasmparser::Encoding::Module {
-                    return Err(LoadError::NotWasm);
-                }
+            Payload::Version { encoding, .. } if encoding != wasmparser::Encoding::Module => {
+                return Err(LoadError::NotWasm);
             }
             Payload::TypeSection(reader) => {
                 for group in reader {
@@ -250,7 +248,7 @@ fn window_address(
         ));
     };
     let addr = *addr as u32;
-    if addr as usize % abi::window::ALIGN != 0 {
+    if !(addr as usize).is_multiple_of(abi::window::ALIGN) {
         return Err(window_err("the window address must be 8-byte aligned"));
     }
     if !info.exports_memory {

@@ -82,9 +82,13 @@ pub fn repo_root() -> PathBuf {
 pub fn new_filter(filters_dir: &Path, name: &str) -> Result<PathBuf, String> {
     let valid = !name.is_empty()
         && name.starts_with(|c: char| c.is_ascii_lowercase())
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
     if !valid {
-        return Err(format!("filter name `{name}` must be lower-case letters, digits and _"));
+        return Err(format!(
+            "filter name `{name}` must be lower-case letters, digits and _"
+        ));
     }
     let dir = filters_dir.join(name);
     if dir.exists() {
@@ -92,7 +96,11 @@ pub fn new_filter(filters_dir: &Path, name: &str) -> Result<PathBuf, String> {
     }
     let manifest_path = filters_dir.join("Cargo.toml");
     let manifest = std::fs::read_to_string(&manifest_path).map_err(|e| e.to_string())?;
-    let manifest = manifest.replacen("members = [\n", &format!("members = [\n    \"{name}\",\n"), 1);
+    let manifest = manifest.replacen(
+        "members = [\n",
+        &format!("members = [\n    \"{name}\",\n"),
+        1,
+    );
     let io = |e: std::io::Error| format!("creating {}: {e}", dir.display());
     std::fs::create_dir_all(dir.join("src")).map_err(io)?;
     std::fs::write(

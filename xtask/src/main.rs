@@ -19,7 +19,10 @@ fn main() -> ExitCode {
         Some("new-filter") if args.len() == 2 => {
             match xtask::new_filter(&xtask::repo_root().join("filters"), &args[1]) {
                 Ok(lib) => {
-                    println!("created {}; build with `cargo xtask filters`", lib.display());
+                    println!(
+                        "created {}; build with `cargo xtask filters`",
+                        lib.display()
+                    );
                     ExitCode::SUCCESS
                 }
                 Err(e) => {

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The whole test suite (what .ci/run calls after scripts/setup.sh):
+#   scripts/test.sh            userspace checks and tests, then the kernel tests in the VM
+#   scripts/test.sh --no-vm    userspace only
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+step() { printf '\n=== %s\n' "$*" >&2; }
+
+step "format"
+cargo fmt --all --check
+(cd filters && cargo fmt --all --check)
+step "clippy (workspace, and filters for wasm32)"
+cargo clippy --workspace --all-targets -q -- -D warnings
+(cd filters && cargo clippy --release -q -- -D warnings)
+step "engine builds for x86_64-unknown-none (no_std, the kernel's proxy)"
+cargo build -q -p wasmnf-engine --target x86_64-unknown-none --release
+step "cargo test"
+cargo test --workspace
+
+if [ "${1:-}" = "--no-vm" ]; then
+	exit 0
+fi
+step "test kernel (cached)"
+scripts/kernel-build.sh
+step "kernel tests in the VM"
+scripts/test-vm.sh
