@@ -26,9 +26,9 @@ export RUSTUP_TOOLCHAIN=${RUSTUP_TOOLCHAIN:-$toolchain}
 export PATH=$HOME/.cargo/bin:$PATH
 
 t0=$SECONDS
-"$ROOT/kmod-netfilter/engine-ffi/build.sh"
+"$ROOT/kmod-netfilter/engine-ffi/build.sh" >&2
 t1=$SECONDS
-make -C "$KDIR" M="$ROOT/kmod-netfilter" ARCH=x86_64 LLVM=1 modules
+make -C "$KDIR" M="$ROOT/kmod-netfilter" ARCH=x86_64 LLVM=1 modules >&2
 t2=$SECONDS
 ko=$ROOT/kmod-netfilter/wasmnf.ko
 [ -f "$ko" ] || { echo "kmod-build: $ko was not produced" >&2; exit 1; }

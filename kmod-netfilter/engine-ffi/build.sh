@@ -22,7 +22,7 @@ export RUSTC_BOOTSTRAP=1
 export CARGO_ENCODED_RUSTFLAGS=$(printf '%s\x1f' -Crelocation-model=static -Ccode-model=kernel \
 	-Cno-redzone=y -Cforce-unwind-tables=n -Zplt=yes ${WASMNF_ENGINE_EXTRA_RUSTFLAGS:-} | sed 's/\x1f$//')
 cargo build --release --locked --target "$target" -Zbuild-std=core,alloc --lib ${CARGO_QUIET:+--quiet}
-lib=$here/target/$target/release/libwasmnf_engine_ffi.a
+lib=${CARGO_TARGET_DIR:-$here/target}/$target/release/libwasmnf_engine_ffi.a
 
 # The API: every wasmnf_engine_* function defined in the archive.
 mapfile -t api < <(llvm-nm --defined-only -g "$lib" 2>/dev/null | awk '$2=="T" && $3 ~ /^wasmnf_engine_/ {print $3}' | sort -u)

@@ -7,7 +7,7 @@
 //! run is measured by stack painting and reported.
 
 use crate::engine::{self, Ctx, Filter, SelftestFilter, Status, Verdict};
-use crate::stackprobe;
+use crate::{altstack, stackprobe};
 use kernel::prelude::*;
 
 /// IPv4 + UDP, 10.0.0.1:12345 -> 10.0.0.2:8080.
@@ -67,6 +67,7 @@ fn verdict_name(v: Verdict) -> &'static str {
 pub(crate) fn run() -> Result {
     let mut failures = 0u32;
     let mut max_stack = 0usize;
+    let mut max_load_stack = 0usize;
     let mut stack_unknown = false;
     let mut current: Option<(SelftestFilter, engine::Instance, Filter)> = None;
     for case in CASES.iter() {
@@ -74,14 +75,20 @@ pub(crate) fn run() -> Result {
         if !reuse {
             // Free the previous filter before loading the next.
             drop(current.take());
-            let filter = match Filter::new(engine::selftest_wasm(case.filter), FUEL, false) {
+            let (filter, load_stack) = altstack::run(|| {
+                Filter::new(engine::selftest_wasm(case.filter), FUEL, false)
+            })?;
+            max_load_stack = max_load_stack.max(load_stack);
+            let filter = match filter {
                 Ok(f) => f,
                 Err(e) => {
                     pr_err!("selftest {}: filter refused: {}\n", case.filter_name, e.message());
                     return Err(EINVAL);
                 }
             };
-            let inst = match filter.instantiate() {
+            let (inst, load_stack) = altstack::run(|| filter.instantiate())?;
+            max_load_stack = max_load_stack.max(load_stack);
+            let inst = match inst {
                 Ok(i) => i,
                 Err(e) => {
                     pr_err!("selftest {}: instantiate failed: {}\n", case.filter_name, e.message());
@@ -124,7 +131,12 @@ pub(crate) fn run() -> Result {
     if stack_unknown {
         pr_warn!("selftest: the stack probe could not measure every run\n");
     }
-    pr_info!("selftest engine stack max={} bytes\n", max_stack);
+    pr_info!("selftest engine stack max={} bytes (packet path)\n", max_stack);
+    pr_info!(
+        "selftest engine load stack max={} bytes of the {} KiB load stack (filter_new, instantiate)\n",
+        max_load_stack,
+        altstack::SIZE / 1024
+    );
     if failures > 0 {
         pr_err!("selftest FAILED: {} of {} runs\n", failures, CASES.len());
         return Err(EINVAL);

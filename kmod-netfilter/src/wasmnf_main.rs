@@ -11,6 +11,7 @@
 use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::prelude::*;
 
+mod altstack;
 mod bindings;
 mod engine;
 mod net;

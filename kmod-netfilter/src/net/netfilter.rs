@@ -11,6 +11,7 @@ use kernel::types::Opaque;
 
 /// What a hook decides for a packet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[allow(dead_code, reason = "complete for the data plane; the skeleton uses one variant")]
 pub(crate) enum Verdict {
     /// Let the packet continue.
     Accept,
@@ -20,6 +21,7 @@ pub(crate) enum Verdict {
 
 /// A protocol family of hooks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[allow(dead_code, reason = "complete for the data plane; the skeleton uses one variant")]
 pub(crate) enum Family {
     /// IPv4 (`NFPROTO_IPV4`).
     Ipv4,
@@ -39,6 +41,7 @@ impl Family {
 
 /// An inet hook point (`enum nf_inet_hooks`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[allow(dead_code, reason = "complete for the data plane; the skeleton uses one variant")]
 pub(crate) enum HookPoint {
     /// `NF_INET_PRE_ROUTING`: every received packet, before routing.
     PreRouting,

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Run the guest tests (tests/vm/*.sh) in the test VM, one boot each.
+#
+#   scripts/test-vm.sh [NAME...]     e.g. scripts/test-vm.sh kmod_load
+#
+# Builds wasmnf.ko first (scripts/kmod-build.sh; needs the cached kernel from
+# scripts/kernel-build.sh) and tests/vm/netprobe (UDP/TCP traffic tool). Each
+# guest script runs in /files, which holds wasmnf.ko, lib.sh and netprobe. Directives in a guest script's comments:
+#   # expect-exit: N        expected exit status (default 0)
+#   # expect-log: TEXT      the console log must contain TEXT
+#   # expect-log-re: ERE    the console log must match ERE
+#   # vm-timeout: S         host-side timeout (default 300 s)
+# Every run also fails on kernel warnings, BUGs, oopses, lockdep or
+# sleep-in-atomic reports, or an engine panic in the console log.
+# Ends with "vm-tests: N passed, N failed"; exits non-zero on any failure.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+ko=$("$ROOT/scripts/kmod-build.sh" | tail -n 1)
+# Guest-side traffic tool (busybox nc has no UDP).
+(cd "$ROOT/tests/vm/netprobe" && cargo build --release --locked --quiet)
+netprobe=$ROOT/tests/vm/netprobe/target/release/netprobe
+logdir=${VM_TEST_LOGDIR:-$(mktemp -d "${TMPDIR:-/tmp}/wasmnf-vm-tests.XXXXXX")}
+mkdir -p "$logdir"
+echo "test-vm: module $ko ($(stat -c %s "$ko") bytes); logs in $logdir"
+
+if [ $# -gt 0 ]; then
+	tests=()
+	for n in "$@"; do tests+=("$ROOT/tests/vm/${n%.sh}.sh"); done
+else
+	tests=("$ROOT"/tests/vm/*.sh)
+fi
+
+# Kernel reports that fail any run.
+forbidden='WARNING:|BUG:|Oops|Kernel panic|general protection fault|Call Trace:|possible recursive locking|possible circular locking|inconsistent lock state|lockdep|sleeping function called from invalid context|scheduling while atomic|KASAN|UBSAN|kmemleak|stack-protector|ENGINE PANIC|rust_kernel: panicked'
+
+passed=0 failed=0 failed_names=()
+for t in "${tests[@]}"; do
+	name=$(basename "$t" .sh)
+	[ -f "$t" ] || { echo "test-vm: no such test: $t" >&2; failed=$((failed + 1)); failed_names+=("$name"); continue; }
+	expect_exit=$(sed -n 's/^# expect-exit: *//p' "$t" | head -n 1)
+	timeout_s=$(sed -n 's/^# vm-timeout: *//p' "$t" | head -n 1)
+	log=$logdir/$name.log
+	t0=$SECONDS
+	set +e
+	VM_QUIET=1 VM_LOG=$log VM_TIMEOUT=${timeout_s:-300} \
+		"$ROOT/scripts/vm-run.sh" "$t" "$ko" "$ROOT/tests/vm/lib/lib.sh" "$netprobe" 2>"$logdir/$name.vm-run.txt"
+	rc=$?
+	set -e
+	problems=()
+	[ "$rc" = "${expect_exit:-0}" ] || problems+=("exit status $rc, expected ${expect_exit:-0}")
+	if bad=$(tr -d '\r' <"$log" | grep -aE "$forbidden" | head -n 5) && [ -n "$bad" ]; then
+		problems+=("kernel report in the log: $bad")
+	fi
+	while IFS= read -r want; do
+		[ -n "$want" ] || continue
+		tr -d '\r' <"$log" | grep -aqF -- "$want" || problems+=("log lacks: $want")
+	done < <(sed -n 's/^# expect-log: //p' "$t")
+	while IFS= read -r want; do
+		[ -n "$want" ] || continue
+		tr -d '\r' <"$log" | grep -aqE -- "$want" || problems+=("log does not match: $want")
+	done < <(sed -n 's/^# expect-log-re: //p' "$t")
+	if [ ${#problems[@]} -eq 0 ]; then
+		passed=$((passed + 1))
+		echo "PASS $name ($((SECONDS - t0)) s)"
+	else
+		failed=$((failed + 1))
+		failed_names+=("$name")
+		echo "FAIL $name ($((SECONDS - t0)) s): log $log"
+		for p in "${problems[@]}"; do echo "    $p"; done
+		echo "    --- last console lines ---"
+		tr -d '\r' <"$log" | tail -n 25 | sed 's/^/    /'
+	fi
+done
+[ $failed -eq 0 ] || echo "failed: ${failed_names[*]}"
+echo "vm-tests: $passed passed, $failed failed"
+[ $failed -eq 0 ]
