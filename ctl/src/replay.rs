@@ -47,6 +47,7 @@ pub fn run(
 ) -> (Report, Vec<Option<Verdict>>) {
     let repeat = repeat.max(1);
     let mut verdicts = vec![None; frames.frames.len()];
+    let before = *inst.counters();
     let mut first = Counters::default();
     let mut done = 0u64;
     let started = Instant::now();
@@ -71,7 +72,7 @@ pub fn run(
             }
         }
         if pass == 0 {
-            first = *inst.counters();
+            first = inst.counters().since(&before);
         }
     }
     let elapsed = started.elapsed().as_nanos() as f64;

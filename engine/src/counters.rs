@@ -33,6 +33,19 @@ impl Counters {
         self.run_ns += other.run_ns;
     }
 
+    /// What was counted after `earlier`, a snapshot of the same counters.
+    pub fn since(&self, earlier: &Counters) -> Counters {
+        Counters {
+            packets: self.packets - earlier.packets,
+            accepted: self.accepted - earlier.accepted,
+            dropped: self.dropped - earlier.dropped,
+            traps: self.traps - earlier.traps,
+            out_of_fuel: self.out_of_fuel - earlier.out_of_fuel,
+            invalid_verdicts: self.invalid_verdicts - earlier.invalid_verdicts,
+            run_ns: self.run_ns - earlier.run_ns,
+        }
+    }
+
     /// Runs that ended in an error of any kind.
     pub fn errors(&self) -> u64 {
         self.traps + self.out_of_fuel + self.invalid_verdicts

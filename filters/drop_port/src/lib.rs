@@ -20,15 +20,17 @@ fn init() -> Result<(), InitError> {
 }
 
 fn filter(pkt: &Packet) -> Verdict {
-    let Some(ip) = pkt.ip() else {
+    let Some(l3) = pkt.l3() else {
         return Verdict::Accept;
     };
     let proto = PROTO.get();
-    if proto != 0 && ip.protocol != proto {
-        return Verdict::Accept;
-    }
-    match pkt.ports() {
-        Some((_, dst)) if dst == PORT.get() => Verdict::Drop,
+    let offset = match (proto, l3.protocol) {
+        (0, 6 | 17) => l3.l4(l3.protocol),
+        (p, q) if p == q => l3.l4(p),
+        _ => None,
+    };
+    match offset.and_then(|off| pkt.u16(off + 2)) {
+        Some(dst) if dst == PORT.get() => Verdict::Drop,
         _ => Verdict::Accept,
     }
 }

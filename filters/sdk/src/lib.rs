@@ -37,7 +37,7 @@ mod sys;
 
 pub use config::InitError;
 pub use list::List;
-pub use net::{Cidr, Fragment, Icmp, Ip, Tcp, TcpFlags, Udp};
+pub use net::{proto, Cidr, Fragment, Icmp, Ip, Tcp, TcpFlags, Udp, L3};
 pub use packet::{Ctx, Family, Hook, Packet};
 pub use state::State;
 

@@ -49,23 +49,45 @@ pub struct Ip {
 /// Most IPv6 extension headers walked before giving up.
 const IPV6_EXT_MAX: usize = 8;
 
+/// The network layer without addresses: what transport parsing needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct L3 {
+    /// IPv4 or IPv6.
+    pub family: Family,
+    /// The transport protocol (after IPv6 extension headers).
+    pub protocol: u8,
+    /// Fragment position.
+    pub fragment: Fragment,
+    /// Offset of the transport header.
+    pub l4_offset: usize,
+}
+
+impl L3 {
+    /// The transport header's offset if this packet carries `protocol` and
+    /// holds the transport header (not a non-first fragment).
+    pub fn l4(&self, protocol: u8) -> Option<usize> {
+        (self.protocol == protocol && self.fragment != Fragment::NonFirst).then_some(self.l4_offset)
+    }
+}
+
 impl Packet {
-    /// The IP header, if the packet starts with a complete one of the
-    /// family the hook reports (or, with no family, the version nibble).
-    pub fn ip(&self) -> Option<Ip> {
+    /// The network layer's family, protocol, fragment position and
+    /// transport offset, if the packet starts with a complete IP header of
+    /// the family the hook reports (or, with no family, the version nibble).
+    pub fn l3(&self) -> Option<L3> {
         let version = self.u8(0)? >> 4;
-        let family = self.ctx().family.unwrap_or(match version {
+        let family = self.family().unwrap_or(match version {
             6 => Family::Ipv6,
             _ => Family::Ipv4,
         });
         match (family, version) {
-            (Family::Ipv4, 4) => self.ipv4(),
-            (Family::Ipv6, 6) => self.ipv6(),
+            (Family::Ipv4, 4) => self.ipv4_l3(),
+            (Family::Ipv6, 6) => self.ipv6_l3(),
             _ => None,
         }
     }
 
-    fn ipv4(&self) -> Option<Ip> {
+    fn ipv4_l3(&self) -> Option<L3> {
         let ihl = usize::from(self.u8(0)? & 0x0f) * 4;
         if ihl < 20 || ihl > self.len() {
             return None;
@@ -76,20 +98,18 @@ impl Packet {
             (0, _) => Fragment::First,
             _ => Fragment::NonFirst,
         };
-        Some(Ip {
+        Some(L3 {
             family: Family::Ipv4,
-            src: IpAddr::V4(Ipv4Addr::from(self.u32(12)?)),
-            dst: IpAddr::V4(Ipv4Addr::from(self.u32(16)?)),
             protocol: self.u8(9)?,
-            ttl: self.u8(8)?,
             fragment,
             l4_offset: ihl,
         })
     }
 
-    fn ipv6(&self) -> Option<Ip> {
-        let src = Ipv6Addr::from(self.array::<16>(8)?);
-        let dst = Ipv6Addr::from(self.array::<16>(24)?);
+    fn ipv6_l3(&self) -> Option<L3> {
+        if self.len() < 40 {
+            return None;
+        }
         let mut next = self.u8(6)?;
         let mut off = 40;
         let mut fragment = Fragment::No;
@@ -120,30 +140,48 @@ impl Packet {
                 _ => break,
             }
         }
-        Some(Ip {
+        Some(L3 {
             family: Family::Ipv6,
-            src: IpAddr::V6(src),
-            dst: IpAddr::V6(dst),
             protocol: next,
-            ttl: self.u8(7)?,
             fragment,
             l4_offset: off,
         })
     }
 
-    /// The transport header's offset if the packet carries `protocol` and
-    /// this fragment holds the transport header.
-    fn l4(&self, protocol: u8) -> Option<usize> {
-        let ip = self.ip()?;
-        (ip.protocol == protocol && ip.fragment != Fragment::NonFirst).then_some(ip.l4_offset)
+    /// The IP header with addresses, if the packet starts with a complete
+    /// one (see [`Packet::l3`]).
+    pub fn ip(&self) -> Option<Ip> {
+        let l3 = self.l3()?;
+        let (src, dst, ttl) = match l3.family {
+            Family::Ipv4 => (
+                IpAddr::V4(Ipv4Addr::from(self.u32(12)?)),
+                IpAddr::V4(Ipv4Addr::from(self.u32(16)?)),
+                self.u8(8)?,
+            ),
+            Family::Ipv6 => (
+                IpAddr::V6(Ipv6Addr::from(self.array::<16>(8)?)),
+                IpAddr::V6(Ipv6Addr::from(self.array::<16>(24)?)),
+                self.u8(7)?,
+            ),
+        };
+        Some(Ip {
+            family: l3.family,
+            src,
+            dst,
+            protocol: l3.protocol,
+            ttl,
+            fragment: l3.fragment,
+            l4_offset: l3.l4_offset,
+        })
     }
 
     /// The TCP header, if the packet is TCP and its ports are present.
     pub fn tcp(&self) -> Option<Tcp> {
-        let off = self.l4(proto::TCP)?;
+        let off = self.l3()?.l4(proto::TCP)?;
+        let ports = self.u32(off)?;
         Some(Tcp {
-            src_port: self.u16(off)?,
-            dst_port: self.u16(off + 2)?,
+            src_port: (ports >> 16) as u16,
+            dst_port: ports as u16,
             offset: off,
             pkt: *self,
         })
@@ -151,36 +189,36 @@ impl Packet {
 
     /// The UDP header, if the packet is UDP and its ports are present.
     pub fn udp(&self) -> Option<Udp> {
-        let off = self.l4(proto::UDP)?;
+        let off = self.l3()?.l4(proto::UDP)?;
+        let ports = self.u32(off)?;
         Some(Udp {
-            src_port: self.u16(off)?,
-            dst_port: self.u16(off + 2)?,
+            src_port: (ports >> 16) as u16,
+            dst_port: ports as u16,
             offset: off,
         })
     }
 
     /// The ICMP (IPv4) or ICMPv6 (IPv6) header's type and code.
     pub fn icmp(&self) -> Option<Icmp> {
-        let ip = self.ip()?;
-        let want = match ip.family {
-            Family::Ipv4 => proto::ICMP,
-            Family::Ipv6 => proto::ICMPV6,
-        };
-        let off = self.l4(want)?;
+        let l3 = self.l3()?;
+        let v6 = l3.family == Family::Ipv6;
+        let off = l3.l4(if v6 { proto::ICMPV6 } else { proto::ICMP })?;
+        let type_code = self.u16(off)?;
         Some(Icmp {
-            v6: ip.family == Family::Ipv6,
-            ty: self.u8(off)?,
-            code: self.u8(off + 1)?,
+            v6,
+            ty: (type_code >> 8) as u8,
+            code: type_code as u8,
         })
     }
 
     /// Source and destination port of a TCP or UDP packet.
     pub fn ports(&self) -> Option<(u16, u16)> {
-        let ip = self.ip()?;
-        if ip.fragment == Fragment::NonFirst || !matches!(ip.protocol, proto::TCP | proto::UDP) {
+        let l3 = self.l3()?;
+        if l3.fragment == Fragment::NonFirst || !matches!(l3.protocol, proto::TCP | proto::UDP) {
             return None;
         }
-        Some((self.u16(ip.l4_offset)?, self.u16(ip.l4_offset + 2)?))
+        let ports = self.u32(l3.l4_offset)?;
+        Some(((ports >> 16) as u16, ports as u16))
     }
 }
 

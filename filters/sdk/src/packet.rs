@@ -78,14 +78,27 @@ impl Packet {
         self.len == 0
     }
 
+    /// The protocol family the hook reports (cheaper than [`Packet::ctx`]).
+    #[inline]
+    pub fn family(&self) -> Option<Family> {
+        #[cfg(feature = "window")]
+        let family = sys::window::u32_le(sys::window::FAMILY);
+        #[cfg(not(feature = "window"))]
+        let family = sys::ctx_field(2) as u32;
+        match family {
+            2 => Some(Family::Ipv4),
+            10 => Some(Family::Ipv6),
+            _ => None,
+        }
+    }
+
     /// The hook context.
     pub fn ctx(&self) -> Ctx {
         #[cfg(feature = "window")]
-        let (hook, family, iif, oif, mark, tstamp_ns) = {
+        let (hook, iif, oif, mark, tstamp_ns) = {
             use sys::window::*;
             (
                 u32_le(HOOK),
-                u32_le(FAMILY),
                 u32_le(IIF),
                 u32_le(OIF),
                 u32_le(MARK),
@@ -93,9 +106,8 @@ impl Packet {
             )
         };
         #[cfg(not(feature = "window"))]
-        let (hook, family, iif, oif, mark, tstamp_ns) = (
+        let (hook, iif, oif, mark, tstamp_ns) = (
             sys::ctx_field(1) as u32,
-            sys::ctx_field(2) as u32,
             sys::ctx_field(3) as u32,
             sys::ctx_field(4) as u32,
             sys::ctx_field(5) as u32,
@@ -110,11 +122,7 @@ impl Packet {
                 4 => Some(Hook::Postrouting),
                 _ => None,
             },
-            family: match family {
-                2 => Some(Family::Ipv4),
-                10 => Some(Family::Ipv6),
-                _ => None,
-            },
+            family: self.family(),
             iif,
             oif,
             mark,
@@ -162,6 +170,10 @@ impl Packet {
     /// The bytes at `off` into `dst`, all or nothing: `None` if fewer than
     /// `N` bytes remain.
     pub fn array<const N: usize>(&self, off: usize) -> Option<[u8; N]> {
+        #[cfg(feature = "window")]
+        if self.locate(off, N)? {
+            return Some(sys::window::bytes::<N>(sys::window::PACKET + off));
+        }
         let mut out = [0u8; N];
         (self.read(off, &mut out) == N).then_some(out)
     }
