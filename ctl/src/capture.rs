@@ -10,6 +10,10 @@ use wasmnf_engine::Family;
 /// Link types whose network layer replay can find.
 pub const SUPPORTED: &[(i32, &str)] = &[
     (1, "EN10MB (Ethernet, with 802.1Q/802.1ad tags)"),
+    (
+        12,
+        "RAW (raw IPv4/IPv6, as libpcap reports LINKTYPE_RAW on Linux)",
+    ),
     (101, "RAW (raw IPv4/IPv6)"),
     (113, "LINUX_SLL (Linux cooked v1)"),
     (228, "IPV4 (raw IPv4)"),
@@ -212,7 +216,7 @@ pub fn network_layer(linktype: i32, frame: &[u8]) -> Option<(usize, Family)> {
         }
         113 => by_ethertype(be16(14)?, 16),
         276 => by_ethertype(be16(0)?, 20),
-        101 => match frame.first()? >> 4 {
+        12 | 101 => match frame.first()? >> 4 {
             4 => Some((0, Family::Ipv4)),
             6 => Some((0, Family::Ipv6)),
             _ => None,

@@ -19,7 +19,9 @@ fn usage() -> ! {
 }
 
 fn arg<T: std::str::FromStr>(args: &[String], i: usize) -> T {
-    args.get(i).and_then(|s| s.parse().ok()).unwrap_or_else(|| usage())
+    args.get(i)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| usage())
 }
 
 fn fail(msg: String) -> ! {
@@ -35,7 +37,11 @@ fn main() {
             let port: u16 = arg(&args, 3);
             let count: u32 = arg(&args, 4);
             let payload = args.get(5).cloned().unwrap_or_else(|| "netprobe".into());
-            let bind: SocketAddr = if addr.is_ipv6() { "[::]:0".parse().unwrap() } else { "0.0.0.0:0".parse().unwrap() };
+            let bind: SocketAddr = if addr.is_ipv6() {
+                "[::]:0".parse().unwrap()
+            } else {
+                "0.0.0.0:0".parse().unwrap()
+            };
             let sock = UdpSocket::bind(bind).unwrap_or_else(|e| fail(format!("bind: {e}")));
             for _ in 0..count {
                 sock.send_to(payload.as_bytes(), SocketAddr::new(addr, port))
@@ -78,15 +84,20 @@ fn main() {
             let mut conn = loop {
                 match l.accept() {
                     Ok((c, _)) => break c,
-                    Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+                    Err(_) if Instant::now() < deadline => {
+                        std::thread::sleep(Duration::from_millis(20))
+                    }
                     Err(e) => fail(format!("no connection: {e}")),
                 }
             };
             conn.set_nonblocking(false).unwrap();
             conn.set_read_timeout(Some(timeout)).unwrap();
             let mut buf = [0u8; 2048];
-            let n = conn.read(&mut buf).unwrap_or_else(|e| fail(format!("read: {e}")));
-            conn.write_all(&buf[..n]).unwrap_or_else(|e| fail(format!("write: {e}")));
+            let n = conn
+                .read(&mut buf)
+                .unwrap_or_else(|e| fail(format!("read: {e}")));
+            conn.write_all(&buf[..n])
+                .unwrap_or_else(|e| fail(format!("write: {e}")));
             println!("netprobe: echoed {n} bytes");
         }
         Some("tcp-echo") => {
@@ -97,9 +108,11 @@ fn main() {
             let mut c = TcpStream::connect_timeout(&SocketAddr::new(addr, port), timeout)
                 .unwrap_or_else(|e| fail(format!("connect: {e}")));
             c.set_read_timeout(Some(timeout)).unwrap();
-            c.write_all(payload.as_bytes()).unwrap_or_else(|e| fail(format!("write: {e}")));
+            c.write_all(payload.as_bytes())
+                .unwrap_or_else(|e| fail(format!("write: {e}")));
             let mut buf = vec![0u8; payload.len()];
-            c.read_exact(&mut buf).unwrap_or_else(|e| fail(format!("read: {e}")));
+            c.read_exact(&mut buf)
+                .unwrap_or_else(|e| fail(format!("read: {e}")));
             if buf != payload.as_bytes() {
                 fail("echo differs".into());
             }
