@@ -8,7 +8,7 @@
 #   relocation-model=static, -Z plt=yes (no GOTPCREL relocations, which the
 #   x86 module loader rejects), no unwind tables, panic=abort, LTO.
 # Then ld.lld -r merges the archive into one object keeping only what the
-# exported wasmnf_engine_* symbols reach, llvm-objcopy makes every other
+# exported wasmnf_engine_* symbols reach (one section per kind, sections.lds), llvm-objcopy makes every other
 # symbol local and drops LLVM bitcode sections, and the result is checked:
 # allowed relocation types, no undefined symbols but the module callbacks.
 set -euo pipefail
@@ -32,8 +32,9 @@ for s in "${api[@]}"; do undef_args+=(-u "$s"); keep_args+=("--keep-global-symbo
 
 tmp=$(mktemp "$out.XXXXXX")
 trap 'rm -f "$tmp" "$tmp.r"' EXIT
-# Without --whole-archive, only the archive members the API needs are taken.
-ld.lld -m elf_x86_64 -r "${undef_args[@]}" -o "$tmp.r" "$lib"
+# Without --whole-archive, only the archive members the API needs are taken;
+# sections.lds merges the thousands of per-function sections.
+ld.lld -m elf_x86_64 -r -T "$here/sections.lds" "${undef_args[@]}" -o "$tmp.r" "$lib"
 llvm-objcopy "${keep_args[@]}" --remove-section=.llvmbc --remove-section=.llvmcmd "$tmp.r" "$tmp"
 
 # Checks: the module loader accepts only these relocation types, and the

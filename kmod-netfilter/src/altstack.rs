@@ -50,7 +50,10 @@ pub(crate) fn run<F: FnOnce() -> R, R>(f: F) -> Result<(R, usize)> {
     let base = stack.as_mut_ptr() as usize;
     // 16-byte aligned top; the word at `tos` holds the caller's `rsp`.
     let tos = (base + SIZE - 16) & !15;
-    let mut call = Call { f: Some(f), r: None };
+    let mut call = Call {
+        f: Some(f),
+        r: None,
+    };
     let data = (&mut call as *mut Call<F, R>).cast::<c_void>();
     // SAFETY: `[base, base + SIZE)` is a live allocation owned by `stack`
     // and used by nothing else while the call runs, so it can serve as the

@@ -85,8 +85,11 @@ extern "C" {
         ctx: *const Ctx,
         out: *mut RawRunResult,
     );
-    fn wasmnf_engine_describe_status(result: *const RawRunResult, buf: *mut u8, cap: usize)
-        -> usize;
+    fn wasmnf_engine_describe_status(
+        result: *const RawRunResult,
+        buf: *mut u8,
+        cap: usize,
+    ) -> usize;
 }
 
 // ---- callbacks the engine object imports ------------------------------------
@@ -167,7 +170,10 @@ pub(crate) struct EngineError {
 
 impl EngineError {
     fn new() -> Self {
-        EngineError { buf: [0; 160], len: 0 }
+        EngineError {
+            buf: [0; 160],
+            len: 0,
+        }
     }
 
     /// The message.
@@ -211,7 +217,12 @@ impl Filter {
         let mut err = EngineError::new();
         // SAFETY: `self.raw` is live (type invariant); error buffer as above.
         let raw = unsafe {
-            wasmnf_engine_instance_new(self.raw.as_ptr(), err.buf.as_mut_ptr(), err.buf.len(), &mut err.len)
+            wasmnf_engine_instance_new(
+                self.raw.as_ptr(),
+                err.buf.as_mut_ptr(),
+                err.buf.len(),
+                &mut err.len,
+            )
         };
         NonNull::new(raw).map(|raw| Instance { raw }).ok_or(err)
     }

@@ -12,17 +12,20 @@ use kernel::prelude::*;
 
 /// IPv4 + UDP, 10.0.0.1:12345 -> 10.0.0.2:8080.
 const UDP_8080: [u8; 28] = [
-    0x45, 0x00, 0x00, 0x1c, 0x00, 0x01, 0x40, 0x00, 0x40, 0x11, 0x00, 0x00, 10, 0, 0, 1, 10, 0, 0, 2, //
+    0x45, 0x00, 0x00, 0x1c, 0x00, 0x01, 0x40, 0x00, 0x40, 0x11, 0x00, 0x00, 10, 0, 0, 1, 10, 0, 0,
+    2, //
     0x30, 0x39, 0x1f, 0x90, 0x00, 0x08, 0x00, 0x00,
 ];
 /// IPv4 + UDP, 10.0.0.1:12345 -> 10.0.0.2:53.
 const UDP_53: [u8; 28] = [
-    0x45, 0x00, 0x00, 0x1c, 0x00, 0x02, 0x40, 0x00, 0x40, 0x11, 0x00, 0x00, 10, 0, 0, 1, 10, 0, 0, 2, //
+    0x45, 0x00, 0x00, 0x1c, 0x00, 0x02, 0x40, 0x00, 0x40, 0x11, 0x00, 0x00, 10, 0, 0, 1, 10, 0, 0,
+    2, //
     0x30, 0x39, 0x00, 0x35, 0x00, 0x08, 0x00, 0x00,
 ];
 /// IPv4 + TCP SYN, 10.0.0.1:12345 -> 10.0.0.2:8080.
 const TCP_8080: [u8; 40] = [
-    0x45, 0x00, 0x00, 0x28, 0x00, 0x03, 0x40, 0x00, 0x40, 0x06, 0x00, 0x00, 10, 0, 0, 1, 10, 0, 0, 2, //
+    0x45, 0x00, 0x00, 0x28, 0x00, 0x03, 0x40, 0x00, 0x40, 0x06, 0x00, 0x00, 10, 0, 0, 1, 10, 0, 0,
+    2, //
     0x30, 0x39, 0x1f, 0x90, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0x20, 0x00, 0, 0, 0, 0,
 ];
 /// Three bytes: too short for the filter's reads, which trap.
@@ -45,11 +48,46 @@ struct Case {
 }
 
 const CASES: [Case; 5] = [
-    Case { filter: SelftestFilter::DropUdp8080, filter_name: "drop_udp_8080", pkt_name: "udp:8080", pkt: &UDP_8080, verdict: Verdict::Drop, status: Expect::Ok },
-    Case { filter: SelftestFilter::DropUdp8080, filter_name: "drop_udp_8080", pkt_name: "udp:53", pkt: &UDP_53, verdict: Verdict::Accept, status: Expect::Ok },
-    Case { filter: SelftestFilter::DropUdp8080, filter_name: "drop_udp_8080", pkt_name: "tcp:8080", pkt: &TCP_8080, verdict: Verdict::Accept, status: Expect::Ok },
-    Case { filter: SelftestFilter::DropUdp8080, filter_name: "drop_udp_8080", pkt_name: "short", pkt: &SHORT, verdict: Verdict::Accept, status: Expect::Trap },
-    Case { filter: SelftestFilter::Spin, filter_name: "spin", pkt_name: "udp:8080", pkt: &UDP_8080, verdict: Verdict::Accept, status: Expect::OutOfFuel },
+    Case {
+        filter: SelftestFilter::DropUdp8080,
+        filter_name: "drop_udp_8080",
+        pkt_name: "udp:8080",
+        pkt: &UDP_8080,
+        verdict: Verdict::Drop,
+        status: Expect::Ok,
+    },
+    Case {
+        filter: SelftestFilter::DropUdp8080,
+        filter_name: "drop_udp_8080",
+        pkt_name: "udp:53",
+        pkt: &UDP_53,
+        verdict: Verdict::Accept,
+        status: Expect::Ok,
+    },
+    Case {
+        filter: SelftestFilter::DropUdp8080,
+        filter_name: "drop_udp_8080",
+        pkt_name: "tcp:8080",
+        pkt: &TCP_8080,
+        verdict: Verdict::Accept,
+        status: Expect::Ok,
+    },
+    Case {
+        filter: SelftestFilter::DropUdp8080,
+        filter_name: "drop_udp_8080",
+        pkt_name: "short",
+        pkt: &SHORT,
+        verdict: Verdict::Accept,
+        status: Expect::Trap,
+    },
+    Case {
+        filter: SelftestFilter::Spin,
+        filter_name: "spin",
+        pkt_name: "udp:8080",
+        pkt: &UDP_8080,
+        verdict: Verdict::Accept,
+        status: Expect::OutOfFuel,
+    },
 ];
 
 /// Fuel per run for the self-test (the engine's default budget).
@@ -75,14 +113,17 @@ pub(crate) fn run() -> Result {
         if !reuse {
             // Free the previous filter before loading the next.
             drop(current.take());
-            let (filter, load_stack) = altstack::run(|| {
-                Filter::new(engine::selftest_wasm(case.filter), FUEL, false)
-            })?;
+            let (filter, load_stack) =
+                altstack::run(|| Filter::new(engine::selftest_wasm(case.filter), FUEL, false))?;
             max_load_stack = max_load_stack.max(load_stack);
             let filter = match filter {
                 Ok(f) => f,
                 Err(e) => {
-                    pr_err!("selftest {}: filter refused: {}\n", case.filter_name, e.message());
+                    pr_err!(
+                        "selftest {}: filter refused: {}\n",
+                        case.filter_name,
+                        e.message()
+                    );
                     return Err(EINVAL);
                 }
             };
@@ -91,7 +132,11 @@ pub(crate) fn run() -> Result {
             let inst = match inst {
                 Ok(i) => i,
                 Err(e) => {
-                    pr_err!("selftest {}: instantiate failed: {}\n", case.filter_name, e.message());
+                    pr_err!(
+                        "selftest {}: instantiate failed: {}\n",
+                        case.filter_name,
+                        e.message()
+                    );
                     return Err(EINVAL);
                 }
             };
@@ -100,7 +145,11 @@ pub(crate) fn run() -> Result {
         let Some((_, inst, _)) = current.as_mut() else {
             return Err(EINVAL);
         };
-        let ctx = Ctx { hook: 0, family: 2, ..Ctx::default() };
+        let ctx = Ctx {
+            hook: 0,
+            family: 2,
+            ..Ctx::default()
+        };
         let (result, stack) = stackprobe::measure(|| inst.run_linear(case.pkt, &ctx));
         match stack {
             Some(bytes) => max_stack = max_stack.max(bytes),
@@ -131,7 +180,10 @@ pub(crate) fn run() -> Result {
     if stack_unknown {
         pr_warn!("selftest: the stack probe could not measure every run\n");
     }
-    pr_info!("selftest engine stack max={} bytes (packet path)\n", max_stack);
+    pr_info!(
+        "selftest engine stack max={} bytes (packet path)\n",
+        max_stack
+    );
     pr_info!(
         "selftest engine load stack max={} bytes of the {} KiB load stack (filter_new, instantiate)\n",
         max_load_stack,

@@ -63,7 +63,9 @@ impl kernel::Module for WasmNf {
         )?;
         pr_info!("counting hook registered (ipv4 prerouting, init_net)\n");
         pr_info!("loaded (abi {})\n", engine::abi_version());
-        Ok(WasmNf { counter: Some(counter) })
+        Ok(WasmNf {
+            counter: Some(counter),
+        })
     }
 }
 

@@ -31,7 +31,8 @@ pub struct WasmnfBytes {
     pub len: usize,
 }
 
-static SELFTEST_DROP_UDP_8080: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/drop_udp_8080.wasm"));
+static SELFTEST_DROP_UDP_8080: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/drop_udp_8080.wasm"));
 static SELFTEST_SPIN: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/spin.wasm"));
 
 /// The built-in self-test filters: 0 = `drop_udp_8080`, 1 = `spin` (never
@@ -43,7 +44,14 @@ pub extern "C" fn wasmnf_engine_selftest_wasm(which: u32) -> WasmnfBytes {
         1 => SELFTEST_SPIN,
         _ => &[],
     };
-    WasmnfBytes { ptr: if bytes.is_empty() { ptr::null() } else { bytes.as_ptr() }, len: bytes.len() }
+    WasmnfBytes {
+        ptr: if bytes.is_empty() {
+            ptr::null()
+        } else {
+            bytes.as_ptr()
+        },
+        len: bytes.len(),
+    }
 }
 
 /// A packet as the module sees it: `linear_len` bytes readable in place at
@@ -141,7 +149,12 @@ fn trap_kind(code: i32) -> TrapKind {
 ///
 /// `buf` is null or valid for `cap` bytes of writes; `out_len` is null or
 /// valid for a write.
-unsafe fn write_message(buf: *mut u8, cap: usize, out_len: *mut usize, args: core::fmt::Arguments<'_>) {
+unsafe fn write_message(
+    buf: *mut u8,
+    cap: usize,
+    out_len: *mut usize,
+    args: core::fmt::Arguments<'_>,
+) {
     let mut n = 0;
     if !buf.is_null() && cap > 0 {
         // SAFETY: non-null `buf` is valid for `cap` bytes (caller's contract).
@@ -182,10 +195,21 @@ pub unsafe extern "C" fn wasmnf_engine_filter_new(
     }
     // SAFETY: `wasm` is non-null and valid for `wasm_len` bytes (caller).
     let bytes = unsafe { slice::from_raw_parts(wasm, wasm_len) };
-    let limits = Limits { fuel: if fuel == 0 { Limits::default().fuel } else { fuel }, ..Limits::default() };
+    let limits = Limits {
+        fuel: if fuel == 0 {
+            Limits::default().fuel
+        } else {
+            fuel
+        },
+        ..Limits::default()
+    };
     let options = FilterOptions {
         limits,
-        on_error: if fail_closed { OnError::Drop } else { OnError::Accept },
+        on_error: if fail_closed {
+            OnError::Drop
+        } else {
+            OnError::Accept
+        },
         ..FilterOptions::default()
     };
     match Filter::new(bytes, options) {
@@ -347,7 +371,11 @@ pub unsafe extern "C" fn wasmnf_engine_instance_run(
                 Verdict::Accept => VERDICT_ACCEPT,
                 Verdict::Drop => VERDICT_DROP,
             };
-            WasmnfRunResult { verdict, status, detail }
+            WasmnfRunResult {
+                verdict,
+                status,
+                detail,
+            }
         }
         _ => WasmnfRunResult {
             verdict: VERDICT_ACCEPT,
@@ -373,7 +401,9 @@ pub unsafe extern "C" fn wasmnf_engine_describe_status(
     cap: usize,
 ) -> usize {
     // SAFETY: null or valid for reads (caller's contract).
-    let Some(r) = (unsafe { result.as_ref() }) else { return 0 };
+    let Some(r) = (unsafe { result.as_ref() }) else {
+        return 0;
+    };
     let status = match r.status {
         STATUS_OK => Status::Ok,
         STATUS_TRAP => Status::Trap(trap_kind(r.detail)),
@@ -384,4 +414,125 @@ pub unsafe extern "C" fn wasmnf_engine_describe_status(
     // SAFETY: `buf` null or valid for `cap` bytes (caller's contract).
     unsafe { write_message(buf, cap, &mut n, format_args!("{status}")) };
     n
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const UDP_8080: [u8; 28] = [
+        0x45, 0, 0, 28, 0, 1, 0x40, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2, 0x30, 0x39, 0x1f,
+        0x90, 0, 8, 0, 0,
+    ];
+
+    fn new_filter(wasm: &[u8], fuel: u64) -> Result<*mut Filter, std::string::String> {
+        let mut err = [0u8; 160];
+        let mut len = 0usize;
+        // SAFETY: valid slices and out-pointer.
+        let f = unsafe {
+            wasmnf_engine_filter_new(
+                wasm.as_ptr(),
+                wasm.len(),
+                fuel,
+                false,
+                err.as_mut_ptr(),
+                err.len(),
+                &mut len,
+            )
+        };
+        if f.is_null() {
+            Err(std::string::String::from_utf8_lossy(&err[..len]).into_owned())
+        } else {
+            Ok(f)
+        }
+    }
+
+    fn run(inst: *mut Instance, pkt: &[u8]) -> WasmnfRunResult {
+        let p = WasmnfPacket {
+            linear: pkt.as_ptr(),
+            linear_len: pkt.len(),
+            len: pkt.len(),
+            read: None,
+            read_ctx: ptr::null(),
+        };
+        let ctx = WasmnfCtx {
+            hook: 0,
+            family: 2,
+            iif: 0,
+            oif: 0,
+            mark: 0,
+            tstamp_ns: 0,
+        };
+        let mut out = WasmnfRunResult::default();
+        // SAFETY: live instance, valid packet, context and result.
+        unsafe { wasmnf_engine_instance_run(inst, &p, &ctx, &mut out) };
+        out
+    }
+
+    fn describe(r: &WasmnfRunResult) -> std::string::String {
+        let mut buf = [0u8; 96];
+        // SAFETY: valid result and buffer.
+        let n = unsafe { wasmnf_engine_describe_status(r, buf.as_mut_ptr(), buf.len()) };
+        std::string::String::from_utf8_lossy(&buf[..n]).into_owned()
+    }
+
+    #[test]
+    fn selftest_filters_give_the_verdicts_the_module_expects() {
+        let f = new_filter(SELFTEST_DROP_UDP_8080, 0).unwrap();
+        // SAFETY: live filter.
+        let inst = unsafe { wasmnf_engine_instance_new(f, ptr::null_mut(), 0, ptr::null_mut()) };
+        assert!(!inst.is_null());
+        let r = run(inst, &UDP_8080);
+        assert_eq!((r.verdict, r.status), (VERDICT_DROP, STATUS_OK));
+        let mut udp53 = UDP_8080;
+        udp53[22..24].copy_from_slice(&53u16.to_be_bytes());
+        let r = run(inst, &udp53);
+        assert_eq!((r.verdict, r.status), (VERDICT_ACCEPT, STATUS_OK));
+        let r = run(inst, &UDP_8080[..3]);
+        assert_eq!((r.verdict, r.status), (VERDICT_ACCEPT, STATUS_TRAP));
+        assert_eq!(describe(&r), "trap: packet read out of bounds");
+        // SAFETY: live objects, not used again.
+        unsafe {
+            wasmnf_engine_instance_free(inst);
+            wasmnf_engine_filter_free(f);
+        }
+
+        let f = new_filter(SELFTEST_SPIN, 1000).unwrap();
+        // SAFETY: live filter.
+        let inst = unsafe { wasmnf_engine_instance_new(f, ptr::null_mut(), 0, ptr::null_mut()) };
+        let r = run(inst, &UDP_8080);
+        assert_eq!((r.verdict, r.status), (VERDICT_ACCEPT, STATUS_OUT_OF_FUEL));
+        assert_eq!(describe(&r), "out of fuel");
+        // SAFETY: live objects, not used again.
+        unsafe {
+            wasmnf_engine_instance_free(inst);
+            wasmnf_engine_filter_free(f);
+        }
+    }
+
+    #[test]
+    fn refusals_are_messages_not_panics() {
+        let err = new_filter(b"not wasm at all", 0).unwrap_err();
+        assert!(!err.is_empty());
+        // SAFETY: null pointers are allowed and reported.
+        let f = unsafe {
+            wasmnf_engine_filter_new(
+                ptr::null(),
+                0,
+                0,
+                false,
+                ptr::null_mut(),
+                0,
+                ptr::null_mut(),
+            )
+        };
+        assert!(f.is_null());
+        // SAFETY: as above.
+        let i =
+            unsafe { wasmnf_engine_instance_new(ptr::null(), ptr::null_mut(), 0, ptr::null_mut()) };
+        assert!(i.is_null());
+        let r = run(ptr::null_mut(), &UDP_8080);
+        assert_eq!((r.verdict, r.status), (VERDICT_ACCEPT, STATUS_TRAP));
+        assert_eq!(wasmnf_engine_selftest_wasm(7).len, 0);
+    }
 }

@@ -111,7 +111,10 @@ mod tests {
         for align in [16usize, 32, 64, 128, 256, 512, 1024, 2048, 4096] {
             for size in [1usize, 7, 15, 17, 100, 1000, 3000, 70000] {
                 let s = kmalloc_size(size, align).unwrap();
-                assert!(s.is_power_of_two() && s >= size && s >= align, "{size} {align} -> {s}");
+                assert!(
+                    s.is_power_of_two() && s >= size && s >= align,
+                    "{size} {align} -> {s}"
+                );
             }
         }
     }

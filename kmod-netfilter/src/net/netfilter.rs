@@ -11,7 +11,10 @@ use kernel::types::Opaque;
 
 /// What a hook decides for a packet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[allow(dead_code, reason = "complete for the data plane; the skeleton uses one variant")]
+#[allow(
+    dead_code,
+    reason = "complete for the data plane; the skeleton uses one variant"
+)]
 pub(crate) enum Verdict {
     /// Let the packet continue.
     Accept,
@@ -21,7 +24,10 @@ pub(crate) enum Verdict {
 
 /// A protocol family of hooks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[allow(dead_code, reason = "complete for the data plane; the skeleton uses one variant")]
+#[allow(
+    dead_code,
+    reason = "complete for the data plane; the skeleton uses one variant"
+)]
 pub(crate) enum Family {
     /// IPv4 (`NFPROTO_IPV4`).
     Ipv4,
@@ -41,7 +47,10 @@ impl Family {
 
 /// An inet hook point (`enum nf_inet_hooks`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[allow(dead_code, reason = "complete for the data plane; the skeleton uses one variant")]
+#[allow(
+    dead_code,
+    reason = "complete for the data plane; the skeleton uses one variant"
+)]
 pub(crate) enum HookPoint {
     /// `NF_INET_PRE_ROUTING`: every received packet, before routing.
     PreRouting,
@@ -109,7 +118,13 @@ impl<T: Hook> Registration<T> {
         priority: i32,
         data: T,
     ) -> Result<Self> {
-        let inner = KBox::new(Inner { ops: Opaque::uninit(), data }, GFP_KERNEL)?;
+        let inner = KBox::new(
+            Inner {
+                ops: Opaque::uninit(),
+                data,
+            },
+            GFP_KERNEL,
+        )?;
         let ops = inner.ops.get();
         let priv_ = (&inner.data as *const T).cast_mut().cast::<c_void>();
         let value = bindings::nf_hook_ops {
@@ -141,7 +156,9 @@ impl<T: Hook> Drop for Registration<T> {
         // SAFETY: by the type invariant `ops` is registered for `init_net`.
         // `nf_unregister_net_hook` waits (synchronize_net) until no CPU is
         // still running the hook, so `inner` may be freed after it returns.
-        unsafe { bindings::nf_unregister_net_hook(&raw mut bindings::init_net, self.inner.ops.get()) };
+        unsafe {
+            bindings::nf_unregister_net_hook(&raw mut bindings::init_net, self.inner.ops.get())
+        };
     }
 }
 
