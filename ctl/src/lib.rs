@@ -1,5 +1,7 @@
 //! The `wasmnf` command's library: capture handling and replay, shared with
-//! the benchmarks and the tests.
+//! the benchmarks and the tests; and the client of the kernel module's
+//! generic-netlink family.
 
 pub mod capture;
+pub mod netlink;
 pub mod replay;

@@ -46,25 +46,32 @@ pub fn run(
     mut progress: impl FnMut(u64),
 ) -> (Report, Vec<Option<Verdict>>) {
     let repeat = repeat.max(1);
-    let mut verdicts = vec![None; frames.frames.len()];
-    let before = *inst.counters();
-    let mut first = Counters::default();
-    let mut done = 0u64;
-    let started = Instant::now();
-    for pass in 0..repeat {
-        for (i, f) in frames.frames.iter().enumerate() {
-            let Some((pkt, family)) = frames.network(f) else {
-                continue;
-            };
+    // The IP packets and their contexts, laid out once before timing starts.
+    let packets: Vec<(usize, &[u8], Ctx)> = frames
+        .frames
+        .iter()
+        .enumerate()
+        .filter_map(|(i, f)| {
+            let (pkt, family) = frames.network(f)?;
             let ctx = Ctx {
                 hook,
                 family,
                 tstamp_ns: f.ts_ns,
                 ..Ctx::default()
             };
-            let v = inst.run(&pkt, &ctx);
+            Some((i, pkt, ctx))
+        })
+        .collect();
+    let mut verdicts = vec![None; frames.frames.len()];
+    let before = *inst.counters();
+    let mut first = Counters::default();
+    let mut done = 0u64;
+    let started = Instant::now();
+    for pass in 0..repeat {
+        for (i, pkt, ctx) in &packets {
+            let v = inst.run(pkt, ctx);
             if pass == 0 {
-                verdicts[i] = Some(v);
+                verdicts[*i] = Some(v);
             }
             done += 1;
             if done & 0xffff == 0 {

@@ -1,0 +1,151 @@
+//! What can go wrong talking to the module, in words a user can act on.
+
+use super::consts::{NLMSGERR_ATTR_MSG, NLMSGHDR_LEN};
+use netlink_packet_core::{NlasIterator, NLM_F_ACK_TLVS, NLM_F_CAPPED};
+use std::fmt;
+use std::io;
+
+/// The request that failed, for the message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Op {
+    /// Looking up the `wasmnf` family through `nlctrl`.
+    Resolve,
+    Load {
+        name: String,
+    },
+    Unload {
+        name: String,
+    },
+    /// `Some` for one filter, `None` for the dump.
+    Get {
+        name: Option<String>,
+    },
+}
+
+/// A failed exchange with the kernel.
+#[derive(Debug)]
+pub enum Error {
+    /// The `wasmnf` generic-netlink family is not registered.
+    ModuleNotLoaded,
+    /// The kernel answered a request with a negative errno.
+    Kernel {
+        op: Op,
+        /// Positive errno.
+        errno: i32,
+        /// The extended-ack message, if the kernel gave one.
+        ext_ack: Option<String>,
+    },
+    /// Opening, configuring or using the socket failed.
+    Socket {
+        what: &'static str,
+        source: io::Error,
+    },
+    /// A request could not be sent (`len` bytes).
+    Send { len: usize, source: io::Error },
+    /// A reply did not parse.
+    Decode(String),
+}
+
+/// The errno's symbolic name and description, e.g. `EINVAL (Invalid argument)`.
+fn strerror(errno: i32) -> String {
+    let text = io::Error::from_raw_os_error(errno).to_string();
+    // io::Error's Display is "Description (os error N)": keep the description.
+    text.split(" (os error").next().unwrap_or(&text).to_string()
+}
+
+/// What an errno means for `op`, without the extended ack.
+pub fn describe(op: &Op, errno: i32) -> String {
+    let verb = match op {
+        Op::Resolve => "talking to the wasmnf module",
+        Op::Load { .. } => "loading filters",
+        Op::Unload { .. } => "unloading filters",
+        Op::Get { .. } => "reading filters",
+    };
+    match (errno, op) {
+        (libc::EPERM, _) | (libc::EACCES, _) => {
+            format!("permission denied: {verb} needs CAP_NET_ADMIN (run as root)")
+        }
+        (libc::EEXIST, Op::Load { name }) => {
+            format!("a filter named {name} is already loaded; use --replace to swap it")
+        }
+        (libc::ENOENT, Op::Unload { name } | Op::Get { name: Some(name) }) => {
+            format!("no filter named {name}")
+        }
+        (libc::E2BIG, Op::Load { name }) => format!(
+            "cannot load {name}: the module is larger than the kernel accepts ({} bytes)",
+            wasmnf_engine::abi::limits::MODULE_SIZE_MAX
+        ),
+        (_, Op::Load { name }) => format!("the kernel refused to load {name}: {}", strerror(errno)),
+        (_, Op::Unload { name }) => format!("cannot unload {name}: {}", strerror(errno)),
+        (_, Op::Get { name: Some(name) }) => {
+            format!("cannot read filter {name}: {}", strerror(errno))
+        }
+        (_, Op::Get { name: None }) => format!("cannot list filters: {}", strerror(errno)),
+        (_, Op::Resolve) => format!("cannot look up the wasmnf family: {}", strerror(errno)),
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::ModuleNotLoaded => f.write_str(
+                "the wasmnf kernel module is not loaded; load it with `insmod wasmnf.ko` \
+                 (see docs/kernel.md)",
+            ),
+            Error::Kernel { op, errno, ext_ack } => {
+                f.write_str(&describe(op, *errno))?;
+                match ext_ack {
+                    Some(msg) => write!(f, " (kernel: {msg})"),
+                    None => Ok(()),
+                }
+            }
+            Error::Socket { what, source } => write!(f, "generic netlink: cannot {what}: {source}"),
+            Error::Send { len, source } => {
+                write!(
+                    f,
+                    "cannot send the {len}-byte request to the kernel: {source}"
+                )?;
+                if source.raw_os_error() == Some(libc::EMSGSIZE) {
+                    f.write_str(
+                        " (a send buffer this large needs CAP_NET_ADMIN for SO_SNDBUFFORCE; \
+                         run as root)",
+                    )?;
+                }
+                Ok(())
+            }
+            Error::Decode(e) => write!(f, "unexpected reply from the wasmnf module: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// The `NLMSGERR_ATTR_MSG` string among extended-ack attributes.
+pub fn ext_ack_in_tlvs(tlvs: &[u8]) -> Option<String> {
+    NlasIterator::new(tlvs)
+        .map_while(Result::ok)
+        .find(|nla| nla.kind() == NLMSGERR_ATTR_MSG)
+        .map(|nla| {
+            let v = nla.value();
+            let end = v.iter().position(|&b| b == 0).unwrap_or(v.len());
+            String::from_utf8_lossy(&v[..end]).into_owned()
+        })
+        .filter(|s| !s.is_empty())
+}
+
+/// The extended-ack message of an `NLMSG_ERROR`, given the outer header's
+/// flags and what follows the error code: the request's header (and its
+/// payload unless `NLM_F_CAPPED`), then the attributes if `NLM_F_ACK_TLVS`.
+pub fn ext_ack_in_error(flags: u16, after_code: &[u8]) -> Option<String> {
+    if flags & NLM_F_ACK_TLVS == 0 {
+        return None;
+    }
+    let echoed = if flags & NLM_F_CAPPED != 0 {
+        NLMSGHDR_LEN
+    } else {
+        let len = after_code.get(..4)?;
+        let len = u32::from_ne_bytes(len.try_into().ok()?) as usize;
+        len.checked_add(3)? & !3
+    };
+    ext_ack_in_tlvs(after_code.get(echoed..)?)
+}

@@ -1,0 +1,438 @@
+//! The `wasmnf` family's messages: attributes, the requests the CLI sends and
+//! the typed form of the kernel's GET replies.
+
+use super::consts::{attr, cmd, family, stats, CHUNK_MAX, FAMILY_NAME, FAMILY_VERSION};
+use super::consts::{ON_ERROR_ACCEPT, ON_ERROR_DROP};
+use netlink_packet_core::{
+    emit_i32, emit_u32, emit_u64, parse_i32, parse_string, parse_u32, parse_u64, parse_u8,
+    DecodeError, DefaultNla, Emitable, Nla, NlaBuffer, NlasIterator, ParseableParametrized,
+    NLA_F_NESTED,
+};
+use netlink_packet_generic::{traits::GenlFamily, GenlHeader};
+use wasmnf_engine::{FilterConfig, Hook, OnError};
+
+/// The protocol family a filter is hooked for (`NFPROTO_*`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum HookFamily {
+    /// IPv4 and IPv6 (nftables' `inet`).
+    #[default]
+    Inet,
+    /// IPv4 only.
+    Ipv4,
+    /// IPv6 only.
+    Ipv6,
+}
+
+impl HookFamily {
+    /// Every family, in the order the CLI lists them.
+    pub const ALL: [HookFamily; 3] = [HookFamily::Inet, HookFamily::Ipv4, HookFamily::Ipv6];
+
+    /// The name as the CLI and nftables spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            HookFamily::Inet => "inet",
+            HookFamily::Ipv4 => "ipv4",
+            HookFamily::Ipv6 => "ipv6",
+        }
+    }
+
+    /// Parses `inet`, `ipv4` or `ipv6`.
+    pub fn from_name(name: &str) -> Option<HookFamily> {
+        HookFamily::ALL.into_iter().find(|f| f.name() == name)
+    }
+
+    /// The `WASMNF_A_FAMILY` value.
+    pub fn to_u32(self) -> u32 {
+        match self {
+            HookFamily::Inet => family::INET,
+            HookFamily::Ipv4 => family::IPV4,
+            HookFamily::Ipv6 => family::IPV6,
+        }
+    }
+
+    /// The family with `WASMNF_A_FAMILY` value `n`.
+    pub fn from_u32(n: u32) -> Option<HookFamily> {
+        HookFamily::ALL.into_iter().find(|f| f.to_u32() == n)
+    }
+}
+
+/// One attribute of a `wasmnf` message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Attr {
+    Name(String),
+    Hook(u32),
+    Family(u32),
+    Priority(i32),
+    Fuel(u64),
+    MemoryPages(u32),
+    OnError(u8),
+    Config(Vec<u8>),
+    WasmChunk(Vec<u8>),
+    Replace,
+    WasmSize(u32),
+    Instances(u32),
+    AbiVersion(u32),
+    Stats(Vec<StatAttr>),
+    /// `PAD` or an attribute this client does not know (a newer module).
+    Other(DefaultNla),
+}
+
+/// One attribute nested in `WASMNF_A_STATS`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StatAttr {
+    /// A u64 counter: its attribute number and value.
+    Counter(u16, u64),
+    /// `PAD` or a counter this client does not know.
+    Other(DefaultNla),
+}
+
+impl Nla for StatAttr {
+    fn value_len(&self) -> usize {
+        match self {
+            StatAttr::Counter(..) => 8,
+            StatAttr::Other(nla) => nla.value_len(),
+        }
+    }
+    fn kind(&self) -> u16 {
+        match self {
+            StatAttr::Counter(kind, _) => *kind,
+            StatAttr::Other(nla) => nla.kind(),
+        }
+    }
+    fn emit_value(&self, buffer: &mut [u8]) {
+        match self {
+            StatAttr::Counter(_, v) => emit_u64(buffer, *v).expect("8 bytes"),
+            StatAttr::Other(nla) => nla.emit_value(buffer),
+        }
+    }
+}
+
+impl StatAttr {
+    fn parse(nla: &NlaBuffer<&[u8]>) -> Result<Self, DecodeError> {
+        Ok(match nla.kind() {
+            stats::PACKETS..=stats::RUN_NS => {
+                StatAttr::Counter(nla.kind(), parse_u64(nla.value())?)
+            }
+            _ => StatAttr::Other(DefaultNla::new(nla.kind(), nla.value().to_vec())),
+        })
+    }
+}
+
+impl Nla for Attr {
+    fn value_len(&self) -> usize {
+        match self {
+            Attr::Name(s) => s.len() + 1,
+            Attr::Hook(_)
+            | Attr::Family(_)
+            | Attr::Priority(_)
+            | Attr::MemoryPages(_)
+            | Attr::WasmSize(_)
+            | Attr::Instances(_)
+            | Attr::AbiVersion(_) => 4,
+            Attr::Fuel(_) => 8,
+            Attr::OnError(_) => 1,
+            Attr::Config(b) | Attr::WasmChunk(b) => b.len(),
+            Attr::Replace => 0,
+            Attr::Stats(nested) => nested.as_slice().buffer_len(),
+            Attr::Other(nla) => nla.value_len(),
+        }
+    }
+
+    fn kind(&self) -> u16 {
+        match self {
+            Attr::Name(_) => attr::NAME,
+            Attr::Hook(_) => attr::HOOK,
+            Attr::Family(_) => attr::FAMILY,
+            Attr::Priority(_) => attr::PRIORITY,
+            Attr::Fuel(_) => attr::FUEL,
+            Attr::MemoryPages(_) => attr::MEMORY_PAGES,
+            Attr::OnError(_) => attr::ON_ERROR,
+            Attr::Config(_) => attr::CONFIG,
+            Attr::WasmChunk(_) => attr::WASM_CHUNK,
+            Attr::Replace => attr::REPLACE,
+            Attr::WasmSize(_) => attr::WASM_SIZE,
+            Attr::Instances(_) => attr::INSTANCES,
+            Attr::AbiVersion(_) => attr::ABI_VERSION,
+            Attr::Stats(_) => attr::STATS | NLA_F_NESTED,
+            Attr::Other(nla) => nla.kind(),
+        }
+    }
+
+    fn emit_value(&self, buffer: &mut [u8]) {
+        match self {
+            Attr::Name(s) => {
+                buffer[..s.len()].copy_from_slice(s.as_bytes());
+                buffer[s.len()] = 0;
+            }
+            Attr::Hook(v)
+            | Attr::Family(v)
+            | Attr::MemoryPages(v)
+            | Attr::WasmSize(v)
+            | Attr::Instances(v)
+            | Attr::AbiVersion(v) => emit_u32(buffer, *v).expect("4 bytes"),
+            Attr::Priority(v) => emit_i32(buffer, *v).expect("4 bytes"),
+            Attr::Fuel(v) => emit_u64(buffer, *v).expect("8 bytes"),
+            Attr::OnError(v) => buffer[0] = *v,
+            Attr::Config(b) | Attr::WasmChunk(b) => buffer.copy_from_slice(b),
+            Attr::Replace => {}
+            Attr::Stats(nested) => nested.as_slice().emit(buffer),
+            Attr::Other(nla) => nla.emit_value(buffer),
+        }
+    }
+}
+
+impl Attr {
+    fn parse(nla: &NlaBuffer<&[u8]>) -> Result<Self, DecodeError> {
+        let v = nla.value();
+        Ok(match nla.kind() {
+            attr::NAME => Attr::Name(parse_string(v)?),
+            attr::HOOK => Attr::Hook(parse_u32(v)?),
+            attr::FAMILY => Attr::Family(parse_u32(v)?),
+            attr::PRIORITY => Attr::Priority(parse_i32(v)?),
+            attr::FUEL => Attr::Fuel(parse_u64(v)?),
+            attr::MEMORY_PAGES => Attr::MemoryPages(parse_u32(v)?),
+            attr::ON_ERROR => Attr::OnError(parse_u8(v)?),
+            attr::CONFIG => Attr::Config(v.to_vec()),
+            attr::WASM_CHUNK => Attr::WasmChunk(v.to_vec()),
+            attr::REPLACE => Attr::Replace,
+            attr::WASM_SIZE => Attr::WasmSize(parse_u32(v)?),
+            attr::INSTANCES => Attr::Instances(parse_u32(v)?),
+            attr::ABI_VERSION => Attr::AbiVersion(parse_u32(v)?),
+            attr::STATS => Attr::Stats(
+                NlasIterator::new(v)
+                    .map(|nla| nla.and_then(|nla| StatAttr::parse(&nla)))
+                    .collect::<Result<_, _>>()?,
+            ),
+            kind => Attr::Other(DefaultNla::new(kind, v.to_vec())),
+        })
+    }
+}
+
+/// A `wasmnf` generic-netlink message: a command and its attributes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Message {
+    pub cmd: u8,
+    pub attrs: Vec<Attr>,
+}
+
+impl GenlFamily for Message {
+    fn family_name() -> &'static str {
+        FAMILY_NAME
+    }
+    fn command(&self) -> u8 {
+        self.cmd
+    }
+    fn version(&self) -> u8 {
+        FAMILY_VERSION
+    }
+}
+
+impl Emitable for Message {
+    fn buffer_len(&self) -> usize {
+        self.attrs.as_slice().buffer_len()
+    }
+    fn emit(&self, buffer: &mut [u8]) {
+        self.attrs.as_slice().emit(buffer)
+    }
+}
+
+impl ParseableParametrized<[u8], GenlHeader> for Message {
+    fn parse_with_param(buf: &[u8], header: GenlHeader) -> Result<Self, DecodeError> {
+        Ok(Message {
+            cmd: header.cmd,
+            attrs: NlasIterator::new(buf)
+                .map(|nla| nla.and_then(|nla| Attr::parse(&nla)))
+                .collect::<Result<_, _>>()?,
+        })
+    }
+}
+
+/// What `WASMNF_CMD_LOAD` carries.
+#[derive(Clone, Debug)]
+pub struct LoadRequest<'a> {
+    pub name: &'a str,
+    pub hook: Hook,
+    pub family: HookFamily,
+    pub priority: i32,
+    pub fuel: u64,
+    pub memory_pages: u32,
+    pub on_error: OnError,
+    /// The configuration as [`FilterConfig::encode`] writes it.
+    pub config: &'a FilterConfig,
+    /// The module, at most 1 MiB.
+    pub wasm: &'a [u8],
+    pub replace: bool,
+}
+
+impl Message {
+    /// `WASMNF_CMD_LOAD`: the module goes in `WASM_CHUNK` attributes of at
+    /// most [`CHUNK_MAX`] bytes, in order.
+    pub fn load(req: &LoadRequest<'_>) -> Message {
+        let mut attrs = vec![
+            Attr::Name(req.name.into()),
+            Attr::Hook(req.hook as u32),
+            Attr::Family(req.family.to_u32()),
+            Attr::Priority(req.priority),
+            Attr::Fuel(req.fuel),
+            Attr::MemoryPages(req.memory_pages),
+            Attr::OnError(match req.on_error {
+                OnError::Accept => ON_ERROR_ACCEPT,
+                OnError::Drop => ON_ERROR_DROP,
+            }),
+        ];
+        if !req.config.is_empty() {
+            attrs.push(Attr::Config(req.config.encode().into_bytes()));
+        }
+        attrs.extend(
+            req.wasm
+                .chunks(CHUNK_MAX)
+                .map(|c| Attr::WasmChunk(c.to_vec())),
+        );
+        if req.replace {
+            attrs.push(Attr::Replace);
+        }
+        Message {
+            cmd: cmd::LOAD,
+            attrs,
+        }
+    }
+
+    /// `WASMNF_CMD_UNLOAD`.
+    pub fn unload(name: &str) -> Message {
+        Message {
+            cmd: cmd::UNLOAD,
+            attrs: vec![Attr::Name(name.into())],
+        }
+    }
+
+    /// `WASMNF_CMD_GET`: with a name for a do, without for a dump.
+    pub fn get(name: Option<&str>) -> Message {
+        Message {
+            cmd: cmd::GET,
+            attrs: name.map(|n| Attr::Name(n.into())).into_iter().collect(),
+        }
+    }
+}
+
+/// A filter's counters, summed over CPUs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Stats {
+    pub packets: u64,
+    pub accepted: u64,
+    pub dropped: u64,
+    pub traps: u64,
+    pub out_of_fuel: u64,
+    pub invalid_verdicts: u64,
+    pub run_ns: u64,
+}
+
+impl Stats {
+    /// Mean nanoseconds per run, `None` before the first packet.
+    pub fn ns_per_packet(&self) -> Option<u64> {
+        self.run_ns.checked_div(self.packets)
+    }
+
+    fn from_attrs(attrs: &[StatAttr]) -> Stats {
+        let mut s = Stats::default();
+        for a in attrs {
+            if let StatAttr::Counter(kind, v) = *a {
+                let field = match kind {
+                    stats::PACKETS => &mut s.packets,
+                    stats::ACCEPTED => &mut s.accepted,
+                    stats::DROPPED => &mut s.dropped,
+                    stats::TRAPS => &mut s.traps,
+                    stats::OUT_OF_FUEL => &mut s.out_of_fuel,
+                    stats::INVALID_VERDICTS => &mut s.invalid_verdicts,
+                    stats::RUN_NS => &mut s.run_ns,
+                    _ => continue,
+                };
+                *field = v;
+            }
+        }
+        s
+    }
+}
+
+/// A loaded filter, as a GET reply describes it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FilterInfo {
+    pub name: String,
+    pub hook: Hook,
+    pub family: HookFamily,
+    pub priority: i32,
+    pub fuel: u64,
+    pub memory_pages: u32,
+    pub on_error: OnError,
+    pub config: FilterConfig,
+    /// Module size in bytes.
+    pub wasm_size: u32,
+    /// Pre-created instances (one per possible CPU).
+    pub instances: u32,
+    pub abi_version: u32,
+    pub stats: Stats,
+}
+
+impl FilterInfo {
+    /// Reads a GET reply. `NAME`, `HOOK` and `FAMILY` are required; the other
+    /// attributes default to zero (or the documented default) when absent.
+    pub fn from_message(msg: &Message) -> Result<FilterInfo, DecodeError> {
+        let (mut name, mut hook, mut fam) = (None, None, None);
+        let mut info = FilterInfo {
+            name: String::new(),
+            hook: Hook::Prerouting,
+            family: HookFamily::Inet,
+            priority: 0,
+            fuel: 0,
+            memory_pages: 0,
+            on_error: OnError::Accept,
+            config: FilterConfig::default(),
+            wasm_size: 0,
+            instances: 0,
+            abi_version: 0,
+            stats: Stats::default(),
+        };
+        for a in &msg.attrs {
+            match a {
+                Attr::Name(n) => name = Some(n.clone()),
+                Attr::Hook(h) => {
+                    hook = Some(
+                        Hook::from_u32(*h)
+                            .ok_or_else(|| DecodeError::from(format!("unknown hook {h}")))?,
+                    )
+                }
+                Attr::Family(f) => {
+                    fam = Some(
+                        HookFamily::from_u32(*f)
+                            .ok_or_else(|| DecodeError::from(format!("unknown family {f}")))?,
+                    )
+                }
+                Attr::Priority(p) => info.priority = *p,
+                Attr::Fuel(f) => info.fuel = *f,
+                Attr::MemoryPages(p) => info.memory_pages = *p,
+                Attr::OnError(ON_ERROR_DROP) => info.on_error = OnError::Drop,
+                Attr::OnError(_) => info.on_error = OnError::Accept,
+                Attr::Config(c) => {
+                    info.config = FilterConfig::decode(c)
+                        .map_err(|e| DecodeError::from(format!("bad CONFIG: {e}")))?
+                }
+                Attr::WasmSize(s) => info.wasm_size = *s,
+                Attr::Instances(n) => info.instances = *n,
+                Attr::AbiVersion(v) => info.abi_version = *v,
+                Attr::Stats(s) => info.stats = Stats::from_attrs(s),
+                Attr::WasmChunk(_) | Attr::Replace | Attr::Other(_) => {}
+            }
+        }
+        info.name = name.ok_or("GET reply without NAME")?;
+        info.hook = hook.ok_or("GET reply without HOOK")?;
+        info.family = fam.ok_or("GET reply without FAMILY")?;
+        Ok(info)
+    }
+}
+
+/// Whether `name` is a valid filter name: 1-31 bytes of `[A-Za-z0-9_.-]`.
+pub fn valid_name(name: &str) -> bool {
+    (1..=super::consts::NAME_MAX).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+}
