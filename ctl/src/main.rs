@@ -1,4 +1,4 @@
-//! `wasmnf`: load, inspect and replay WebAssembly packet filters.
+//! `wasmnf`: check, replay, and load into the kernel WebAssembly packet filters.
 
 mod cmd;
 
@@ -12,8 +12,14 @@ use std::process::ExitCode;
     version,
     about,
     after_help = "Examples:\n  wasmnf check drop_port.wasm --config port=8080\n  \
-                  wasmnf replay capture.pcap --filter drop_port.wasm --config port=8080\n\n\
-                  Exit status: 0 ok, 1 input/output error, 2 usage error, 3 filter refused."
+                  wasmnf replay capture.pcap --filter drop_port.wasm --config port=8080\n  \
+                  wasmnf load drop_port.wasm --hook input --config port=8080\n  \
+                  wasmnf list\n  \
+                  wasmnf stats drop_port --watch\n  \
+                  wasmnf unload drop_port\n\n\
+                  Exit status: 0 ok, 1 input/output error, 2 usage error, 3 filter refused, \
+                  4 kernel refused or unavailable (module not loaded, permission denied, \
+                  name taken or unknown)."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -24,6 +30,10 @@ struct Cli {
 enum Command {
     Check(cmd::check::Args),
     Replay(cmd::replay::Args),
+    Load(cmd::load::Args),
+    Unload(cmd::unload::Args),
+    List(cmd::list::Args),
+    Stats(cmd::stats::Args),
 }
 
 fn main() -> ExitCode {
@@ -31,6 +41,10 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Check(args) => cmd::check::run(args),
         Command::Replay(args) => cmd::replay::run(args),
+        Command::Load(args) => cmd::load::run(args),
+        Command::Unload(args) => cmd::unload::run(args),
+        Command::List(args) => cmd::list::run(args),
+        Command::Stats(args) => cmd::stats::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,6 +1,6 @@
 //! `wasmnf check`: validate a filter against the ABI without a kernel.
 
-use super::{load_filter, read_filter, Failure, FilterArgs, Result};
+use super::{load_filter, on_error_name, print_json, read_filter, Failure, FilterArgs, Result};
 use serde::Serialize;
 use std::path::PathBuf;
 use wasmnf_engine::abi;
@@ -58,10 +58,7 @@ pub fn run(args: Args) -> Result {
                 abi: None,
                 details: None,
             };
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&report).expect("serializable")
-            );
+            print_json(&report);
             return Err(Failure {
                 reported: true,
                 ..e
@@ -95,10 +92,7 @@ pub fn run(args: Args) -> Result {
         memory_limit_pages: options.limits.max_memory_pages,
         fuel: options.limits.fuel,
         call_depth: options.limits.max_call_depth,
-        on_error: match options.on_error {
-            wasmnf_engine::OnError::Accept => "accept",
-            wasmnf_engine::OnError::Drop => "drop",
-        },
+        on_error: on_error_name(options.on_error),
         config: options.config.iter().collect(),
     };
     if args.json {
@@ -109,10 +103,7 @@ pub fn run(args: Args) -> Result {
             abi: Some(abi::ABI_VERSION),
             details: Some(details),
         };
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report).expect("serializable")
-        );
+        print_json(&report);
         return Ok(());
     }
     let d = details;

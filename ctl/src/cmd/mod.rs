@@ -1,11 +1,16 @@
 //! The subcommands, one module each, and what they share.
 
 pub mod check;
+pub mod list;
+pub mod load;
 pub mod replay;
+pub mod stats;
+pub mod unload;
 
 use clap::{Args as ClapArgs, ValueEnum};
 use std::path::Path;
-use wasmnf_engine::{Filter, FilterConfig, FilterOptions, Limits, LoadError, OnError};
+use wasmnf_ctl::netlink;
+use wasmnf_engine::{Filter, FilterConfig, FilterOptions, Hook, Limits, LoadError, OnError};
 
 /// Exit statuses (documented in `wasmnf --help` and the README).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -13,8 +18,13 @@ use wasmnf_engine::{Filter, FilterConfig, FilterOptions, Limits, LoadError, OnEr
 pub enum Code {
     /// Reading or writing a file failed.
     Io = 1,
+    /// The command line is wrong (clap also exits with 2).
+    Usage = 2,
     /// The filter was refused: ABI check, compilation, configuration or init.
     Refused = 3,
+    /// The kernel refused the request or is unavailable: module not loaded,
+    /// permission, duplicate or unknown name.
+    Kernel = 4,
 }
 
 /// A failed command: its exit status and what to tell the user.
@@ -103,4 +113,48 @@ pub fn load_filter(
     let filter = Filter::new(wasm, args.options().map_err(refused)?).map_err(refused)?;
     let inst = filter.instantiate().map_err(refused)?;
     Ok((filter, inst))
+}
+
+/// Parses a hook name for clap.
+pub fn parse_hook(s: &str) -> std::result::Result<Hook, String> {
+    Hook::from_name(s)
+        .ok_or_else(|| "expected one of prerouting, input, forward, output, postrouting".into())
+}
+
+/// A failed exchange with the kernel module: exit status 4.
+pub fn kernel(e: netlink::Error) -> Failure {
+    Failure::new(Code::Kernel, e.to_string())
+}
+
+/// Opens a generic-netlink socket to the module.
+pub fn connect() -> Result<netlink::Client> {
+    netlink::Client::connect().map_err(kernel)
+}
+
+/// Checks a filter name given on the command line (exit status 2).
+pub fn check_name(name: &str) -> Result<&str> {
+    if netlink::valid_name(name) {
+        Ok(name)
+    } else {
+        Err(Failure::new(
+            Code::Usage,
+            format!("invalid filter name `{name}`: use 1-31 characters of A-Z a-z 0-9 _ . -"),
+        ))
+    }
+}
+
+/// The failure policy's name.
+pub fn on_error_name(on_error: OnError) -> &'static str {
+    match on_error {
+        OnError::Accept => "accept",
+        OnError::Drop => "drop",
+    }
+}
+
+/// Prints a value as pretty JSON on stdout.
+pub fn print_json(value: &impl serde::Serialize) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).expect("serializable")
+    );
 }

@@ -1,6 +1,6 @@
 //! `wasmnf replay`: run a capture through a filter in userspace.
 
-use super::{load_filter, read_filter, Code, Failure, FilterArgs, Result};
+use super::{load_filter, parse_hook, read_filter, Code, Failure, FilterArgs, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -39,11 +39,6 @@ pub struct Args {
     pub json: bool,
 }
 
-fn parse_hook(s: &str) -> std::result::Result<Hook, String> {
-    Hook::from_name(s)
-        .ok_or_else(|| "expected one of prerouting, input, forward, output, postrouting".into())
-}
-
 pub fn run(args: Args) -> Result {
     let wasm = read_filter(&args.filter)?;
     let (_, mut inst) = load_filter(&args.filter, &wasm, &args.load)?;
@@ -78,10 +73,7 @@ pub fn run(args: Args) -> Result {
             .map_err(io)?;
     }
     if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report).expect("serializable")
-        );
+        super::print_json(&report);
         return Ok(());
     }
     let r = report;

@@ -21,6 +21,7 @@ use netlink_packet_core::{
     DecodeError, Emitable, NetlinkBuffer, NetlinkHeader, NetlinkMessage, NetlinkPayload,
     ParseableParametrized, NLM_F_ACK, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST,
 };
+use netlink_packet_generic::constants::GENL_ID_CTRL;
 use netlink_packet_generic::ctrl::{nlas::GenlCtrlAttrs, GenlCtrl, GenlCtrlCmd};
 use netlink_packet_generic::{traits::GenlFamily, GenlHeader, GenlMessage};
 use netlink_sys::{protocols::NETLINK_GENERIC, Socket, SocketAddr};
@@ -58,6 +59,7 @@ impl From<Error> for TxError {
 }
 
 /// The replies of one request.
+#[derive(Debug)]
 struct Replies<F> {
     messages: Vec<F>,
     interrupted: bool,
@@ -74,6 +76,15 @@ pub struct Client {
 impl Client {
     /// Opens a generic-netlink socket and resolves the `wasmnf` family.
     pub fn connect() -> Result<Client, Error> {
+        let mut client = Client::open()?;
+        client.family_id = client
+            .family_id(consts::FAMILY_NAME)?
+            .ok_or(Error::ModuleNotLoaded)?;
+        Ok(client)
+    }
+
+    /// A socket with extended and capped acks and a reply timeout.
+    fn open() -> Result<Client, Error> {
         let sock = |what| move |source| Error::Socket { what, source };
         let mut socket = Socket::new(NETLINK_GENERIC).map_err(sock("open a socket"))?;
         socket.bind_auto().map_err(sock("bind the socket"))?;
@@ -87,25 +98,24 @@ impl Client {
             .set_cap_ack(true)
             .map_err(sock("enable capped acks"))?;
         set_rcvtimeo(&socket, REPLY_TIMEOUT).map_err(sock("set a receive timeout"))?;
-        let mut client = Client {
+        Ok(Client {
             socket,
             family_id: 0,
             seq: 0,
             sndbuf: SNDBUF_DEFAULT,
-        };
-        client.family_id = client.resolve()?;
-        Ok(client)
+        })
     }
 
-    /// The family's id, through `nlctrl`'s `CTRL_CMD_GETFAMILY`.
-    fn resolve(&mut self) -> Result<u16, Error> {
+    /// A family's id through `nlctrl`'s `CTRL_CMD_GETFAMILY`; `None` if no
+    /// such family is registered.
+    fn family_id(&mut self, name: &str) -> Result<Option<u16>, Error> {
         let request = GenlCtrl {
             cmd: GenlCtrlCmd::GetFamily,
-            nlas: vec![GenlCtrlAttrs::FamilyName(consts::FAMILY_NAME.into())],
+            nlas: vec![GenlCtrlAttrs::FamilyName(name.into())],
         };
-        let replies = match self.transact(request, 0, NLM_F_ACK) {
+        let replies = match self.transact(request, GENL_ID_CTRL, NLM_F_ACK) {
             Ok(r) => r,
-            Err(TxError::Nack(n)) if n.errno == libc::ENOENT => return Err(Error::ModuleNotLoaded),
+            Err(TxError::Nack(n)) if n.errno == libc::ENOENT => return Ok(None),
             Err(TxError::Nack(n)) => {
                 return Err(Error::Kernel {
                     op: Op::Resolve,
@@ -120,7 +130,7 @@ impl Client {
             .iter()
             .flat_map(|m| &m.nlas)
             .find_map(|a| match a {
-                GenlCtrlAttrs::FamilyId(id) => Some(*id),
+                GenlCtrlAttrs::FamilyId(id) => Some(Some(*id)),
                 _ => None,
             })
             .ok_or_else(|| Error::Decode("nlctrl reply without a family id".into()))

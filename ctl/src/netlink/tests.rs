@@ -391,3 +391,73 @@ fn names_and_families() {
         [1, 2, 10]
     );
 }
+
+// The real kernel's generic-netlink controller, which every Linux has: the
+// socket, request, reply, ack and dump paths without the wasmnf module.
+
+#[test]
+fn the_controller_resolves_itself_and_reports_missing_families() {
+    let mut client = Client::open().expect("generic netlink socket");
+    assert_eq!(client.family_id("nlctrl").unwrap(), Some(GENL_ID_CTRL));
+    assert_eq!(client.family_id("nosuchfamily").unwrap(), None);
+    // Requests after a nack still pair up with their own replies.
+    assert_eq!(client.family_id("nlctrl").unwrap(), Some(GENL_ID_CTRL));
+}
+
+#[test]
+fn a_controller_dump_is_read_until_done() {
+    let mut client = Client::open().expect("generic netlink socket");
+    let request = GenlCtrl {
+        cmd: GenlCtrlCmd::GetFamily,
+        nlas: vec![],
+    };
+    let replies = client
+        .transact(request, GENL_ID_CTRL, NLM_F_DUMP)
+        .expect("dump");
+    let names: Vec<&str> = replies
+        .messages
+        .iter()
+        .flat_map(|m| &m.nlas)
+        .filter_map(|a| match a {
+            GenlCtrlAttrs::FamilyName(n) => Some(n.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert!(names.contains(&"nlctrl"), "{names:?}");
+    assert_eq!(
+        names.len(),
+        replies.messages.len(),
+        "one family per message"
+    );
+}
+
+/// Whether this process has CAP_NET_ADMIN (bit 12 of CapEff).
+fn has_net_admin() -> bool {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let caps = status
+        .lines()
+        .find_map(|l| l.strip_prefix("CapEff:"))
+        .map(|hex| u64::from_str_radix(hex.trim(), 16).unwrap())
+        .unwrap();
+    caps & (1 << 12) != 0
+}
+
+#[test]
+fn a_large_request_raises_the_send_buffer() {
+    // A 1 MiB nlctrl request: nlctrl rejects it (its names are too long),
+    // but only after the whole message was sent, which the default send
+    // buffer (about 200 KiB) does not allow. Without CAP_NET_ADMIN the
+    // buffer cannot grow past net.core.wmem_max, and the error says so.
+    let mut client = Client::open().expect("generic netlink socket");
+    let request = GenlCtrl {
+        cmd: GenlCtrlCmd::GetFamily,
+        nlas: vec![GenlCtrlAttrs::FamilyName("x".repeat(60_000)); 18],
+    };
+    match client.transact(request, GENL_ID_CTRL, NLM_F_ACK) {
+        Err(TxError::Nack(n)) if has_net_admin() => assert_eq!(n.errno, libc::EINVAL),
+        Err(TxError::Other(e @ Error::Send { .. })) if !has_net_admin() => {
+            assert!(e.to_string().contains("CAP_NET_ADMIN"), "{e}")
+        }
+        other => panic!("{other:?}"),
+    }
+}

@@ -1,0 +1,84 @@
+//! `wasmnf list`: the filters loaded in this network namespace.
+
+use super::{connect, kernel, on_error_name, print_json, Result};
+use serde::Serialize;
+use wasmnf_ctl::netlink::FilterInfo;
+
+/// List the filters loaded in this network namespace
+#[derive(clap::Args, Debug)]
+#[command(after_help = "Output, one line per filter:\n  \
+    NAME: hook HOOK family FAMILY priority N size BYTES fuel N memory PAGES on-error POLICY [config K=V ...]\n\n\
+    Example:\n  wasmnf list\n  wasmnf list --json")]
+pub struct Args {
+    /// Print JSON instead of text
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `wasmnf list --json`: an array of these.
+#[derive(Serialize)]
+struct Entry<'a> {
+    name: &'a str,
+    hook: &'static str,
+    family: &'static str,
+    priority: i32,
+    size: u32,
+    fuel: u64,
+    memory_pages: u32,
+    on_error: &'static str,
+    config: Vec<(&'a str, &'a str)>,
+    instances: u32,
+    abi: u32,
+}
+
+impl<'a> Entry<'a> {
+    fn new(f: &'a FilterInfo) -> Self {
+        Entry {
+            name: &f.name,
+            hook: f.hook.name(),
+            family: f.family.name(),
+            priority: f.priority,
+            size: f.wasm_size,
+            fuel: f.fuel,
+            memory_pages: f.memory_pages,
+            on_error: on_error_name(f.on_error),
+            config: f.config.iter().collect(),
+            instances: f.instances,
+            abi: f.abi_version,
+        }
+    }
+}
+
+/// One filter as one line of text.
+fn line(f: &FilterInfo) -> String {
+    let mut line = format!(
+        "{}: hook {} family {} priority {} size {}B fuel {} memory {}p on-error {}",
+        f.name,
+        f.hook.name(),
+        f.family.name(),
+        f.priority,
+        f.wasm_size,
+        f.fuel,
+        f.memory_pages,
+        on_error_name(f.on_error)
+    );
+    if !f.config.is_empty() {
+        line.push_str(" config");
+        for (k, v) in f.config.iter() {
+            line.push_str(&format!(" {k}={v}"));
+        }
+    }
+    line
+}
+
+pub fn run(args: Args) -> Result {
+    let filters = connect()?.list().map_err(kernel)?;
+    if args.json {
+        print_json(&filters.iter().map(Entry::new).collect::<Vec<_>>());
+    } else {
+        for f in &filters {
+            println!("{}", line(f));
+        }
+    }
+    Ok(())
+}

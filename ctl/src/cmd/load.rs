@@ -1,0 +1,96 @@
+//! `wasmnf load`: check a filter locally, then load it into the kernel.
+
+use super::{
+    check_name, connect, kernel, load_filter, parse_hook, read_filter, Code, Failure, FilterArgs,
+    Result,
+};
+use std::path::PathBuf;
+use wasmnf_ctl::netlink::{consts::CHUNK_MAX, HookFamily, LoadRequest};
+use wasmnf_engine::Hook;
+
+/// Load a filter into the kernel at a netfilter hook
+#[derive(clap::Args, Debug)]
+#[command(
+    after_help = "The filter is checked locally first, as `wasmnf check` does, \
+                        so a refused file is explained before the kernel is asked.\n\n\
+                        Example:\n  wasmnf load drop_port.wasm --hook input --config port=8080\n  \
+                        wasmnf load drop_port.wasm --hook input --config port=22 --name drop_port --replace"
+)]
+pub struct Args {
+    /// The filter (.wasm)
+    pub filter: PathBuf,
+    /// The netfilter hook: prerouting, input, forward, output or postrouting
+    #[arg(long, value_parser = parse_hook)]
+    pub hook: Hook,
+    /// Packets of which family: inet (IPv4 and IPv6), ipv4 or ipv6
+    #[arg(long, default_value = "inet", value_parser = parse_family)]
+    pub family: HookFamily,
+    /// Hook priority; lower runs first (nftables' filter chains use 0)
+    #[arg(
+        long,
+        default_value_t = 0,
+        allow_negative_numbers = true,
+        value_name = "N"
+    )]
+    pub priority: i32,
+    /// The filter's name in the kernel (default: the file name without .wasm)
+    #[arg(long)]
+    pub name: Option<String>,
+    #[command(flatten)]
+    pub load: FilterArgs,
+    /// Atomically replace a loaded filter of the same name
+    #[arg(long)]
+    pub replace: bool,
+}
+
+fn parse_family(s: &str) -> std::result::Result<HookFamily, String> {
+    HookFamily::from_name(s).ok_or_else(|| "expected one of inet, ipv4, ipv6".into())
+}
+
+pub fn run(args: Args) -> Result {
+    let name = match &args.name {
+        Some(name) => name.clone(),
+        None => args
+            .filter
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+    };
+    let name = check_name(&name).map_err(|e| match args.name {
+        Some(_) => e,
+        None => Failure::new(
+            Code::Usage,
+            format!("{}; choose one with --name", e.message),
+        ),
+    })?;
+    let wasm = read_filter(&args.filter)?;
+    let (filter, _inst) = load_filter(&args.filter, &wasm, &args.load)?;
+    let options = filter.options();
+    let config_len = options.config.encode().len();
+    if config_len > CHUNK_MAX {
+        return Err(Failure::new(
+            Code::Refused,
+            format!("the configuration is {config_len} bytes encoded; the kernel takes at most {CHUNK_MAX}"),
+        ));
+    }
+    let req = LoadRequest {
+        name,
+        hook: args.hook,
+        family: args.family,
+        priority: args.priority,
+        fuel: options.limits.fuel,
+        memory_pages: options.limits.max_memory_pages,
+        on_error: options.on_error,
+        config: &options.config,
+        wasm: &wasm,
+        replace: args.replace,
+    };
+    connect()?.load(&req).map_err(kernel)?;
+    println!(
+        "{name}: loaded, hook {} family {} priority {}",
+        args.hook.name(),
+        args.family.name(),
+        args.priority
+    );
+    Ok(())
+}

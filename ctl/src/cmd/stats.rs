@@ -1,0 +1,186 @@
+//! `wasmnf stats`: a filter's counters, once or redrawn.
+
+use super::{check_name, connect, kernel, Result};
+use serde::Serialize;
+use std::io::{IsTerminal, Write};
+use std::time::Duration;
+use wasmnf_ctl::netlink::{Client, FilterInfo};
+
+/// Show filter counters: packets, verdicts, failures, time per packet
+#[derive(clap::Args, Debug)]
+#[command(
+    after_help = "Counters are summed over CPUs since the filter was loaded; \
+    ns/packet is the mean time of one run.\n\n\
+    Example:\n  wasmnf stats\n  wasmnf stats drop_port --watch 2"
+)]
+pub struct Args {
+    /// Only this filter (default: every filter of this network namespace)
+    pub name: Option<String>,
+    /// Print JSON instead of text (with --watch, one line per sample)
+    #[arg(long)]
+    pub json: bool,
+    /// Redraw every SECS seconds until interrupted (put NAME before --watch)
+    #[arg(long, value_name = "SECS", num_args = 0..=1, default_missing_value = "1",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub watch: Option<u64>,
+}
+
+/// `wasmnf stats --json`: an array of these.
+#[derive(Serialize)]
+struct Entry<'a> {
+    name: &'a str,
+    packets: u64,
+    accepted: u64,
+    dropped: u64,
+    traps: u64,
+    out_of_fuel: u64,
+    invalid_verdicts: u64,
+    run_ns: u64,
+    ns_per_packet: Option<u64>,
+}
+
+impl<'a> Entry<'a> {
+    fn new(f: &'a FilterInfo) -> Self {
+        let s = &f.stats;
+        Entry {
+            name: &f.name,
+            packets: s.packets,
+            accepted: s.accepted,
+            dropped: s.dropped,
+            traps: s.traps,
+            out_of_fuel: s.out_of_fuel,
+            invalid_verdicts: s.invalid_verdicts,
+            run_ns: s.run_ns,
+            ns_per_packet: s.ns_per_packet(),
+        }
+    }
+}
+
+const HEADER: [&str; 8] = [
+    "name",
+    "packets",
+    "accepted",
+    "dropped",
+    "traps",
+    "out-of-fuel",
+    "invalid",
+    "ns/packet",
+];
+
+/// The counters as a table: names left-aligned, numbers right-aligned.
+fn table(filters: &[FilterInfo]) -> String {
+    let rows: Vec<[String; 8]> = filters
+        .iter()
+        .map(|f| {
+            let s = &f.stats;
+            [
+                f.name.clone(),
+                s.packets.to_string(),
+                s.accepted.to_string(),
+                s.dropped.to_string(),
+                s.traps.to_string(),
+                s.out_of_fuel.to_string(),
+                s.invalid_verdicts.to_string(),
+                s.ns_per_packet().map_or("-".into(), |n| n.to_string()),
+            ]
+        })
+        .collect();
+    let mut width = HEADER.map(str::len);
+    for row in &rows {
+        for (w, cell) in width.iter_mut().zip(row) {
+            *w = (*w).max(cell.len());
+        }
+    }
+    let mut out = String::new();
+    for row in std::iter::once(HEADER.map(String::from)).chain(rows) {
+        for (i, cell) in row.iter().enumerate() {
+            let w = width[i];
+            match i {
+                0 => out.push_str(&format!("{cell:<w$}")),
+                _ => out.push_str(&format!("  {cell:>w$}")),
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn sample(client: &mut Client, name: Option<&str>) -> Result<Vec<FilterInfo>> {
+    match name {
+        Some(name) => Ok(vec![client.get(name).map_err(kernel)?]),
+        None => client.list().map_err(kernel),
+    }
+}
+
+fn show(filters: &[FilterInfo], json: bool, compact: bool) {
+    let entries: Vec<Entry> = filters.iter().map(Entry::new).collect();
+    match (json, compact) {
+        (true, false) => super::print_json(&entries),
+        (true, true) => println!("{}", serde_json::to_string(&entries).expect("serializable")),
+        (false, _) => print!("{}", table(filters)),
+    }
+}
+
+pub fn run(args: Args) -> Result {
+    let name = args.name.as_deref().map(check_name).transpose()?;
+    let mut client = connect()?;
+    let Some(secs) = args.watch else {
+        show(&sample(&mut client, name)?, args.json, false);
+        return Ok(());
+    };
+    let redraw = !args.json && std::io::stdout().is_terminal();
+    loop {
+        let filters = sample(&mut client, name)?;
+        if redraw {
+            // Home the cursor and clear the screen, as watch(1) does.
+            print!("\x1b[H\x1b[2J");
+            println!("every {secs}s, Ctrl-C to stop\n");
+        }
+        show(&filters, args.json, true);
+        if !redraw && !args.json {
+            println!();
+        }
+        std::io::stdout().flush().ok();
+        std::thread::sleep(Duration::from_secs(secs));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasmnf_ctl::netlink::{HookFamily, Stats};
+    use wasmnf_engine::{FilterConfig, Hook, OnError};
+
+    fn filter(name: &str, packets: u64, run_ns: u64) -> FilterInfo {
+        FilterInfo {
+            name: name.into(),
+            hook: Hook::Input,
+            family: HookFamily::Inet,
+            priority: 0,
+            fuel: 100_000,
+            memory_pages: 16,
+            on_error: OnError::Accept,
+            config: FilterConfig::default(),
+            wasm_size: 100,
+            instances: 2,
+            abi_version: 1,
+            stats: Stats {
+                packets,
+                accepted: packets,
+                run_ns,
+                ..Stats::default()
+            },
+        }
+    }
+
+    #[test]
+    fn table_aligns_columns_and_shows_mean_time() {
+        let t = table(&[filter("web", 1_234_567, 1_234_567 * 812), filter("a", 0, 0)]);
+        assert_eq!(
+            t,
+            "name  packets  accepted  dropped  traps  out-of-fuel  invalid  ns/packet\n\
+             web  1234567   1234567        0      0            0        0        812\n\
+             a          0         0        0      0            0        0          -\n"
+        );
+    }
+}
