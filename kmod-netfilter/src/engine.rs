@@ -148,6 +148,8 @@ pub(crate) enum SelftestFilter {
     DropUdp8080 = 0,
     /// Loops forever: runs out of fuel.
     Spin = 1,
+    /// Calls every host function, 40 Wasm calls deep; accepts if all checks pass.
+    Hostcalls = 2,
 }
 
 /// The Wasm bytes of a built-in self-test filter.

@@ -47,7 +47,7 @@ struct Case {
     status: Expect,
 }
 
-const CASES: [Case; 5] = [
+const CASES: [Case; 6] = [
     Case {
         filter: SelftestFilter::DropUdp8080,
         filter_name: "drop_udp_8080",
@@ -87,6 +87,14 @@ const CASES: [Case; 5] = [
         pkt: &UDP_8080,
         verdict: Verdict::Accept,
         status: Expect::OutOfFuel,
+    },
+    Case {
+        filter: SelftestFilter::Hostcalls,
+        filter_name: "hostcalls",
+        pkt_name: "udp:8080",
+        pkt: &UDP_8080,
+        verdict: Verdict::Accept,
+        status: Expect::Ok,
     },
 ];
 

@@ -34,14 +34,17 @@ pub struct WasmnfBytes {
 static SELFTEST_DROP_UDP_8080: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/drop_udp_8080.wasm"));
 static SELFTEST_SPIN: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/spin.wasm"));
+static SELFTEST_HOSTCALLS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/hostcalls.wasm"));
 
 /// The built-in self-test filters: 0 = `drop_udp_8080`, 1 = `spin` (never
-/// returns). Any other index gives an empty range.
+/// returns), 2 = `hostcalls` (every host function, 40 Wasm calls deep).
+/// Any other index gives an empty range.
 #[no_mangle]
 pub extern "C" fn wasmnf_engine_selftest_wasm(which: u32) -> WasmnfBytes {
     let bytes: &[u8] = match which {
         0 => SELFTEST_DROP_UDP_8080,
         1 => SELFTEST_SPIN,
+        2 => SELFTEST_HOSTCALLS,
         _ => &[],
     };
     WasmnfBytes {
@@ -491,6 +494,18 @@ mod tests {
         let r = run(inst, &UDP_8080[..3]);
         assert_eq!((r.verdict, r.status), (VERDICT_ACCEPT, STATUS_TRAP));
         assert_eq!(describe(&r), "trap: packet read out of bounds");
+        // SAFETY: live objects, not used again.
+        unsafe {
+            wasmnf_engine_instance_free(inst);
+            wasmnf_engine_filter_free(f);
+        }
+
+        let f = new_filter(SELFTEST_HOSTCALLS, 0).unwrap();
+        // SAFETY: live filter.
+        let inst = unsafe { wasmnf_engine_instance_new(f, ptr::null_mut(), 0, ptr::null_mut()) };
+        assert!(!inst.is_null());
+        let r = run(inst, &UDP_8080);
+        assert_eq!((r.verdict, r.status), (VERDICT_ACCEPT, STATUS_OK), "{}", describe(&r));
         // SAFETY: live objects, not used again.
         unsafe {
             wasmnf_engine_instance_free(inst);
