@@ -4,11 +4,15 @@
 #   scripts/kernel-build.sh               build if not cached; print KDIR last
 #   scripts/kernel-build.sh --print-kdir  print KDIR if cached, exit 1 if not
 #
+# WASMNF_KERNEL_FLAVOR selects the kernel: `test` (default: fragment
+# kmod-netfilter/kernel/wasmnf.config) or `debug` (the same plus
+# kmod-netfilter/kernel/debug.config: KASAN, lockdep, kmemleak, ...).
+#
 # The built tree lives outside the checkout in
 #   ${WASMNF_CACHE:-/var/cache/wasmnf}/kernel/<key>
-# where <key> hashes the kernel source package version, the config fragment
-# (kmod-netfilter/kernel/wasmnf.config), rustc's and bindgen's versions and
-# this script's RECIPE number. The tree is built under a temporary name and
+# where <key> hashes the kernel source package version, the flavor and its
+# config fragments, rustc's and bindgen's versions and this script's RECIPE
+# number. The tree is built under a temporary name and
 # renamed into place only after it built completely, so an interrupted build
 # is never taken for a cached one. See docs/kernel.md.
 set -euo pipefail
@@ -18,7 +22,12 @@ RECIPE=1 # bump when the build steps below change what ends up in the tree
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CACHE=${WASMNF_CACHE:-/var/cache/wasmnf}
 KCACHE=$CACHE/kernel
-FRAGMENT=$ROOT/kmod-netfilter/kernel/wasmnf.config
+FLAVOR=${WASMNF_KERNEL_FLAVOR:-test}
+case $FLAVOR in
+test) FRAGMENTS=("$ROOT/kmod-netfilter/kernel/wasmnf.config") ;;
+debug) FRAGMENTS=("$ROOT/kmod-netfilter/kernel/wasmnf.config" "$ROOT/kmod-netfilter/kernel/debug.config") ;;
+*) echo "kernel-build: WASMNF_KERNEL_FLAVOR must be test or debug, not '$FLAVOR'" >&2; exit 2 ;;
+esac
 SRC_PKG=linux-source-6.12
 SRC_TAR=/usr/src/linux-source-6.12.tar.xz
 BINDGEN_VERSION=0.69.5
@@ -49,8 +58,11 @@ cache_key() {
 		echo "source $SRC_PKG $src_ver"
 		echo "rustc $rustc_ver"
 		echo "bindgen $bindgen_ver"
-		echo "fragment"
-		cat "$FRAGMENT"
+		echo "flavor $FLAVOR"
+		for f in "${FRAGMENTS[@]}"; do
+			echo "fragment $(basename "$f")"
+			cat "$f"
+		done
 	} | sha256sum | cut -c1-16
 }
 
@@ -138,22 +150,26 @@ step "extract $SRC_TAR" tar -xf "$SRC_TAR" -C "$tmp" --strip-components=1
 cd "$tmp"
 step "rustavailable" "${MAKE[@]}" rustavailable
 step "tinyconfig" "${MAKE[@]}" tinyconfig
-step "merge fragment" env ARCH=x86_64 LLVM=1 scripts/kconfig/merge_config.sh -m .config "$FRAGMENT"
+step "merge fragments ($FLAVOR)" env ARCH=x86_64 LLVM=1 scripts/kconfig/merge_config.sh -m .config "${FRAGMENTS[@]}"
 step "olddefconfig" "${MAKE[@]}" olddefconfig
 
 grep -q '^CONFIG_RUST=y' .config || die "CONFIG_RUST=y did not survive olddefconfig (HAVE_RUST false? wrong ARCH? rustc/bindgen unusable?)"
 lost=()
 while IFS= read -r opt; do
-	grep -qx "$opt" .config || lost+=("$opt")
-done < <(grep -E '^CONFIG_[A-Z0-9_]+=y$' "$FRAGMENT")
-[ ${#lost[@]} -eq 0 ] || die "options from $FRAGMENT lost by olddefconfig: ${lost[*]}"
-log "config ok: CONFIG_RUST=y and all =y options of the fragment survived"
+	case $opt in
+	*=n) grep -q "^${opt%=n}=" .config && lost+=("$opt") ;;
+	*) grep -qx "$opt" .config || lost+=("$opt") ;;
+	esac
+done < <(cat "${FRAGMENTS[@]}" | grep -E '^CONFIG_[A-Z0-9_]+=[yn]$')
+[ ${#lost[@]} -eq 0 ] || die "options of the fragments not as asked after olddefconfig: ${lost[*]}"
+log "config ok: CONFIG_RUST=y and every =y/=n option of the fragments holds"
 
 step "make -j$(nproc) bzImage modules" "${MAKE[@]}" -j"$(nproc)" bzImage modules
 
 {
 	echo "key=$key"
 	echo "recipe=$RECIPE"
+	echo "flavor=$FLAVOR"
 	echo "source=$SRC_PKG $(dpkg-query -W -f='${Version}' "$SRC_PKG")"
 	echo "rustc=$(rustc --version)"
 	echo "bindgen=$(bindgen --version)"

@@ -5,24 +5,38 @@
 #
 # Builds wasmnf.ko first (scripts/kmod-build.sh; needs the cached kernel from
 # scripts/kernel-build.sh) and tests/vm/netprobe (UDP/TCP traffic tool). Each
-# guest script runs in /files, which holds wasmnf.ko, lib.sh and netprobe. Directives in a guest script's comments:
+# guest script runs in /files, which holds wasmnf.ko, lib.sh and netprobe.
+# Directives in a guest script's comments:
 #   # expect-exit: N        expected exit status (default 0)
 #   # expect-log: TEXT      the console log must contain TEXT
 #   # expect-log-re: ERE    the console log must match ERE
-#   # vm-timeout: S         host-side timeout (default 300 s)
-# Every run also fails on kernel warnings, BUGs, oopses, lockdep or
-# sleep-in-atomic reports, or an engine panic in the console log.
-# Ends with "vm-tests: N passed, N failed"; exits non-zero on any failure.
+#   # vm-timeout: S         host-side timeout (default 300 s, 1200 s on the
+#                           debug kernel)
+#   # flavor: debug         run only on the debug kernel (skipped otherwise)
+#   # expect-kernel-report: ERE
+#                           a positive control: the log must contain this
+#                           kernel report (the report check is inverted)
+# Every other run fails on kernel warnings, BUGs, oopses, lockdep or
+# sleep-in-atomic reports, KASAN/kmemleak reports, or an engine panic in the
+# console log.
+#
+# WASMNF_KERNEL_FLAVOR=debug runs everything on the debug kernel (KASAN,
+# lockdep, kmemleak; build it first with the same variable set).
+# Ends with "vm-tests: N passed, N failed, N skipped"; exits non-zero on any
+# failure.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
+flavor=${WASMNF_KERNEL_FLAVOR:-test}
+mem=512 tmult=1
+[ "$flavor" = debug ] && mem=1024 tmult=4
 ko=$("$ROOT/scripts/kmod-build.sh" | tail -n 1)
 # Guest-side traffic tool (busybox nc has no UDP).
 (cd "$ROOT/tests/vm/netprobe" && cargo build --release --locked --quiet)
 netprobe=$ROOT/tests/vm/netprobe/target/release/netprobe
 logdir=${VM_TEST_LOGDIR:-$(mktemp -d "${TMPDIR:-/tmp}/wasmnf-vm-tests.XXXXXX")}
 mkdir -p "$logdir"
-echo "test-vm: module $ko ($(stat -c %s "$ko") bytes); logs in $logdir"
+echo "test-vm: $flavor kernel, module $ko ($(stat -c %s "$ko") bytes); logs in $logdir"
 
 if [ $# -gt 0 ]; then
 	tests=()
@@ -34,22 +48,32 @@ fi
 # Kernel reports that fail any run.
 forbidden='WARNING:|BUG:|Oops|Kernel panic|general protection fault|Call Trace:|possible recursive locking|possible circular locking|inconsistent lock state|lockdep|sleeping function called from invalid context|scheduling while atomic|KASAN|UBSAN|kmemleak|stack-protector|ENGINE PANIC|rust_kernel: panicked'
 
-passed=0 failed=0 failed_names=()
+passed=0 failed=0 skipped=0 failed_names=()
 for t in "${tests[@]}"; do
 	name=$(basename "$t" .sh)
 	[ -f "$t" ] || { echo "test-vm: no such test: $t" >&2; failed=$((failed + 1)); failed_names+=("$name"); continue; }
+	want_flavor=$(sed -n 's/^# flavor: *//p' "$t" | head -n 1)
+	if [ -n "$want_flavor" ] && [ "$want_flavor" != "$flavor" ]; then
+		echo "SKIP $name (needs the $want_flavor kernel)"
+		skipped=$((skipped + 1))
+		continue
+	fi
 	expect_exit=$(sed -n 's/^# expect-exit: *//p' "$t" | head -n 1)
+	expect_report=$(sed -n 's/^# expect-kernel-report: //p' "$t" | head -n 1)
 	timeout_s=$(sed -n 's/^# vm-timeout: *//p' "$t" | head -n 1)
 	log=$logdir/$name.log
 	t0=$SECONDS
 	set +e
-	VM_QUIET=1 VM_LOG=$log VM_TIMEOUT=${timeout_s:-300} \
+	VM_QUIET=1 VM_LOG=$log VM_TIMEOUT=${timeout_s:-$((300 * tmult))} VM_MEM=$mem \
 		"$ROOT/scripts/vm-run.sh" "$t" "$ko" "$ROOT/tests/vm/lib/lib.sh" "$netprobe" 2>"$logdir/$name.vm-run.txt"
 	rc=$?
 	set -e
 	problems=()
 	[ "$rc" = "${expect_exit:-0}" ] || problems+=("exit status $rc, expected ${expect_exit:-0}")
-	if bad=$(tr -d '\r' <"$log" | grep -aE "$forbidden" | head -n 5) && [ -n "$bad" ]; then
+	if [ -n "$expect_report" ]; then
+		tr -d '\r' <"$log" | grep -aqE -- "$expect_report" ||
+			problems+=("positive control: no kernel report matching: $expect_report")
+	elif bad=$(tr -d '\r' <"$log" | grep -aE "$forbidden" | head -n 5) && [ -n "$bad" ]; then
 		problems+=("kernel report in the log: $bad")
 	fi
 	while IFS= read -r want; do
@@ -73,5 +97,5 @@ for t in "${tests[@]}"; do
 	fi
 done
 [ $failed -eq 0 ] || echo "failed: ${failed_names[*]}"
-echo "vm-tests: $passed passed, $failed failed"
+echo "vm-tests: $passed passed, $failed failed, $skipped skipped"
 [ $failed -eq 0 ]

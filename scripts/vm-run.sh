@@ -4,7 +4,7 @@
 #   scripts/vm-run.sh GUEST_SCRIPT [FILE...]
 #
 # GUEST_SCRIPT runs under busybox sh as the payload of the guest's init, with
-# proc, sys, dev, /tmp and /run mounted and lo up. Each FILE (a module, a CLI,
+# proc, sys, dev, debugfs, /tmp and /run mounted and lo up. Each FILE (a module, a CLI,
 # a filter...) is copied into the guest's /files (the script's working
 # directory); dynamically linked executables get their shared libraries.
 # iproute2's real `ip` is at /usr/sbin/ip, exported as $IP (busybox's own `ip`
@@ -16,7 +16,8 @@
 #
 # Environment:
 #   KDIR             kernel tree with arch/x86/boot/bzImage (default: the cache,
-#                    via scripts/kernel-build.sh --print-kdir)
+#                    via scripts/kernel-build.sh --print-kdir, which honours
+#                    WASMNF_KERNEL_FLAVOR=test|debug)
 #   VM_TIMEOUT       host-side timeout in seconds (default 300)
 #   VM_MEM           guest memory in MiB (default 512)
 #   VM_SMP           guest CPUs (default 2)
@@ -109,6 +110,7 @@ export PATH=/usr/sbin:/usr/bin:/sbin:/bin IP=/usr/sbin/ip HOME=/tmp
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null || true
+mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null || true
 mount -t tmpfs tmpfs /tmp
 mount -t tmpfs tmpfs /run
 mkdir -p /var && ln -sf /run /var/run
