@@ -505,7 +505,12 @@ mod tests {
         let inst = unsafe { wasmnf_engine_instance_new(f, ptr::null_mut(), 0, ptr::null_mut()) };
         assert!(!inst.is_null());
         let r = run(inst, &UDP_8080);
-        assert_eq!((r.verdict, r.status), (VERDICT_ACCEPT, STATUS_OK), "{}", describe(&r));
+        assert_eq!(
+            (r.verdict, r.status),
+            (VERDICT_ACCEPT, STATUS_OK),
+            "{}",
+            describe(&r)
+        );
         // SAFETY: live objects, not used again.
         unsafe {
             wasmnf_engine_instance_free(inst);

@@ -57,7 +57,7 @@ mod global {
             // SAFETY: a null `ptr` makes krealloc a kmalloc; the callback
             // never sleeps.
             let p = unsafe { wasmnf_kmod_krealloc(ptr::null_mut(), size) }.cast::<u8>();
-            if !p.is_null() && (p as usize) % layout.align() != 0 {
+            if !p.is_null() && !(p as usize).is_multiple_of(layout.align()) {
                 // Cannot happen under kmalloc's guarantee; refuse rather than
                 // hand out misaligned memory.
                 // SAFETY: `p` was just returned by kmalloc and is unused.
@@ -81,7 +81,7 @@ mod global {
             // contract); on failure krealloc leaves it untouched, as
             // `GlobalAlloc::realloc` requires.
             let q = unsafe { wasmnf_kmod_krealloc(p.cast(), size) }.cast::<u8>();
-            debug_assert!(q.is_null() || (q as usize) % layout.align() == 0);
+            debug_assert!(q.is_null() || (q as usize).is_multiple_of(layout.align()));
             q
         }
     }

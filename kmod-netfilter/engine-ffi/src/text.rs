@@ -42,7 +42,8 @@ mod tests {
     fn truncates_on_char_boundaries() {
         let mut buf = [0u8; 5];
         let mut w = BufWriter::new(&mut buf);
-        write!(w, "ab{}", "cdé").unwrap();
+        let tail = "cdé";
+        write!(w, "ab{tail}").unwrap();
         assert_eq!(w.len(), 4);
         assert_eq!(&buf[..4], b"abcd");
     }
