@@ -139,3 +139,23 @@ fn filter(pkt: &Packet) -> Verdict {
 
 entry!(filter, init = init);
 "#;
+
+/// The body of a build script that needs the example filters: builds them,
+/// asks cargo to rerun when a filter's sources change, and sets
+/// `WASMNF_FILTERS_DIR` for the crate being built. Panics (failing the build)
+/// with the reason if they do not build.
+pub fn filters_build_script() {
+    let filters = repo_root().join("filters");
+    println!("cargo:rerun-if-changed={}", filters.join("Cargo.toml").display());
+    for dir in std::fs::read_dir(&filters).expect("filters/ exists").flatten() {
+        let src = dir.path().join("src");
+        if src.is_dir() {
+            println!("cargo:rerun-if-changed={}", src.display());
+            println!("cargo:rerun-if-changed={}", dir.path().join("Cargo.toml").display());
+        }
+    }
+    match build_filters(&filters) {
+        Ok(out) => println!("cargo:rustc-env=WASMNF_FILTERS_DIR={}", out.display()),
+        Err(e) => panic!("{e}"),
+    }
+}
