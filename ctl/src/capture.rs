@@ -226,3 +226,78 @@ pub fn network_layer(linktype: i32, frame: &[u8]) -> Option<(usize, Family)> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ipv4() -> Vec<u8> {
+        let mut p = vec![0x45, 0, 0, 20];
+        p.resize(20, 0);
+        p
+    }
+
+    #[test]
+    fn finds_the_network_layer_of_every_supported_link_type() {
+        let ip = ipv4();
+        let eth = |tags: &[u16], ethertype: u16| {
+            let mut f = vec![0u8; 12];
+            for t in tags {
+                f.extend_from_slice(&t.to_be_bytes());
+                f.extend_from_slice(&[0, 7]);
+            }
+            f.extend_from_slice(&ethertype.to_be_bytes());
+            f.extend_from_slice(&ip);
+            f
+        };
+        assert_eq!(
+            network_layer(1, &eth(&[], 0x0800)),
+            Some((14, Family::Ipv4))
+        );
+        assert_eq!(
+            network_layer(1, &eth(&[0x8100], 0x86dd)),
+            Some((18, Family::Ipv6))
+        );
+        assert_eq!(
+            network_layer(1, &eth(&[0x88a8, 0x8100], 0x0800)),
+            Some((22, Family::Ipv4))
+        );
+        assert_eq!(network_layer(1, &eth(&[], 0x0806)), None, "ARP");
+        assert_eq!(network_layer(1, &[0u8; 10]), None, "runt frame");
+        let mut sll = vec![0u8; 14];
+        sll.extend_from_slice(&0x86ddu16.to_be_bytes());
+        assert_eq!(network_layer(113, &sll), Some((16, Family::Ipv6)));
+        let mut sll2 = 0x0800u16.to_be_bytes().to_vec();
+        sll2.resize(20, 0);
+        sll2.extend_from_slice(&ip);
+        assert_eq!(network_layer(276, &sll2), Some((20, Family::Ipv4)));
+        assert_eq!(network_layer(101, &ip), Some((0, Family::Ipv4)));
+        assert_eq!(network_layer(12, &[0x60, 0, 0, 0]), Some((0, Family::Ipv6)));
+        assert_eq!(network_layer(12, &[0x10]), None, "not IP");
+        assert_eq!(network_layer(228, &[]), Some((0, Family::Ipv4)));
+        assert_eq!(network_layer(229, &[]), Some((0, Family::Ipv6)));
+        assert_eq!(network_layer(147, &ip), None, "unsupported link type");
+    }
+
+    #[test]
+    fn sll2_captures_round_trip_through_libpcap() {
+        let mut frames = Frames::new(Linktype(276));
+        let mut sll2 = 0x0800u16.to_be_bytes().to_vec();
+        sll2.resize(20, 0);
+        sll2.extend_from_slice(&ipv4());
+        frames.push(1_000_000_123, &sll2, sll2.len() as u32);
+        let path = std::env::temp_dir().join(format!("wasmnf-sll2-{}.pcap", std::process::id()));
+        assert_eq!(frames.write(&path, |_| true).unwrap(), 1);
+        let back = Frames::read(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(back.linktype.0, 276);
+        assert_eq!(
+            back.frames[0].ts_ns, 1_000_000_123,
+            "nanosecond timestamps kept"
+        );
+        assert_eq!(
+            back.network(&back.frames[0]).map(|(p, f)| (p.len(), f)),
+            Some((20, Family::Ipv4))
+        );
+    }
+}
