@@ -34,6 +34,13 @@ ko=$("$ROOT/scripts/kmod-build.sh" | tail -n 1)
 # Guest-side traffic tool (busybox nc has no UDP).
 (cd "$ROOT/tests/vm/netprobe" && cargo build --release --locked --quiet)
 netprobe=$ROOT/tests/vm/netprobe/target/release/netprobe
+# The real CLI (its shared libraries, libpcap, are copied by vm-run.sh), the
+# example filters, setpriv (unprivileged-user tests) and nft (comparisons).
+(cd "$ROOT" && cargo build --release --locked --quiet -p wasmnf-ctl && cargo xtask filters >/dev/null)
+extra=("$ROOT/target/release/wasmnf" "$ROOT"/filters/target/wasm32-unknown-unknown/release/*.wasm)
+for tool in "$ROOT/tests/vm/nlraw/target/release/nlraw" /usr/bin/setpriv /usr/sbin/nft; do
+	[ -x "$tool" ] && extra+=("$tool")
+done
 logdir=${VM_TEST_LOGDIR:-$(mktemp -d "${TMPDIR:-/tmp}/wasmnf-vm-tests.XXXXXX")}
 mkdir -p "$logdir"
 echo "test-vm: $flavor kernel, module $ko ($(stat -c %s "$ko") bytes); logs in $logdir"
@@ -46,7 +53,7 @@ else
 fi
 
 # Kernel reports that fail any run.
-forbidden='WARNING:|BUG:|Oops|Kernel panic|general protection fault|Call Trace:|possible recursive locking|possible circular locking|inconsistent lock state|lockdep|sleeping function called from invalid context|scheduling while atomic|KASAN|UBSAN|kmemleak|stack-protector|ENGINE PANIC|rust_kernel: panicked'
+forbidden='WARNING:|BUG:|Oops|Kernel panic|general protection fault|Call Trace:|possible recursive locking|possible circular locking|inconsistent lock state|possible irq lock inversion|suspicious RCU usage|lock held when returning|INFO: lockdep is turned off|sleeping function called from invalid context|scheduling while atomic|UBSAN:|unreferenced object|stack-protector|stack guard page|ENGINE PANIC|rust_kernel: panicked'
 
 passed=0 failed=0 skipped=0 failed_names=()
 for t in "${tests[@]}"; do
@@ -65,7 +72,7 @@ for t in "${tests[@]}"; do
 	t0=$SECONDS
 	set +e
 	VM_QUIET=1 VM_LOG=$log VM_TIMEOUT=${timeout_s:-$((300 * tmult))} VM_MEM=$mem \
-		"$ROOT/scripts/vm-run.sh" "$t" "$ko" "$ROOT/tests/vm/lib/lib.sh" "$netprobe" 2>"$logdir/$name.vm-run.txt"
+		"$ROOT/scripts/vm-run.sh" "$t" "$ko" "$ROOT/tests/vm/lib/lib.sh" "$netprobe" "${extra[@]}" 2>"$logdir/$name.vm-run.txt"
 	rc=$?
 	set -e
 	problems=()
