@@ -6,6 +6,7 @@
 
 use core::ffi::c_void;
 use core::ptr::{self, NonNull};
+use core::sync::atomic::{AtomicPtr, Ordering};
 use kernel::bindings;
 
 /// Opaque engine objects (owned through `NonNull` handles).
@@ -52,6 +53,15 @@ pub(crate) struct Ctx {
 }
 
 #[repr(C)]
+struct RawLoadOptions {
+    fuel: u64,
+    memory_pages: u32,
+    fail_closed: bool,
+    config: *const u8,
+    config_len: usize,
+}
+
+#[repr(C)]
 #[derive(Clone, Copy, Default)]
 struct RawRunResult {
     verdict: u32,
@@ -67,6 +77,14 @@ extern "C" {
         wasm_len: usize,
         fuel: u64,
         fail_closed: bool,
+        err: *mut u8,
+        err_cap: usize,
+        err_len: *mut usize,
+    ) -> *mut RawFilter;
+    fn wasmnf_engine_filter_new_opts(
+        wasm: *const u8,
+        wasm_len: usize,
+        opts: *const RawLoadOptions,
         err: *mut u8,
         err_cap: usize,
         err_len: *mut usize,
@@ -94,28 +112,76 @@ extern "C" {
 
 // ---- callbacks the engine object imports ------------------------------------
 
-/// `krealloc(ptr, size, GFP_ATOMIC)`: never sleeps, so the engine may
-/// allocate in any context. Null `ptr` allocates.
+/// The task doing load-time engine work through [`with_load_allocations`],
+/// or null. Allocations the engine makes from that task, in task context,
+/// may sleep; every other allocation is atomic.
+static LOADER: AtomicPtr<c_void> = AtomicPtr::new(ptr::null_mut());
+
+/// Runs `f` (load-time engine work: checking, compiling, instantiating) with
+/// the engine's allocations made by this task as `GFP_KERNEL` through
+/// `kvrealloc`, so a filter's linear memory (up to 16 MiB) need not be one
+/// physically contiguous atomic allocation. Process context only; callers
+/// serialize (the registry's mutex), so `LOADER` has one owner at a time.
+pub(crate) fn with_load_allocations<R>(f: impl FnOnce() -> R) -> R {
+    // SAFETY: `current` is always valid in process context.
+    let me = unsafe { crate::bindings::wasmnf_helper_current() }.cast::<c_void>();
+    LOADER.store(me, Ordering::Relaxed);
+    let r = f();
+    LOADER.store(ptr::null_mut(), Ordering::Relaxed);
+    r
+}
+
+/// Whether an allocation now may sleep: it comes from the loading task in
+/// task context (not from an interrupt or softirq that interrupted it).
+fn may_sleep() -> bool {
+    let loader = LOADER.load(Ordering::Relaxed);
+    if loader.is_null() {
+        return false;
+    }
+    // SAFETY: no preconditions; both read the current CPU's state.
+    unsafe {
+        crate::bindings::wasmnf_helper_in_task()
+            && crate::bindings::wasmnf_helper_current().cast::<c_void>() == loader
+    }
+}
+
+/// `krealloc(ptr, size, GFP_ATOMIC)` (never sleeps, so the engine may
+/// allocate in any context), or `kvrealloc(ptr, size, GFP_KERNEL)` for the
+/// loading task (see [`with_load_allocations`]). Null `ptr` allocates.
+/// Blocks are freed with `kvfree`, which takes both kinds.
 ///
 /// # Safety
 ///
-/// `ptr` is null or a live block from kmalloc/krealloc.
+/// `ptr` is null or a live block from this function.
 #[no_mangle]
 unsafe extern "C" fn wasmnf_kmod_krealloc(ptr: *mut c_void, size: usize) -> *mut c_void {
-    // SAFETY: `ptr` is null or a live kmalloc block (caller's contract);
+    if may_sleep() {
+        // SAFETY: `ptr` is null or a live kmalloc/kvmalloc block (caller's
+        // contract); we are the loading task in process context, where
+        // GFP_KERNEL may sleep. kvrealloc returns kmalloc memory (natural
+        // alignment for power-of-two sizes) or page-aligned vmalloc memory,
+        // so the engine allocator's alignment contract holds.
+        return unsafe { bindings::kvrealloc_noprof(ptr, size, bindings::GFP_KERNEL) };
+    }
+    // SAFETY: `is_vmalloc_addr` only compares the address with the vmalloc range.
+    if !ptr.is_null() && unsafe { bindings::is_vmalloc_addr(ptr) } {
+        // A vmalloc'd block (from load time) cannot be resized atomically.
+        return ptr::null_mut();
+    }
+    // SAFETY: `ptr` is null or a live kmalloc block (checked above);
     // GFP_ATOMIC never sleeps.
     unsafe { bindings::krealloc(ptr, size, bindings::GFP_ATOMIC) }
 }
 
-/// `kfree(ptr)`.
+/// `kvfree(ptr)`.
 ///
 /// # Safety
 ///
-/// `ptr` is null or a live block from kmalloc/krealloc, not used again.
+/// `ptr` is null or a live block from `wasmnf_kmod_krealloc`, not used again.
 #[no_mangle]
 unsafe extern "C" fn wasmnf_kmod_kfree(ptr: *mut c_void) {
-    // SAFETY: caller's contract.
-    unsafe { bindings::kfree(ptr) }
+    // SAFETY: caller's contract; kvfree takes kmalloc and vmalloc blocks.
+    unsafe { bindings::kvfree(ptr) }
 }
 
 /// The engine panicked (a bug: it must not): report loudly, then `BUG()`.
@@ -184,6 +250,49 @@ impl EngineError {
     }
 }
 
+/// How a filter is loaded (0 = the engine's default for numbers).
+pub(crate) struct LoadOptions<'a> {
+    /// Fuel per packet.
+    pub(crate) fuel: u64,
+    /// Linear memory limit in 64 KiB pages.
+    pub(crate) memory_pages: u32,
+    /// Failure policy: drop instead of accept.
+    pub(crate) fail_closed: bool,
+    /// Configuration, `key=value` lines.
+    pub(crate) config: &'a [u8],
+}
+
+/// A packet the engine reads in place: a linear part, and the rest through
+/// bounded copies. Implemented over the skb by the data plane.
+pub(crate) trait PacketSource {
+    /// The packet's length.
+    fn len(&self) -> usize;
+    /// The leading bytes readable in place.
+    fn linear(&self) -> &[u8];
+    /// Copies `[offset, offset + dst.len())` into `dst`; `false` if the range
+    /// is not inside the packet.
+    fn read(&self, offset: usize, dst: &mut [u8]) -> bool;
+}
+
+/// The engine's read callback for a `P: PacketSource`.
+///
+/// # Safety
+///
+/// `ctx` is the `&P` that [`Instance::run`] passed with this function, alive
+/// for the call; `dst` is valid for `n` bytes of writes.
+unsafe extern "C" fn read_trampoline<P: PacketSource>(
+    ctx: *const c_void,
+    offset: usize,
+    dst: *mut u8,
+    n: usize,
+) -> bool {
+    // SAFETY: `ctx` is the `&P` given by `Instance::run`, alive for the run.
+    let pkt = unsafe { &*ctx.cast::<P>() };
+    // SAFETY: the engine passes a buffer valid for `n` bytes of writes.
+    let dst = unsafe { core::slice::from_raw_parts_mut(dst, n) };
+    pkt.read(offset, dst)
+}
+
 /// A checked, compiled filter.
 ///
 /// # Invariants
@@ -206,6 +315,37 @@ impl Filter {
                 wasm.len(),
                 fuel,
                 fail_closed,
+                err.buf.as_mut_ptr(),
+                err.buf.len(),
+                &mut err.len,
+            )
+        };
+        NonNull::new(raw).map(|raw| Filter { raw }).ok_or(err)
+    }
+
+    /// Checks and compiles `wasm` with `options`: everything the engine
+    /// checks (ABI, limits, configuration, compilation) is checked here, on
+    /// bytes from userspace. May allocate a lot: call at load time (process
+    /// context, on the load stack).
+    pub(crate) fn with_options(
+        wasm: &[u8],
+        options: &LoadOptions<'_>,
+    ) -> Result<Self, EngineError> {
+        let mut err = EngineError::new();
+        let raw_opts = RawLoadOptions {
+            fuel: options.fuel,
+            memory_pages: options.memory_pages,
+            fail_closed: options.fail_closed,
+            config: options.config.as_ptr(),
+            config_len: options.config.len(),
+        };
+        // SAFETY: `wasm` and `options.config` are valid for their lengths;
+        // `raw_opts` for reads; `err.buf` for its length; `err.len` for a write.
+        let raw = unsafe {
+            wasmnf_engine_filter_new_opts(
+                wasm.as_ptr(),
+                wasm.len(),
+                &raw_opts,
                 err.buf.as_mut_ptr(),
                 err.buf.len(),
                 &mut err.len,
@@ -324,6 +464,28 @@ impl Instance {
         // SAFETY: `self.raw` is live and exclusively borrowed (type invariant
         // and `&mut self`); `raw_pkt` describes `pkt`, which is borrowed for
         // the call and does not change; `ctx` and `out` are valid.
+        unsafe { wasmnf_engine_instance_run(self.raw.as_ptr(), &raw_pkt, ctx, &mut out) };
+        RunResult { raw: out }
+    }
+}
+
+impl Instance {
+    /// Runs the filter on `pkt`: its linear part in place, the rest through
+    /// [`PacketSource::read`]. Allocates nothing and never sleeps.
+    pub(crate) fn run<P: PacketSource>(&mut self, pkt: &P, ctx: &Ctx) -> RunResult {
+        let linear = pkt.linear();
+        let raw_pkt = RawPacket {
+            linear: linear.as_ptr(),
+            linear_len: linear.len(),
+            len: pkt.len(),
+            read: Some(read_trampoline::<P>),
+            read_ctx: (pkt as *const P).cast::<c_void>(),
+        };
+        let mut out = RawRunResult::default();
+        // SAFETY: `self.raw` is live and exclusively borrowed (type invariant
+        // and `&mut self`); `raw_pkt` describes `pkt`, borrowed for the call,
+        // with a read callback whose context is `pkt` itself; `ctx` and `out`
+        // are valid.
         unsafe { wasmnf_engine_instance_run(self.raw.as_ptr(), &raw_pkt, ctx, &mut out) };
         RunResult { raw: out }
     }

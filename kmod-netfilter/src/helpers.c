@@ -4,6 +4,14 @@
  * module (see helpers.h). Each is a one-line forward, nothing more.
  */
 #include <linux/skbuff.h>
+#include <linux/netdevice.h>
+#include <linux/bottom_half.h>
+#include <linux/smp.h>
+#include <linux/preempt.h>
+#include <linux/sched.h>
+#include <net/sock.h>
+#include <net/genetlink.h>
+#include <linux/netlink.h>
 
 #include "helpers.h"
 
@@ -11,4 +19,120 @@ const void *wasmnf_helper_skb_header_pointer(const struct sk_buff *skb,
 					     int offset, int len, void *buffer)
 {
 	return skb_header_pointer(skb, offset, len, buffer);
+}
+
+unsigned int wasmnf_helper_skb_headlen(const struct sk_buff *skb)
+{
+	return skb_headlen(skb);
+}
+
+int wasmnf_helper_skb_network_offset(const struct sk_buff *skb)
+{
+	return skb_network_offset(skb);
+}
+
+u32 wasmnf_helper_skb_mark(const struct sk_buff *skb)
+{
+	return skb->mark;
+}
+
+int wasmnf_helper_dev_ifindex(const struct net_device *dev)
+{
+	return dev->ifindex;
+}
+
+void wasmnf_helper_local_bh_disable(void)
+{
+	local_bh_disable();
+}
+
+void wasmnf_helper_local_bh_enable(void)
+{
+	local_bh_enable();
+}
+
+unsigned int wasmnf_helper_smp_processor_id(void)
+{
+	return smp_processor_id();
+}
+
+bool wasmnf_helper_in_task(void)
+{
+	return in_task();
+}
+
+struct task_struct *wasmnf_helper_current(void)
+{
+	return current;
+}
+
+struct net *wasmnf_helper_genl_info_net(const struct genl_info *info)
+{
+	return genl_info_net(info);
+}
+
+struct net *wasmnf_helper_sock_net(const struct sock *sk)
+{
+	return sock_net(sk);
+}
+
+struct sk_buff *wasmnf_helper_genlmsg_new(size_t payload)
+{
+	return genlmsg_new(payload, GFP_KERNEL);
+}
+
+void wasmnf_helper_genlmsg_end(struct sk_buff *skb, void *hdr)
+{
+	genlmsg_end(skb, hdr);
+}
+
+void wasmnf_helper_genlmsg_cancel(struct sk_buff *skb, void *hdr)
+{
+	genlmsg_cancel(skb, hdr);
+}
+
+int wasmnf_helper_genlmsg_reply(struct sk_buff *skb, struct genl_info *info)
+{
+	return genlmsg_reply(skb, info);
+}
+
+void wasmnf_helper_nlmsg_free(struct sk_buff *skb)
+{
+	nlmsg_free(skb);
+}
+
+struct nlattr *wasmnf_helper_nla_nest_start(struct sk_buff *skb, int type)
+{
+	return nla_nest_start(skb, type);
+}
+
+void wasmnf_helper_nla_nest_end(struct sk_buff *skb, struct nlattr *start)
+{
+	nla_nest_end(skb, start);
+}
+
+void wasmnf_helper_nla_nest_cancel(struct sk_buff *skb, struct nlattr *start)
+{
+	nla_nest_cancel(skb, start);
+}
+
+void wasmnf_helper_genl_dump_check_consistent(struct netlink_callback *cb,
+					      void *user_hdr)
+{
+	genl_dump_check_consistent(cb, user_hdr);
+}
+
+unsigned int wasmnf_helper_nr_cpu_ids(void)
+{
+	return nr_cpu_ids;
+}
+
+u32 wasmnf_helper_netlink_portid(const struct sk_buff *skb)
+{
+	return NETLINK_CB(skb).portid;
+}
+
+const struct genl_family *wasmnf_helper_genl_dump_family(struct netlink_callback *cb)
+{
+	return genl_info_dump(cb)->family;
 }

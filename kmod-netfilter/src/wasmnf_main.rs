@@ -2,24 +2,26 @@
 
 //! wasmnf: programmable packet filtering where the program is WebAssembly.
 //!
-//! This is the module's skeleton (issue 4): it links the engine, runs the
-//! engine self-test at load, and registers one pass-through IPv4
-//! PRE_ROUTING hook in the initial namespace that counts packets, which
-//! proves the module-local netfilter and skb bindings. Filters attached from
-//! userspace come with the control and data planes.
+//! At load the module runs the engine self-test, then registers the
+//! per-namespace registry's pernet operations and the `wasmnf`
+//! generic-netlink family (`control`). Filters loaded through it become
+//! netfilter hooks in the caller's namespace (`registry`, `dataplane`).
+//! Unloading the module unregisters the family, then removes every
+//! namespace's filters.
 
-use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::prelude::*;
 
 mod altstack;
 mod bindings;
+mod control;
+mod dataplane;
 mod engine;
 mod net;
+mod registry;
 mod selftest;
 mod stackprobe;
 
-use net::netfilter::{Family, Hook, HookPoint, Registration, Verdict};
-use net::skb::SkBuff;
+use net::netns::{Net, PernetExit, PernetRegistration};
 
 module! {
     type: WasmNf,
@@ -29,54 +31,42 @@ module! {
     license: "GPL",
 }
 
-/// Counts what the pass-through hook sees.
-#[derive(Default)]
-struct PacketCounter {
-    packets: AtomicU64,
-    ipv4: AtomicU64,
-}
+/// A namespace going away takes its filters with it.
+struct NetExit;
 
-impl Hook for PacketCounter {
-    fn hook(&self, skb: &SkBuff) -> Verdict {
-        self.packets.fetch_add(1, Ordering::Relaxed);
-        // At PRE_ROUTING the skb starts at the network header.
-        let mut first = [0u8; 1];
-        if skb.len() >= 20 && skb.copy_to(0, &mut first) && first[0] >> 4 == 4 {
-            self.ipv4.fetch_add(1, Ordering::Relaxed);
-        }
-        Verdict::Accept
+impl PernetExit for NetExit {
+    fn exit(net: &Net) {
+        registry::with(|r| r.exit_net(net));
     }
 }
 
+/// Fields drop in declaration order: the family first (no new requests),
+/// then the pernet operations (whose exit, run for every namespace,
+/// removes all filters), then the registry itself.
 struct WasmNf {
-    counter: Option<Registration<PacketCounter>>,
+    _family: control::Family_,
+    _pernet: PernetRegistration<NetExit>,
+    _registry: registry::RegistryHandle,
 }
 
 impl kernel::Module for WasmNf {
-    fn init(_module: &'static ThisModule) -> Result<Self> {
+    fn init(module: &'static ThisModule) -> Result<Self> {
         selftest::run()?;
-        let counter = Registration::new_init_net(
-            Family::Ipv4,
-            HookPoint::PreRouting,
-            0,
-            PacketCounter::default(),
-        )?;
-        pr_info!("counting hook registered (ipv4 prerouting, init_net)\n");
+        let registry = registry::RegistryHandle::new()?;
+        let pernet = PernetRegistration::<NetExit>::new()?;
+        let family = control::register(module)?;
+        pr_info!("genetlink family wasmnf registered (version 1)\n");
         pr_info!("loaded (abi {})\n", engine::abi_version());
         Ok(WasmNf {
-            counter: Some(counter),
+            _family: family,
+            _pernet: pernet,
+            _registry: registry,
         })
     }
 }
 
 impl Drop for WasmNf {
     fn drop(&mut self) {
-        if let Some(reg) = self.counter.take() {
-            let packets = reg.data().packets.load(Ordering::Relaxed);
-            let ipv4 = reg.data().ipv4.load(Ordering::Relaxed);
-            drop(reg);
-            pr_info!("counting hook saw {} packets ({} ipv4)\n", packets, ipv4);
-        }
         pr_info!("unloaded\n");
     }
 }

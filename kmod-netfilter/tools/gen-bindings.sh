@@ -46,9 +46,14 @@ ${BINDGEN:-bindgen} "$header" "${bindgen_opts[@]}" \
 	--ctypes-prefix kernel::ffi \
 	--allowlist-function 'nf_register_net_hook|nf_unregister_net_hook' \
 	--allowlist-function 'wasmnf_helper_.*' \
+	--allowlist-function 'genl_register_family|genl_unregister_family|genlmsg_put|nla_put|nla_put_64bit' \
+	--allowlist-function 'register_pernet_subsys|unregister_pernet_subsys|ktime_get_mono_fast_ns' \
+	--allowlist-type 'genl_family|genl_ops|genl_info|genlmsghdr|nla_policy|netlink_range_validation|nla_policy_validation' \
+	--allowlist-type 'netlink_callback|netlink_ext_ack|nlattr|nlmsghdr|pernet_operations' \
+	--allowlist-var 'NLA_.*|GENL_.*|NLM_F_.*|NLMSG_HDRLEN|GENL_HDRLEN|NETLINK_MAX_FMTMSG_LEN|NLMSG_DEFAULT_SIZE' \
 	--allowlist-type 'nf_hook_ops|nf_hook_state|nf_inet_hooks|nf_hook_ops_type' \
 	--allowlist-var 'init_net|NF_DROP|NF_ACCEPT|NFPROTO_.*|NF_IP_PRI_.*|NF_IP6_PRI_.*' \
-	--opaque-type 'net|net_device|sock|nf_hook_entries|rcu_head|sk_buff_head|sec_path|nf_conntrack|skb_ext' \
+	--opaque-type 'net|net_device|sock|nf_hook_entries|rcu_head|sk_buff_head|sec_path|nf_conntrack|skb_ext|module|xarray|task_struct' \
 	--allowlist-type 'sk_buff|net|net_device' \
 	-o "$tmp" -- "${cflags[@]}" -DMODULE
 if ! cmp -s "$tmp" "$out"; then

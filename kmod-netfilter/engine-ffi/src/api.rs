@@ -12,8 +12,8 @@ use core::ffi::c_void;
 use core::fmt::Write;
 use core::{ptr, slice};
 use wasmnf_engine::{
-    abi, Ctx, Family, Filter, FilterOptions, Hook, Instance, Limits, OnError, PacketView, Status,
-    TrapKind, Verdict,
+    abi, Ctx, Family, Filter, FilterConfig, FilterOptions, Hook, Instance, Limits, OnError,
+    PacketView, Status, TrapKind, Verdict,
 };
 
 /// The filter ABI version this engine implements.
@@ -172,10 +172,28 @@ unsafe fn write_message(
     }
 }
 
+/// How a filter is loaded (`FilterOptions` in the engine).
+#[repr(C)]
+pub struct WasmnfLoadOptions {
+    /// Fuel per packet; 0 = the default.
+    pub fuel: u64,
+    /// Linear memory limit in pages; 0 = the default.
+    pub memory_pages: u32,
+    /// Failure policy: drop (true) or accept (false).
+    pub fail_closed: bool,
+    /// The configuration in its wire form (`key=value` lines); may be null
+    /// when `config_len` is 0.
+    pub config: *const u8,
+    /// Length of `config`.
+    pub config_len: usize,
+}
+
 /// Checks and compiles a filter. `fuel` is the per-packet budget (0 = the
 /// default); `fail_closed` selects the failure policy (drop instead of
 /// accept). Returns null on refusal, with the reason in `err` (UTF-8,
-/// `*err_len` bytes, truncated to `err_cap`).
+/// `*err_len` bytes, truncated to `err_cap`). Same as
+/// [`wasmnf_engine_filter_new_opts`] with the default memory limit and an
+/// empty configuration.
 ///
 /// # Safety
 ///
@@ -191,28 +209,81 @@ pub unsafe extern "C" fn wasmnf_engine_filter_new(
     err_cap: usize,
     err_len: *mut usize,
 ) -> *mut Filter {
-    if wasm.is_null() {
+    let opts = WasmnfLoadOptions {
+        fuel,
+        memory_pages: 0,
+        fail_closed,
+        config: ptr::null(),
+        config_len: 0,
+    };
+    // SAFETY: forwarded caller's contract; `opts` is valid and has no config.
+    unsafe { wasmnf_engine_filter_new_opts(wasm, wasm_len, &opts, err, err_cap, err_len) }
+}
+
+/// Checks and compiles a filter with the given options (limits, failure
+/// policy, configuration). Returns null on refusal, with the reason in `err`
+/// as for [`wasmnf_engine_filter_new`]: out-of-range options, a bad
+/// configuration and modules that fail the ABI check or compilation are all
+/// refused here, never trusted.
+///
+/// # Safety
+///
+/// `wasm` is valid for `wasm_len` bytes of reads; `opts` is null or valid for
+/// reads, and its `config` valid for `config_len` bytes of reads when
+/// non-null; `err`/`err_len` as for [`wasmnf_engine_filter_new`].
+#[no_mangle]
+pub unsafe extern "C" fn wasmnf_engine_filter_new_opts(
+    wasm: *const u8,
+    wasm_len: usize,
+    opts: *const WasmnfLoadOptions,
+    err: *mut u8,
+    err_cap: usize,
+    err_len: *mut usize,
+) -> *mut Filter {
+    // SAFETY: null or valid for reads (caller's contract).
+    let (Some(opts), false) = (unsafe { opts.as_ref() }, wasm.is_null()) else {
         // SAFETY: forwarded caller's contract on `err`/`err_len`.
         unsafe { write_message(err, err_cap, err_len, format_args!("no module bytes")) };
         return ptr::null_mut();
-    }
+    };
     // SAFETY: `wasm` is non-null and valid for `wasm_len` bytes (caller).
     let bytes = unsafe { slice::from_raw_parts(wasm, wasm_len) };
+    let config_bytes: &[u8] = if opts.config.is_null() || opts.config_len == 0 {
+        &[]
+    } else {
+        // SAFETY: non-null `config` is valid for `config_len` bytes (caller).
+        unsafe { slice::from_raw_parts(opts.config, opts.config_len) }
+    };
+    let config = match FilterConfig::decode(config_bytes) {
+        Ok(config) => config,
+        Err(e) => {
+            // SAFETY: as above.
+            unsafe { write_message(err, err_cap, err_len, format_args!("configuration: {e}")) };
+            return ptr::null_mut();
+        }
+    };
+    let defaults = Limits::default();
     let limits = Limits {
-        fuel: if fuel == 0 {
-            Limits::default().fuel
+        fuel: if opts.fuel == 0 {
+            defaults.fuel
         } else {
-            fuel
+            opts.fuel
         },
-        ..Limits::default()
+        max_memory_pages: if opts.memory_pages == 0 {
+            defaults.max_memory_pages
+        } else {
+            opts.memory_pages
+        },
+        ..defaults
     };
     let options = FilterOptions {
         limits,
-        on_error: if fail_closed {
+        on_error: if opts.fail_closed {
             OnError::Drop
         } else {
             OnError::Accept
         },
+        config,
         ..FilterOptions::default()
     };
     match Filter::new(bytes, options) {

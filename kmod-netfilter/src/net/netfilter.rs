@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Netfilter hooks: register a Rust callback at an inet hook point.
+//! Netfilter hooks: register a Rust callback at an inet hook point of a
+//! network namespace.
 
 use crate::bindings;
+use crate::net::netns::Net;
 use crate::net::skb::SkBuff;
 use kernel::error::to_result;
 use kernel::ffi::{c_uint, c_void};
@@ -11,24 +13,18 @@ use kernel::types::Opaque;
 
 /// What a hook decides for a packet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[allow(
-    dead_code,
-    reason = "complete for the data plane; the skeleton uses one variant"
-)]
 pub(crate) enum Verdict {
-    /// Let the packet continue.
+    /// Let the packet continue (to the next hook of higher priority).
     Accept,
-    /// Drop the packet.
+    /// Drop the packet; later hooks do not see it.
     Drop,
 }
 
-/// A protocol family of hooks.
+/// A protocol family of hooks (`NFPROTO_*`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[allow(
-    dead_code,
-    reason = "complete for the data plane; the skeleton uses one variant"
-)]
 pub(crate) enum Family {
+    /// IPv4 and IPv6 (`NFPROTO_INET`: netfilter registers the hook for both).
+    Inet,
     /// IPv4 (`NFPROTO_IPV4`).
     Ipv4,
     /// IPv6 (`NFPROTO_IPV6`).
@@ -38,19 +34,28 @@ pub(crate) enum Family {
 impl Family {
     fn as_raw(self) -> u8 {
         let raw = match self {
+            Family::Inet => bindings::NFPROTO_INET,
             Family::Ipv4 => bindings::NFPROTO_IPV4,
             Family::Ipv6 => bindings::NFPROTO_IPV6,
         };
         raw as u8
     }
+
+    /// The `NFPROTO_*` number.
+    pub(crate) fn number(self) -> u32 {
+        self.as_raw().into()
+    }
+
+    /// The family with `NFPROTO_*` number `n` (1 inet, 2 IPv4, 10 IPv6).
+    pub(crate) fn from_number(n: u32) -> Option<Family> {
+        [Family::Inet, Family::Ipv4, Family::Ipv6]
+            .into_iter()
+            .find(|f| f.number() == n)
+    }
 }
 
 /// An inet hook point (`enum nf_inet_hooks`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[allow(
-    dead_code,
-    reason = "complete for the data plane; the skeleton uses one variant"
-)]
 pub(crate) enum HookPoint {
     /// `NF_INET_PRE_ROUTING`: every received packet, before routing.
     PreRouting,
@@ -65,6 +70,14 @@ pub(crate) enum HookPoint {
 }
 
 impl HookPoint {
+    const ALL: [HookPoint; 5] = [
+        HookPoint::PreRouting,
+        HookPoint::LocalIn,
+        HookPoint::Forward,
+        HookPoint::LocalOut,
+        HookPoint::PostRouting,
+    ];
+
     fn as_raw(self) -> c_uint {
         let raw = match self {
             HookPoint::PreRouting => bindings::nf_inet_hooks_NF_INET_PRE_ROUTING,
@@ -75,15 +88,71 @@ impl HookPoint {
         };
         raw as c_uint
     }
+
+    /// The `NF_INET_*` number (0 prerouting ... 4 postrouting).
+    pub(crate) fn number(self) -> u32 {
+        self.as_raw()
+    }
+
+    /// The hook point with `NF_INET_*` number `n`, if it is one of the five.
+    pub(crate) fn from_number(n: u32) -> Option<HookPoint> {
+        HookPoint::ALL.into_iter().find(|h| h.number() == n)
+    }
+}
+
+/// The hook state netfilter passes with a packet (`struct nf_hook_state`),
+/// borrowed for one hook call.
+///
+/// # Invariants
+///
+/// `raw` is valid for reads for `'a`, and its devices (when non-null) are
+/// held by the caller for the hook call.
+pub(crate) struct HookState<'a> {
+    raw: &'a bindings::nf_hook_state,
+}
+
+impl HookState<'_> {
+    /// `NF_INET_*` hook number.
+    pub(crate) fn hook(&self) -> u32 {
+        self.raw.hook.into()
+    }
+
+    /// `NFPROTO_*` of this packet (IPv4 or IPv6, also for an inet hook).
+    pub(crate) fn pf(&self) -> u32 {
+        self.raw.pf.into()
+    }
+
+    fn ifindex(dev: *mut bindings::net_device) -> u32 {
+        if dev.is_null() {
+            return 0;
+        }
+        // SAFETY: a non-null device in the hook state is held by the caller
+        // for the hook call (type invariant).
+        let idx = unsafe { bindings::wasmnf_helper_dev_ifindex(dev) };
+        idx as u32
+    }
+
+    /// Input interface index, 0 if none.
+    pub(crate) fn in_ifindex(&self) -> u32 {
+        Self::ifindex(self.raw.in_)
+    }
+
+    /// Output interface index, 0 if none.
+    pub(crate) fn out_ifindex(&self) -> u32 {
+        Self::ifindex(self.raw.out)
+    }
 }
 
 /// A netfilter hook's behaviour.
 ///
-/// `hook` runs in softirq context (or with bottom halves disabled), on any
-/// CPU, concurrently: it must not sleep, and shared state needs `Sync`.
+/// `hook` runs in softirq context, or in process context on output paths
+/// (bottom halves then possibly enabled), on any CPU, concurrently, always
+/// inside an RCU read-side critical section (netfilter holds
+/// `rcu_read_lock` around its hook list): it must not sleep, and shared
+/// state needs `Sync`.
 pub(crate) trait Hook: Send + Sync + 'static {
     /// Decides the fate of one packet.
-    fn hook(&self, skb: &SkBuff) -> Verdict;
+    fn hook(&self, skb: &SkBuff, state: &HookState<'_>) -> Verdict;
 }
 
 struct Inner<T: Hook> {
@@ -91,28 +160,37 @@ struct Inner<T: Hook> {
     data: T,
 }
 
-/// A hook registered in the initial network namespace; unregistered on drop.
+/// A hook registered in one network namespace; unregistered on drop.
 ///
 /// # Invariants
 ///
-/// `inner.ops` is registered with netfilter for `init_net`, its `priv`
-/// points to `inner.data`, and both stay at their heap address (the box is
-/// never moved out of) until `Drop` has unregistered the hook.
+/// `inner.ops` is registered with netfilter for the namespace `net`, its
+/// `priv` points to `inner.data`, and both stay at their heap address (the
+/// box is never moved out of) until `Drop` has unregistered the hook. `net`
+/// is alive until then (the constructor's safety contract).
 pub(crate) struct Registration<T: Hook> {
     inner: KBox<Inner<T>>,
+    net: *mut bindings::net,
 }
 
-// SAFETY: the registration only holds `T` (which is `Send + Sync`) and a
-// `struct nf_hook_ops` that netfilter reads from any CPU; unregistering from
-// another thread is allowed by netfilter.
+// SAFETY: the registration only holds `T` (which is `Send + Sync`), a
+// `struct nf_hook_ops` that netfilter reads from any CPU, and the namespace
+// pointer; unregistering from another thread is allowed by netfilter.
 unsafe impl<T: Hook> Send for Registration<T> {}
 // SAFETY: `&Registration` only gives out `&T`, and `T: Sync`.
 unsafe impl<T: Hook> Sync for Registration<T> {}
 
 impl<T: Hook> Registration<T> {
-    /// Registers `data` as a hook for `family` at `point` in `init_net`.
-    /// Process context only (netfilter may sleep while registering).
-    pub(crate) fn new_init_net(
+    /// Registers `data` as a hook for `family` at `point` in `net`, at
+    /// `priority` (lower runs first). Process context only (netfilter may
+    /// sleep while registering).
+    ///
+    /// # Safety
+    ///
+    /// The registration must be dropped before `net` is freed: at the
+    /// latest from `net`'s pernet exit (see `net::netns`).
+    pub(crate) unsafe fn new(
+        net: &Net,
         family: Family,
         point: HookPoint,
         priority: i32,
@@ -138,11 +216,16 @@ impl<T: Hook> Registration<T> {
         // SAFETY: `ops` points into the live allocation of `inner`, valid for
         // writes and suitably aligned; nothing else references it yet.
         unsafe { ops.write(value) };
-        // SAFETY: `init_net` is a kernel global that outlives the module;
-        // `ops` is fully initialised and, by the type invariant established
-        // here, stays at this address until `Drop` unregisters it.
-        to_result(unsafe { bindings::nf_register_net_hook(&raw mut bindings::init_net, ops) })?;
-        Ok(Self { inner })
+        // SAFETY: `net` is alive (`&Net`) and outlives the registration
+        // (caller's contract); `ops` is fully initialised and, by the type
+        // invariant established here, stays at this address until `Drop`.
+        // For `NFPROTO_INET` netfilter registers the IPv4 and IPv6 hooks, or
+        // neither.
+        to_result(unsafe { bindings::nf_register_net_hook(net.as_ptr(), ops) })?;
+        Ok(Self {
+            inner,
+            net: net.as_ptr(),
+        })
     }
 
     /// The hook's data.
@@ -153,12 +236,10 @@ impl<T: Hook> Registration<T> {
 
 impl<T: Hook> Drop for Registration<T> {
     fn drop(&mut self) {
-        // SAFETY: by the type invariant `ops` is registered for `init_net`.
-        // `nf_unregister_net_hook` waits (synchronize_net) until no CPU is
-        // still running the hook, so `inner` may be freed after it returns.
-        unsafe {
-            bindings::nf_unregister_net_hook(&raw mut bindings::init_net, self.inner.ops.get())
-        };
+        // SAFETY: by the type invariant `ops` is registered for `net`, which
+        // is alive. `nf_unregister_net_hook` waits (synchronize_net) until
+        // no CPU still runs the hook, so `inner` may be freed after it.
+        unsafe { bindings::nf_unregister_net_hook(self.net, self.inner.ops.get()) };
     }
 }
 
@@ -167,11 +248,11 @@ impl<T: Hook> Drop for Registration<T> {
 /// # Safety
 ///
 /// Called by netfilter only, with the `priv` of an `nf_hook_ops` set up by
-/// [`Registration::new_init_net`] and a valid skb.
+/// [`Registration::new`], a valid skb and a valid hook state.
 unsafe extern "C" fn hook_trampoline<T: Hook>(
     priv_: *mut c_void,
     skb: *mut bindings::sk_buff,
-    _state: *const bindings::nf_hook_state,
+    state: *const bindings::nf_hook_state,
 ) -> c_uint {
     // SAFETY: `priv_` is the `&inner.data` stored at registration; the
     // registration keeps it alive until unregistration, which waits for
@@ -180,7 +261,12 @@ unsafe extern "C" fn hook_trampoline<T: Hook>(
     // SAFETY: netfilter passes an skb that the caller owns and does not
     // change for the duration of the hook.
     let skb = unsafe { SkBuff::from_raw(skb) };
-    let verdict = match data.hook(skb) {
+    // SAFETY: netfilter passes a valid state, with its devices held, for the
+    // duration of the hook.
+    let state = HookState {
+        raw: unsafe { &*state },
+    };
+    let verdict = match data.hook(skb, &state) {
         Verdict::Accept => bindings::NF_ACCEPT,
         Verdict::Drop => bindings::NF_DROP,
     };

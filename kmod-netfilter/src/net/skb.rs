@@ -66,4 +66,37 @@ impl SkBuff {
         }
         true
     }
+
+    /// The linear part, from `skb->data` on: `skb_headlen()` bytes, readable
+    /// in place (zero-copy).
+    pub(crate) fn linear(&self) -> &[u8] {
+        // SAFETY: by the type invariant the skb is valid for reads and
+        // unchanged while `&self` lives; `skb_headlen` has no other
+        // precondition.
+        let (data, headlen) = unsafe {
+            (
+                (*self.0.get()).data,
+                bindings::wasmnf_helper_skb_headlen(self.0.get()),
+            )
+        };
+        if data.is_null() || headlen == 0 {
+            return &[];
+        }
+        // SAFETY: `data` points at `headlen` bytes of linear packet data,
+        // which stay valid and unchanged while the skb is held (invariant).
+        unsafe { core::slice::from_raw_parts(data.cast_const(), headlen as usize) }
+    }
+
+    /// Offset of the network header from `skb->data` (0 at the netfilter
+    /// inet hooks; may be negative in general).
+    pub(crate) fn network_offset(&self) -> i32 {
+        // SAFETY: the skb is valid for reads (type invariant).
+        unsafe { bindings::wasmnf_helper_skb_network_offset(self.0.get()) }
+    }
+
+    /// The packet mark (`skb->mark`).
+    pub(crate) fn mark(&self) -> u32 {
+        // SAFETY: the skb is valid for reads (type invariant).
+        unsafe { bindings::wasmnf_helper_skb_mark(self.0.get()) }
+    }
 }

@@ -1,0 +1,383 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The control plane: the `wasmnf` generic-netlink family, version 1, as
+//! `docs/netlink.md` specifies it (that document is the contract with the
+//! CLI; the numbers below must match its tables and `ctl/src/netlink/`).
+//!
+//! The kernel's parser enforces the policy (types, lengths, ranges, unknown
+//! attributes) and `CAP_NET_ADMIN`; this file checks what a policy cannot
+//! express (required attributes, name characters, the family's values, the
+//! total module size), assembles the module from its chunks, and hands it to
+//! the registry, which has the engine check it again in the kernel.
+
+use crate::dataplane::Stats;
+use crate::net::genl::{self, AttrPolicy, Dump, OpSpec, Request, Writer};
+use crate::net::netfilter::{Family, HookPoint};
+use crate::registry::{self, FilterInfo, Name, RegistryError, Settings};
+use core::fmt;
+use kernel::prelude::*;
+
+/// `WASMNF_CMD_*`.
+mod cmd {
+    pub(super) const LOAD: u8 = 1;
+    pub(super) const UNLOAD: u8 = 2;
+    pub(super) const GET: u8 = 3;
+}
+
+/// `WASMNF_A_*`.
+mod attr {
+    pub(super) const NAME: u16 = 1;
+    pub(super) const HOOK: u16 = 2;
+    pub(super) const FAMILY: u16 = 3;
+    pub(super) const PRIORITY: u16 = 4;
+    pub(super) const FUEL: u16 = 5;
+    pub(super) const MEMORY_PAGES: u16 = 6;
+    pub(super) const ON_ERROR: u16 = 7;
+    pub(super) const CONFIG: u16 = 8;
+    pub(super) const WASM_CHUNK: u16 = 9;
+    pub(super) const REPLACE: u16 = 10;
+    pub(super) const WASM_SIZE: u16 = 11;
+    pub(super) const INSTANCES: u16 = 12;
+    pub(super) const ABI_VERSION: u16 = 13;
+    pub(super) const STATS: u16 = 14;
+    pub(super) const PAD: u16 = 15;
+}
+
+/// `WASMNF_A_STATS_*` (nested in `STATS`).
+mod stat {
+    pub(super) const PACKETS: u16 = 1;
+    pub(super) const ACCEPTED: u16 = 2;
+    pub(super) const DROPPED: u16 = 3;
+    pub(super) const TRAPS: u16 = 4;
+    pub(super) const OUT_OF_FUEL: u16 = 5;
+    pub(super) const INVALID_VERDICTS: u16 = 6;
+    pub(super) const RUN_NS: u16 = 7;
+    pub(super) const PAD: u16 = 8;
+}
+
+/// Largest module (the engine's limit).
+const MODULE_MAX: usize = 1 << 20;
+/// Largest chunk or configuration attribute.
+const CHUNK_MAX: u16 = 65000;
+const FUEL_DEFAULT: u64 = 100_000;
+const FUEL_MAX: u64 = 10_000_000;
+const MEMORY_PAGES_DEFAULT: u32 = 16;
+
+const REPLY_ONLY: &core::ffi::CStr = c"attribute is only used in replies";
+
+/// The policy, attribute 1 first.
+const POLICY: [AttrPolicy; 15] = [
+    AttrPolicy::NulString {
+        max_len: registry::NAME_MAX as u16,
+    },
+    AttrPolicy::U32Range { min: 0, max: 4 },
+    AttrPolicy::U32,
+    AttrPolicy::S32,
+    AttrPolicy::U64Range {
+        min: 1,
+        max: FUEL_MAX,
+    },
+    AttrPolicy::U32Range { min: 1, max: 256 },
+    AttrPolicy::U8 { min: 0, max: 1 },
+    AttrPolicy::Binary {
+        min: 0,
+        max: CHUNK_MAX,
+    },
+    AttrPolicy::Binary {
+        min: 1,
+        max: CHUNK_MAX,
+    },
+    AttrPolicy::Flag,
+    AttrPolicy::Reject(REPLY_ONLY),
+    AttrPolicy::Reject(REPLY_ONLY),
+    AttrPolicy::Reject(REPLY_ONLY),
+    AttrPolicy::Reject(REPLY_ONLY),
+    AttrPolicy::Reject(REPLY_ONLY),
+];
+
+const OPS: [OpSpec; 3] = [
+    OpSpec {
+        cmd: cmd::LOAD,
+        doit: true,
+        dumpit: false,
+    },
+    OpSpec {
+        cmd: cmd::UNLOAD,
+        doit: true,
+        dumpit: false,
+    },
+    OpSpec {
+        cmd: cmd::GET,
+        doit: true,
+        dumpit: true,
+    },
+];
+
+/// The registered family.
+pub(crate) type Family_ = genl::Registration<WasmnfFamily>;
+
+/// Registers the `wasmnf` family.
+pub(crate) fn register(module: &'static ThisModule) -> Result<Family_> {
+    genl::Registration::new(c"wasmnf", 1, &POLICY, &OPS, module)
+}
+
+/// The family's handlers.
+pub(crate) struct WasmnfFamily;
+
+/// Fails the request with `err` and an extended-ack message.
+fn refuse(req: &mut Request<'_>, err: Error, args: fmt::Arguments<'_>) -> Error {
+    req.set_error(args);
+    err
+}
+
+fn u32_of(p: &[u8]) -> Option<u32> {
+    Some(u32::from_ne_bytes(p.get(..4)?.try_into().ok()?))
+}
+
+fn u64_of(p: &[u8]) -> Option<u64> {
+    Some(u64::from_ne_bytes(p.get(..8)?.try_into().ok()?))
+}
+
+fn name_of(req: &mut Request<'_>) -> Result<Name> {
+    let Some(raw) = req.attr(attr::NAME) else {
+        return Err(refuse(req, EINVAL, format_args!("missing attribute NAME")));
+    };
+    // The policy guarantees a NUL terminator; take what precedes the first.
+    let s = raw.split(|b| *b == 0).next().unwrap_or(&[]);
+    Name::new(s).ok_or_else(|| {
+        refuse(
+            req,
+            EINVAL,
+            format_args!("NAME must be 1-31 characters of [A-Za-z0-9_.-]"),
+        )
+    })
+}
+
+fn registry_error(req: &mut Request<'_>, name: &Name, e: RegistryError) -> Error {
+    match e {
+        RegistryError::Exists => refuse(
+            req,
+            EEXIST,
+            format_args!("a filter named {} is already loaded", name.as_str()),
+        ),
+        RegistryError::NotFound => refuse(
+            req,
+            ENOENT,
+            format_args!("no filter named {}", name.as_str()),
+        ),
+        RegistryError::Engine(e) => refuse(req, EINVAL, format_args!("{}", e.message())),
+        RegistryError::NoMemory => refuse(req, ENOMEM, format_args!("out of memory")),
+        RegistryError::Hook(err) => {
+            refuse(req, err, format_args!("netfilter hook registration failed"))
+        }
+        RegistryError::Stack(err) => refuse(req, err, format_args!("no memory for the load stack")),
+    }
+}
+
+fn load(req: &mut Request<'_>) -> Result {
+    let name = name_of(req)?;
+    let Some(hook) = req.attr(attr::HOOK).and_then(u32_of) else {
+        return Err(refuse(req, EINVAL, format_args!("missing attribute HOOK")));
+    };
+    let Some(hook) = HookPoint::from_number(hook) else {
+        return Err(refuse(req, EINVAL, format_args!("unknown hook {hook}")));
+    };
+    let family_n = req.attr(attr::FAMILY).and_then(u32_of).unwrap_or(1);
+    let Some(family) = Family::from_number(family_n) else {
+        return Err(refuse(
+            req,
+            EINVAL,
+            format_args!("FAMILY {family_n} is not 1 (inet), 2 (ipv4) or 10 (ipv6)"),
+        ));
+    };
+    let priority = req
+        .attr(attr::PRIORITY)
+        .and_then(u32_of)
+        .map_or(0, |v| v as i32);
+    let fuel = req
+        .attr(attr::FUEL)
+        .and_then(u64_of)
+        .unwrap_or(FUEL_DEFAULT);
+    let memory_pages = req
+        .attr(attr::MEMORY_PAGES)
+        .and_then(u32_of)
+        .unwrap_or(MEMORY_PAGES_DEFAULT);
+    let fail_closed = req
+        .attr(attr::ON_ERROR)
+        .is_some_and(|p| p.first() == Some(&1));
+    let replace = req.attr(attr::REPLACE).is_some();
+    let mut config = KVec::new();
+    if let Some(c) = req.attr(attr::CONFIG) {
+        config.extend_from_slice(c, GFP_KERNEL)?;
+    }
+
+    // Assemble the chunks, in message order, bounded by the engine's limit.
+    let mut total = 0usize;
+    for (t, p) in req.attrs() {
+        if t == attr::WASM_CHUNK {
+            total = total.saturating_add(p.len());
+        }
+    }
+    if total == 0 {
+        return Err(refuse(
+            req,
+            EINVAL,
+            format_args!("missing attribute WASM_CHUNK"),
+        ));
+    }
+    if total > MODULE_MAX {
+        return Err(refuse(
+            req,
+            E2BIG,
+            format_args!("module larger than {MODULE_MAX} bytes"),
+        ));
+    }
+    let mut wasm = KVVec::with_capacity(total, GFP_KERNEL)?;
+    for (t, p) in req.attrs() {
+        if t == attr::WASM_CHUNK {
+            wasm.extend_from_slice(p, GFP_KERNEL)?;
+        }
+    }
+
+    let settings = Settings {
+        name,
+        hook,
+        family,
+        priority,
+        fuel,
+        memory_pages,
+        fail_closed,
+        config,
+        wasm_size: total as u32,
+    };
+    let net = req.net();
+    let result = registry::with(|r| r.load(net, settings, &wasm, replace)).ok_or(ENODEV)?;
+    result.map_err(|e| registry_error(req, &name, e))?;
+    pr_info!(
+        "filter {} loaded ({} bytes, hook {}, family {}, priority {})\n",
+        name.as_str(),
+        total,
+        hook.number(),
+        family.number(),
+        priority
+    );
+    Ok(())
+}
+
+fn unload(req: &mut Request<'_>) -> Result {
+    let name = name_of(req)?;
+    let net = req.net();
+    let result = registry::with(|r| r.unload(net, &name)).ok_or(ENODEV)?;
+    result.map_err(|e| registry_error(req, &name, e))?;
+    pr_info!("filter {} unloaded\n", name.as_str());
+    Ok(())
+}
+
+fn put_stats(w: &mut Writer, s: &Stats) -> Result {
+    w.nest(attr::STATS, |w| {
+        for (t, v) in [
+            (stat::PACKETS, s.packets),
+            (stat::ACCEPTED, s.accepted),
+            (stat::DROPPED, s.dropped),
+            (stat::TRAPS, s.traps),
+            (stat::OUT_OF_FUEL, s.out_of_fuel),
+            (stat::INVALID_VERDICTS, s.invalid_verdicts),
+            (stat::RUN_NS, s.run_ns),
+        ] {
+            w.put_u64(t, v, stat::PAD)?;
+        }
+        Ok(())
+    })
+}
+
+/// Writes one filter's GET attributes.
+fn put_filter(w: &mut Writer, f: &FilterInfo<'_>) -> Result {
+    let s = f.settings;
+    w.put_cstr(attr::NAME, s.name.as_cstr())?;
+    w.put_u32(attr::HOOK, s.hook.number())?;
+    w.put_u32(attr::FAMILY, s.family.number())?;
+    w.put_s32(attr::PRIORITY, s.priority)?;
+    w.put_u64(attr::FUEL, s.fuel, attr::PAD)?;
+    w.put_u32(attr::MEMORY_PAGES, s.memory_pages)?;
+    w.put_u8(attr::ON_ERROR, u8::from(s.fail_closed))?;
+    if !s.config.is_empty() {
+        w.put_bytes(attr::CONFIG, &s.config)?;
+    }
+    w.put_u32(attr::WASM_SIZE, s.wasm_size)?;
+    w.put_u32(attr::INSTANCES, f.instances as u32)?;
+    w.put_u32(attr::ABI_VERSION, crate::engine::abi_version())?;
+    put_stats(w, &f.stats)
+}
+
+/// Room for one filter's GET attributes.
+fn reply_size(f: &FilterInfo<'_>) -> usize {
+    512 + f.settings.config.len()
+}
+
+fn get(req: &mut Request<'_>) -> Result {
+    let name = name_of(req)?;
+    let net = req.net();
+    let built = registry::with(|r| {
+        let f = r.get(net, &name)?;
+        let mut reply = req
+            .reply(cmd::GET, reply_size(&f))
+            .map_err(|_| RegistryError::NoMemory)?;
+        put_filter(reply.writer(), &f).map_err(|_| RegistryError::NoMemory)?;
+        Ok(reply)
+    })
+    .ok_or(ENODEV)?;
+    let reply = built.map_err(|e| registry_error(req, &name, e))?;
+    req.send(reply)
+}
+
+fn dump(d: &mut Dump<'_>) -> Result {
+    let skip = usize::try_from(*d.position()).unwrap_or(usize::MAX);
+    let net = d.net();
+    registry::with(|r| {
+        d.set_generation(r.generation());
+        let mut done = 0usize;
+        for f in r.list(net, skip) {
+            let added = match d.begin(cmd::GET) {
+                Some(mut entry) => {
+                    let ok = put_filter(entry.writer(), &f).is_ok();
+                    if ok {
+                        entry.end();
+                    }
+                    ok
+                }
+                None => false,
+            };
+            if !added {
+                // The round's buffer is full: the entry was cancelled, and
+                // the next round resumes here. An entry too large for an
+                // empty buffer is an error rather than a silent stop.
+                if done == 0 {
+                    return Err(genl::emsgsize());
+                }
+                break;
+            }
+            done += 1;
+        }
+        *d.position() = (skip + done) as _;
+        Ok(())
+    })
+    .ok_or(ENODEV)?
+}
+
+impl genl::Handler for WasmnfFamily {
+    fn doit(c: u8, req: &mut Request<'_>) -> Result {
+        match c {
+            cmd::LOAD => load(req),
+            cmd::UNLOAD => unload(req),
+            cmd::GET => get(req),
+            _ => Err(EINVAL),
+        }
+    }
+
+    fn dumpit(c: u8, d: &mut Dump<'_>) -> Result {
+        match c {
+            cmd::GET => dump(d),
+            _ => Err(EINVAL),
+        }
+    }
+}

@@ -1,0 +1,73 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The CPU a packet runs on, and bottom-half exclusion.
+
+use crate::bindings;
+
+/// Bottom halves (softirqs) are disabled on this CPU while it lives: no
+/// softirq can run here, and the task cannot be preempted or migrated, so
+/// [`BhGuard::cpu`] stays this CPU's index for the guard's lifetime.
+///
+/// # Invariants
+///
+/// `local_bh_disable()` was called by `new` and is undone by `Drop`, on the
+/// same CPU (the guard is not `Send`).
+pub(crate) struct BhGuard {
+    cpu: usize,
+    _not_send: core::marker::PhantomData<*mut ()>,
+}
+
+impl BhGuard {
+    /// Disables bottom halves. Allowed in process and softirq context
+    /// (nests); never sleeps. Not from hard-IRQ context, where netfilter
+    /// hooks do not run.
+    #[inline]
+    pub(crate) fn new() -> Self {
+        // SAFETY: no preconditions in task or softirq context.
+        unsafe { bindings::wasmnf_helper_local_bh_disable() };
+        // SAFETY: preemption is off (BH disabled), as `smp_processor_id`
+        // requires.
+        let cpu = unsafe { bindings::wasmnf_helper_smp_processor_id() } as usize;
+        BhGuard {
+            cpu,
+            _not_send: core::marker::PhantomData,
+        }
+    }
+
+    /// The CPU this code runs on, fixed while the guard lives.
+    #[inline]
+    pub(crate) fn cpu(&self) -> usize {
+        self.cpu
+    }
+}
+
+impl Drop for BhGuard {
+    #[inline]
+    fn drop(&mut self) {
+        // SAFETY: pairs with the `local_bh_disable` in `new` (invariant).
+        unsafe { bindings::wasmnf_helper_local_bh_enable() };
+    }
+}
+
+/// The number of CPU ids (`nr_cpu_ids`): every CPU index is below it.
+pub(crate) fn nr_cpu_ids() -> usize {
+    // SAFETY: reads a variable fixed after boot.
+    unsafe { bindings::wasmnf_helper_nr_cpu_ids() as usize }
+}
+
+/// Monotonic time in nanoseconds from `ktime_get_mono_fast_ns`: lock-free
+/// (a seqcount latch over the clocksource, TSC here), safe in any context,
+/// writes no shared data.
+#[inline]
+pub(crate) fn mono_fast_ns() -> u64 {
+    // SAFETY: no preconditions; NMI-safe.
+    unsafe { bindings::ktime_get_mono_fast_ns() }
+}
+
+/// Waits for an RCU grace period: every reader that might still see an
+/// object unpublished before this call (netfilter hooks run inside RCU
+/// read-side critical sections) has finished. Process context; sleeps.
+pub(crate) fn synchronize_rcu() {
+    // SAFETY: called from process context (callers' contract, documented).
+    unsafe { kernel::bindings::synchronize_rcu() };
+}

@@ -1,0 +1,317 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The registry of loaded filters, per network namespace.
+//!
+//! One mutex (control plane only: the packet path never takes it) guards
+//! every namespace's filters, each keyed by its namespace and name. A
+//! filter is a netfilter hook registration in its namespace whose `priv` is
+//! the filter's [`Slot`]. The pernet exit of a namespace removes its
+//! filters (unregistering their hooks) before the namespace is freed, and
+//! unloading the module runs that exit for every namespace, so nothing
+//! outlives the module.
+//!
+//! Loading with `REPLACE` under an existing name:
+//! - same hook, family and priority: the new runtime is swapped in place
+//!   with RCU ([`Slot::replace`]): every packet is filtered by the old or
+//!   the new filter, none by neither;
+//! - different hook, family or priority: "make before break": the new
+//!   filter's hook is registered first, then the old one unregistered, so
+//!   for an instant a packet may meet both (never neither).
+//!
+//! Counters start from zero for the new filter either way.
+
+use crate::altstack;
+use crate::dataplane::{LoadFailure, Runtime, Slot, Stats};
+use crate::engine::{self, LoadOptions};
+use crate::net::netfilter::{Family, HookPoint, Registration};
+use crate::net::netns::{Net, NetKey};
+use core::ffi::CStr;
+use kernel::prelude::*;
+use kernel::sync::Mutex;
+
+/// Longest filter name, without the NUL.
+pub(crate) const NAME_MAX: usize = 31;
+
+/// A filter name: 1 to 31 bytes of `[A-Za-z0-9_.-]`, NUL-terminated.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Name([u8; NAME_MAX + 1]);
+
+impl Name {
+    /// Checks a name (without NUL).
+    pub(crate) fn new(s: &[u8]) -> Option<Name> {
+        let ok = |c: &u8| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-');
+        if s.is_empty() || s.len() > NAME_MAX || !s.iter().all(ok) {
+            return None;
+        }
+        let mut b = [0u8; NAME_MAX + 1];
+        b[..s.len()].copy_from_slice(s);
+        Some(Name(b))
+    }
+
+    /// As a C string.
+    pub(crate) fn as_cstr(&self) -> &CStr {
+        CStr::from_bytes_until_nul(&self.0).unwrap_or(c"")
+    }
+
+    /// As text.
+    pub(crate) fn as_str(&self) -> &str {
+        self.as_cstr().to_str().unwrap_or("")
+    }
+}
+
+/// How a filter was loaded.
+pub(crate) struct Settings {
+    pub(crate) name: Name,
+    pub(crate) hook: HookPoint,
+    pub(crate) family: Family,
+    pub(crate) priority: i32,
+    pub(crate) fuel: u64,
+    pub(crate) memory_pages: u32,
+    pub(crate) fail_closed: bool,
+    pub(crate) config: KVec<u8>,
+    pub(crate) wasm_size: u32,
+}
+
+/// What a GET shows for one filter.
+pub(crate) struct FilterInfo<'a> {
+    pub(crate) settings: &'a Settings,
+    pub(crate) instances: usize,
+    pub(crate) stats: Stats,
+}
+
+struct Entry {
+    net: NetKey,
+    settings: Settings,
+    reg: Registration<Slot>,
+}
+
+impl Entry {
+    fn info(&self) -> FilterInfo<'_> {
+        let rt = self.reg.data().runtime();
+        FilterInfo {
+            settings: &self.settings,
+            instances: rt.instances(),
+            stats: rt.stats(),
+        }
+    }
+}
+
+/// Why a load, unload or lookup failed; the control plane turns each into
+/// an errno and an extended-ack message.
+pub(crate) enum RegistryError {
+    /// A filter of that name exists and `REPLACE` was not given.
+    Exists,
+    /// No filter of that name.
+    NotFound,
+    /// The engine refused the module (its message).
+    Engine(engine::EngineError),
+    /// Out of memory.
+    NoMemory,
+    /// Registering the netfilter hook failed.
+    Hook(Error),
+    /// The load stack could not be allocated.
+    Stack(Error),
+}
+
+/// Every namespace's filters.
+pub(crate) struct Registry {
+    /// Filters; `None` marks a freed place, reused by the next load.
+    entries: KVec<Option<Entry>>,
+    /// Changes on every load, replace and unload (dump consistency).
+    generation: u32,
+}
+
+impl Registry {
+    /// An empty registry.
+    pub(crate) fn new() -> Self {
+        Registry {
+            entries: KVec::new(),
+            generation: 1,
+        }
+    }
+
+    fn find(&self, net: NetKey, name: &Name) -> Option<usize> {
+        self.entries.iter().position(|e| {
+            e.as_ref()
+                .is_some_and(|e| e.net == net && e.settings.name == *name)
+        })
+    }
+
+    /// The generation, for dump consistency checks.
+    pub(crate) fn generation(&self) -> u32 {
+        self.generation
+    }
+
+    fn bump(&mut self) {
+        self.generation = self.generation.wrapping_add(1).max(1);
+    }
+
+    /// Loads (or, with `replace`, replaces) a filter in `net`: checks and
+    /// compiles the module in the kernel (on the 64 KiB load stack, with
+    /// sleeping allocations), builds one instance per possible CPU, and
+    /// attaches it. Process context.
+    pub(crate) fn load(
+        &mut self,
+        net: &Net,
+        settings: Settings,
+        wasm: &[u8],
+        replace: bool,
+    ) -> Result<(), RegistryError> {
+        let existing = self.find(net.key(), &settings.name);
+        if existing.is_some() && !replace {
+            return Err(RegistryError::Exists);
+        }
+        let opts = LoadOptions {
+            fuel: settings.fuel,
+            memory_pages: settings.memory_pages,
+            fail_closed: settings.fail_closed,
+            config: &settings.config,
+        };
+        let (built, _stack) = altstack::run(|| {
+            engine::with_load_allocations(|| {
+                let filter =
+                    engine::Filter::with_options(wasm, &opts).map_err(LoadFailure::Engine)?;
+                let rt = Runtime::new(&filter)?;
+                // The instances are independent of the filter, which is
+                // dropped here, on the load stack (wasmi frees recursively).
+                drop(filter);
+                Ok::<_, LoadFailure>(rt)
+            })
+        })
+        .map_err(RegistryError::Stack)?;
+        let rt = built.map_err(|e| match e {
+            LoadFailure::Engine(e) => RegistryError::Engine(e),
+            LoadFailure::NoMemory => RegistryError::NoMemory,
+        })?;
+        let rt = KBox::new(rt, GFP_KERNEL).map_err(|_| RegistryError::NoMemory)?;
+        if let Some(e) = existing.and_then(|i| self.entries[i].as_mut()) {
+            let s = &e.settings;
+            if (s.hook, s.family, s.priority) == (settings.hook, settings.family, settings.priority)
+            {
+                e.reg.data().replace(rt);
+                e.settings = settings;
+                self.bump();
+                return Ok(());
+            }
+        }
+        // SAFETY: the registration lives in `self.entries` until `unload` or
+        // `exit_net` for this namespace, which its pernet exit calls before
+        // the namespace is freed.
+        let reg = unsafe {
+            Registration::new(
+                net,
+                settings.family,
+                settings.hook,
+                settings.priority,
+                Slot::new(rt),
+            )
+        }
+        .map_err(RegistryError::Hook)?;
+        let entry = Entry {
+            net: net.key(),
+            settings,
+            reg,
+        };
+        let free = existing.or_else(|| self.entries.iter().position(Option::is_none));
+        match free {
+            // Make before break: an old hook goes when its entry is dropped.
+            Some(i) => drop(self.entries[i].replace(entry)),
+            None => self
+                .entries
+                .push(Some(entry), GFP_KERNEL)
+                .map_err(|_| RegistryError::NoMemory)?,
+        }
+        self.bump();
+        Ok(())
+    }
+
+    /// Unloads the filter `name` of `net`.
+    pub(crate) fn unload(&mut self, net: &Net, name: &Name) -> Result<(), RegistryError> {
+        let i = self.find(net.key(), name).ok_or(RegistryError::NotFound)?;
+        drop(self.entries[i].take());
+        self.bump();
+        Ok(())
+    }
+
+    /// The filter `name` of `net`.
+    pub(crate) fn get(&self, net: &Net, name: &Name) -> Result<FilterInfo<'_>, RegistryError> {
+        let i = self.find(net.key(), name).ok_or(RegistryError::NotFound)?;
+        self.entries[i]
+            .as_ref()
+            .map(Entry::info)
+            .ok_or(RegistryError::NotFound)
+    }
+
+    /// The filters of `net`, in load order, from the `skip`-th on.
+    pub(crate) fn list(&self, net: &Net, skip: usize) -> impl Iterator<Item = FilterInfo<'_>> {
+        let key = net.key();
+        self.entries
+            .iter()
+            .flatten()
+            .filter(move |e| e.net == key)
+            .skip(skip)
+            .map(Entry::info)
+    }
+
+    /// Removes every filter of `net` (its pernet exit, or module unload).
+    pub(crate) fn exit_net(&mut self, net: &Net) {
+        let key = net.key();
+        let mut removed = false;
+        for slot in self.entries.iter_mut() {
+            if slot.as_ref().is_some_and(|e| e.net == key) {
+                drop(slot.take());
+                removed = true;
+            }
+        }
+        if removed {
+            self.bump();
+        }
+    }
+}
+
+/// The registry, set up by module init. Its mutex is pinned in a box that
+/// the module owns; callbacks reach it through [`with`].
+static REGISTRY: core::sync::atomic::AtomicPtr<Mutex<Registry>> =
+    core::sync::atomic::AtomicPtr::new(core::ptr::null_mut());
+
+/// Owns the registry for the module's lifetime.
+pub(crate) struct RegistryHandle {
+    mutex: Pin<KBox<Mutex<Registry>>>,
+}
+
+impl RegistryHandle {
+    /// Creates the registry and makes it reachable through [`with`].
+    pub(crate) fn new() -> Result<Self> {
+        let mutex = KBox::pin_init(kernel::new_mutex!(Registry::new()), GFP_KERNEL)?;
+        let p = (&*mutex as *const Mutex<Registry>).cast_mut();
+        REGISTRY.store(p, core::sync::atomic::Ordering::Release);
+        Ok(RegistryHandle { mutex })
+    }
+}
+
+impl Drop for RegistryHandle {
+    fn drop(&mut self) {
+        REGISTRY.store(core::ptr::null_mut(), core::sync::atomic::Ordering::Release);
+        // Normally empty by now (the pernet exits ran); drop what is left.
+        let mut reg = self.mutex.lock();
+        for slot in reg.entries.iter_mut() {
+            drop(slot.take());
+        }
+    }
+}
+
+/// Runs `f` with the registry locked. Process context (may sleep). `None`
+/// before module init finished or after exit began.
+pub(crate) fn with<R>(f: impl FnOnce(&mut Registry) -> R) -> Option<R> {
+    let p = REGISTRY.load(core::sync::atomic::Ordering::Acquire);
+    if p.is_null() {
+        return None;
+    }
+    // SAFETY: a non-null pointer is the module's pinned mutex, which lives
+    // until `RegistryHandle::drop` clears the pointer; that runs only after
+    // the genetlink family and the pernet operations (the only callers)
+    // are unregistered, which waits for running callbacks.
+    let m = unsafe { &*p };
+    let mut guard = m.lock();
+    Some(f(&mut guard))
+}
