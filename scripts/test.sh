@@ -21,6 +21,8 @@ cargo test --workspace
 if [ "${1:-}" = "--no-vm" ]; then
 	exit 0
 fi
+step "kernel-side crates on the host (fmt, clippy, C API tests)"
+scripts/kmod-check.sh
 step "test kernel (cached)"
 scripts/kernel-build.sh
 step "kernel tests in the VM"

@@ -112,7 +112,8 @@ pub struct RunResult {
 
 /// One instance of a filter, ready for packets. Runs are sequential: an
 /// instance is used by one CPU (or thread) at a time, which `&mut self`
-/// enforces. A run allocates nothing.
+/// enforces. A run that returns a verdict allocates nothing; one that traps
+/// or runs out of fuel allocates once, because wasmi boxes every error.
 pub struct Instance {
     pub(crate) store: Store<HostState>,
     filter: TypedFunc<i32, i32>,

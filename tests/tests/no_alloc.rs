@@ -89,3 +89,29 @@ fn runs_allocate_nothing() {
         assert_eq!(n, 0, "{name}: {n} allocations in later runs");
     }
 }
+
+/// What a failing run costs: wasmi boxes every trap, so exactly one
+/// allocation per trapping or out-of-fuel run (documented in docs/abi.md; in
+/// the kernel it is a small atomic allocation on the failure path).
+#[test]
+fn failing_runs_allocate_once() {
+    let spin = wat::parse_str(
+        r#"(module (func (export "filter") (param i32) (result i32) (loop $l (br $l)) (i32.const 1)))"#,
+    )
+    .unwrap();
+    let trap = wat::parse_str(
+        r#"(module (func (export "filter") (param i32) (result i32) (unreachable)))"#,
+    )
+    .unwrap();
+    for wasm in [spin, trap] {
+        let mut inst = load_bytes(&wasm, &[]).unwrap();
+        let pkt = udp4(1, b"");
+        let n = allocations_during(|| {
+            for _ in 0..10 {
+                let r = inst.run_detailed(&pkt.as_slice(), &ctx(&pkt));
+                assert_ne!(r.status, Status::Ok);
+            }
+        });
+        assert_eq!(n, 10, "one allocation per failing run");
+    }
+}
