@@ -1,0 +1,36 @@
+# The demo's guest side (run by scripts/demo.sh in the test VM): load
+# drop_port.wasm at prerouting, send UDP and TCP from another namespace to
+# the dropped port and to an open one, and print `wasmnf stats`.
+set -u
+W=/files/wasmnf
+NP=/files/netprobe
+say() { printf '\n### %s\n' "$*"; }
+cd /tmp
+insmod /files/wasmnf.ko || exit 1
+$IP netns add client
+$IP link add v0 type veth peer name v1
+$IP link set v1 netns client
+$IP addr add 10.99.0.1/24 dev v0
+$IP link set v0 up
+$IP netns exec client $IP addr add 10.99.0.2/24 dev v1
+$IP netns exec client $IP link set v1 up
+say "wasmnf load drop_port.wasm --hook prerouting --config port=8080"
+$W load /files/drop_port.wasm --hook prerouting --config port=8080 || exit 1
+$W list
+say "client -> 10.99.0.1:8080 (dropped): 20 UDP datagrams"
+$NP udp-recv 8080 20 1500 &
+sleep 0.3
+$IP netns exec client $NP udp-send 10.99.0.1 8080 20
+wait
+say "client -> 10.99.0.1:9090 (passes): 20 UDP datagrams"
+$NP udp-recv 9090 20 1500 &
+sleep 0.3
+$IP netns exec client $NP udp-send 10.99.0.1 9090 20
+wait
+say "client -> TCP 10.99.0.1:8080 (dropped)"
+$NP tcp-echo-server 8080 2000 >/dev/null 2>&1 &
+sleep 0.3
+$IP netns exec client $NP tcp-echo 10.99.0.1 8080 hello 1000
+wait
+say "wasmnf stats"
+$W stats
