@@ -146,12 +146,21 @@ entry!(filter, init = init);
 /// with the reason if they do not build.
 pub fn filters_build_script() {
     let filters = repo_root().join("filters");
-    println!("cargo:rerun-if-changed={}", filters.join("Cargo.toml").display());
-    for dir in std::fs::read_dir(&filters).expect("filters/ exists").flatten() {
+    println!(
+        "cargo:rerun-if-changed={}",
+        filters.join("Cargo.toml").display()
+    );
+    for dir in std::fs::read_dir(&filters)
+        .expect("filters/ exists")
+        .flatten()
+    {
         let src = dir.path().join("src");
         if src.is_dir() {
             println!("cargo:rerun-if-changed={}", src.display());
-            println!("cargo:rerun-if-changed={}", dir.path().join("Cargo.toml").display());
+            println!(
+                "cargo:rerun-if-changed={}",
+                dir.path().join("Cargo.toml").display()
+            );
         }
     }
     match build_filters(&filters) {
