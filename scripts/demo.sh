@@ -7,6 +7,7 @@
 #   scripts/demo.sh
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+"$ROOT/scripts/setup.sh" 2>/dev/null
 "$ROOT/scripts/kernel-build.sh" >/dev/null
 ko=$("$ROOT/scripts/kmod-build.sh" | tail -n 1)
 (cd "$ROOT" && cargo build --release --locked --quiet -p wasmnf-ctl && cargo xtask filters >/dev/null)
