@@ -10,7 +10,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 "$ROOT/scripts/setup.sh" 2>/dev/null
 "$ROOT/scripts/kernel-build.sh" >/dev/null
 ko=$("$ROOT/scripts/kmod-build.sh" | tail -n 1)
-(cd "$ROOT" && cargo build --release --locked --quiet -p wasmnf-ctl && cargo xtask filters >/dev/null)
+(cd "$ROOT" && cargo build --release --locked --quiet -p wasmnf-ctl && cargo xtask filters >/dev/null 2>&1)
 (cd "$ROOT/tests/vm/netprobe" && cargo build --release --locked --quiet)
 log=$(mktemp "${TMPDIR:-/tmp}/wasmnf-demo.XXXXXX.log")
 set +e
