@@ -3,7 +3,8 @@
 # formatting of the module's Rust sources, the engine object crate
 # (kmod-netfilter/engine-ffi: fmt, clippy for the host and for
 # x86_64-unknown-none, host tests of its C API with the self-test filters),
-# the guest traffic tool (tests/vm/netprobe), and bash syntax of the scripts.
+# the guest tools (tests/vm/netprobe, tests/vm/nlraw), and bash syntax of the
+# scripts.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 step() { printf '\n=== %s\n' "$*" >&2; }
@@ -22,12 +23,14 @@ step "engine-ffi: fmt, clippy (host and x86_64-unknown-none), tests"
 	cargo test --locked
 )
 
-step "netprobe: fmt, clippy"
-(
-	cd "$ROOT/tests/vm/netprobe"
-	cargo fmt --check
-	cargo clippy --locked -q -- -D warnings
-)
+for tool in netprobe nlraw; do
+	step "$tool: fmt, clippy"
+	(
+		cd "$ROOT/tests/vm/$tool"
+		cargo fmt --check
+		cargo clippy --locked -q -- -D warnings
+	)
+done
 
 step "bash -n scripts and guest tests"
 for f in "$ROOT"/scripts/{kernel-build,kmod-build,vm-run,test-vm,kmod-check}.sh \

@@ -4,8 +4,9 @@
 #   scripts/test-vm.sh [NAME...]     e.g. scripts/test-vm.sh kmod_load
 #
 # Builds wasmnf.ko first (scripts/kmod-build.sh; needs the cached kernel from
-# scripts/kernel-build.sh) and tests/vm/netprobe (UDP/TCP traffic tool). Each
-# guest script runs in /files, which holds wasmnf.ko, lib.sh and netprobe.
+# scripts/kernel-build.sh), tests/vm/netprobe (UDP/TCP traffic tool) and
+# tests/vm/nlraw (raw netlink requests). Each guest script runs in /files,
+# which holds wasmnf.ko, lib.sh, netprobe, nlraw and the tools below.
 # Directives in a guest script's comments:
 #   # expect-exit: N        expected exit status (default 0)
 #   # expect-log: TEXT      the console log must contain TEXT
@@ -33,6 +34,8 @@ mem=512 tmult=1
 ko=$("$ROOT/scripts/kmod-build.sh" | tail -n 1)
 # Guest-side traffic tool (busybox nc has no UDP).
 (cd "$ROOT/tests/vm/netprobe" && cargo build --release --locked --quiet)
+# Guest-side raw netlink tool (hand-built malformed requests).
+(cd "$ROOT/tests/vm/nlraw" && cargo build --release --locked --quiet)
 netprobe=$ROOT/tests/vm/netprobe/target/release/netprobe
 # The real CLI (its shared libraries, libpcap, are copied by vm-run.sh), the
 # example filters, setpriv (unprivileged-user tests) and nft (comparisons).

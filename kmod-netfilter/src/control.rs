@@ -142,9 +142,16 @@ fn name_of(req: &mut Request<'_>) -> Result<Name> {
     let Some(raw) = req.attr(attr::NAME) else {
         return Err(refuse(req, EINVAL, format_args!("missing attribute NAME")));
     };
-    // The policy guarantees a NUL terminator; take what precedes the first.
-    let s = raw.split(|b| *b == 0).next().unwrap_or(&[]);
-    Name::new(s).ok_or_else(|| {
+    // The policy guarantees a NUL within the first NAME_MAX + 1 bytes but
+    // lets any bytes follow it: only NULs may (padding), or "web\0junk"
+    // would silently name the filter "web".
+    let (s, rest) = raw.split_at(raw.iter().position(|b| *b == 0).unwrap_or(raw.len()));
+    let name = if rest.iter().all(|b| *b == 0) {
+        Name::new(s)
+    } else {
+        None
+    };
+    name.ok_or_else(|| {
         refuse(
             req,
             EINVAL,
