@@ -27,3 +27,5 @@ step "test kernel (cached)"
 scripts/kernel-build.sh
 step "kernel tests in the VM"
 scripts/test-vm.sh
+step "kernel benchmark, smoke mode (the method works; figures: bench/kernel.sh)"
+bench/kernel.sh --smoke

@@ -25,6 +25,9 @@
 #                    short timeout, caches the answer, and falls back to tcg)
 #   VM_LOG           console log path (default: a new file under $TMPDIR)
 #   VM_APPEND        extra kernel command-line arguments
+#   VM_ICOUNT        if set, run with `-icount shift=$VM_ICOUNT` (tcg only):
+#                    guest time counts guest instructions (shift=0: 1 ns per
+#                    instruction), for repeatable timing (bench/kernel.sh)
 #   VM_QUIET=1       do not echo the console to stderr while the guest runs
 set -euo pipefail
 
@@ -169,6 +172,10 @@ auto) accel=$(kvm_probe) ;;
 *) echo "vm-run: VM_ACCEL must be tcg, kvm or auto" >&2; exit 2 ;;
 esac
 qemu+=(-accel "$accel")
+if [ -n "${VM_ICOUNT:-}" ]; then
+	[ "$accel" = tcg ] || { echo "vm-run: VM_ICOUNT needs VM_ACCEL=tcg" >&2; exit 2; }
+	qemu+=(-icount "shift=$VM_ICOUNT")
+fi
 
 # ---- run --------------------------------------------------------------------
 t0=$(date +%s.%N)

@@ -1,0 +1,105 @@
+# The kernel benchmark's guest side (run by bench/kernel.sh in the test VM
+# under qemu -icount shift=0, so guest time counts guest instructions).
+#
+# A UDP flood from a network namespace over veth into init_net, where every
+# case hooks prerouting: no filter, an nftables rule `udp dport 8080 drop`,
+# wasmnf accept_all, wasmnf drop_port port=8080. Pass-path traffic goes to
+# port 9000, where a socket that never reads sits (its queue fills, then
+# every datagram is dropped there at a fixed cost); drop-path traffic goes to
+# 8080. Each case floods for BENCH_WINDOW_MS of guest time after
+# BENCH_WARMUP_MS and prints one line:
+#   BENCH case=NAME sent=N ns=T total=N rx=N filter_packets=N filter_run_ns=N
+# (sent, ns: datagrams and guest ns in the window; total: datagrams sent
+# with the warmup; rx: v0's rx_packets delta, what veth delivered to
+# init_net; filter_*: `wasmnf stats --json` of the case's filter, 0 for the
+# others). The run fails if veth lost datagrams (rx != total) or a filter
+# did not see every one.
+set -u
+W=/files/wasmnf
+NP=/files/netprobe
+F=/files
+[ -f /files/bench.env ] && . /files/bench.env
+NFT="env LD_LIBRARY_PATH=/files/nft/lib /files/nft/nft"
+WARMUP=${BENCH_WARMUP_MS:-200}
+WINDOW=${BENCH_WINDOW_MS:-1000}
+LEN=${BENCH_PAYLOAD:-18}
+cd /tmp
+die() {
+	echo "BENCH-FAIL: $*"
+	exit 1
+}
+insmod /files/wasmnf.ko || die insmod
+$NFT --version || die "nft does not run"
+
+$IP netns add peer
+$IP link add v0 type veth peer name v1
+$IP link set v1 netns peer
+$IP addr add 10.99.0.1/24 dev v0
+$IP link set v0 up
+$IP netns exec peer $IP addr add 10.99.0.2/24 dev v1
+$IP netns exec peer $IP link set v1 up
+$IP netns exec peer $IP link set lo up
+$NP udp-sink 9000 100000 &
+sink=$!
+sleep 0.2
+
+# stat NAME FIELD: a counter from `wasmnf stats --json`.
+stat() {
+	$W stats "$1" --json | tr -d ' \n' | sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p"
+}
+rx() { cat /sys/class/net/v0/statistics/rx_packets; }
+
+# run CASE PORT [FILTER_NAME]
+run() {
+	r0=$(rx)
+	out=$($IP netns exec peer $NP udp-flood 10.99.0.1 "$2" "$WARMUP" "$WINDOW" "$LEN" 2>&1) ||
+		die "flood for $1: $out"
+	r1=$(rx)
+	sent=$(echo "$out" | sed -n 's/.*sent=\([0-9]*\).*/\1/p')
+	ns=$(echo "$out" | sed -n 's/.* ns=\([0-9]*\).*/\1/p')
+	total=$(echo "$out" | sed -n 's/.* total=\([0-9]*\).*/\1/p')
+	[ -n "$sent" ] && [ -n "$ns" ] && [ -n "$total" ] || die "flood for $1: $out"
+	fp=0 fr=0
+	if [ -n "${3:-}" ]; then
+		fp=$(stat "$3" packets) fr=$(stat "$3" run_ns)
+		[ "$fp" -ge "$total" ] || die "$1: the filter saw $fp packets of $total"
+	fi
+	echo "BENCH case=$1 sent=$sent ns=$ns total=$total rx=$((r1 - r0)) filter_packets=$fp filter_run_ns=$fr"
+	[ $((r1 - r0)) -ge "$total" ] || die "$1: veth delivered $((r1 - r0)) of $total"
+}
+nft_on() {
+	$NFT -f - <<EOF || die "nft rule"
+table inet bench {
+	chain pre {
+		type filter hook prerouting priority 0; policy accept;
+		udp dport 8080 drop
+	}
+}
+EOF
+}
+nft_off() { $NFT delete table inet bench || die "nft delete"; }
+wload() { $W load "$F/$1.wasm" --hook prerouting --name "$2" $3 >/dev/null || die "load $1"; }
+wunload() { $W unload "$1" >/dev/null || die "unload $1"; }
+
+run base1 9000
+nft_on
+$NFT list ruleset
+run nft_pass 9000
+nft_off
+wload accept_all aa ""
+run accept_all 9000 aa
+wunload aa
+wload drop_port dp "--config port=8080"
+run drop_port_pass 9000 dp
+wunload dp
+run base2 9000
+nft_on
+run nft_drop 8080
+nft_off
+wload drop_port dp "--config port=8080"
+run drop_port_drop 8080 dp
+[ "$(stat dp dropped)" = "$(stat dp packets)" ] || die "drop_port did not drop everything"
+wunload dp
+run base3 9000
+kill $sink
+echo "BENCH-DONE"

@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# The kernel benchmark: per-packet cost of a filter at the prerouting hook,
+# wasmnf against an nftables rule, in the test VM under qemu -icount shift=0
+# (guest time = guest instructions, so "ns" below are instructions).
+#
+#   bench/kernel.sh              two boots (BENCH_BOOTS), one table each
+#   bench/kernel.sh --smoke      one boot, 200 ms windows (~25 s): checks
+#                                that the method still works (scripts/test.sh
+#                                runs it); its figures are not the benchmark's
+#
+# Each boot runs bench/kernel-guest.sh once: a UDP flood over veth from a
+# network namespace, interleaving base / nft pass / accept_all / drop_port
+# pass / base / nft drop / drop_port drop / base. Per case: pps = datagrams
+# sent / guest time; cost = 1e9/pps; overhead = cost - mean base cost.
+# bench/README.md ("Kernel: netfilter hook under qemu -icount") has the
+# method and the figures.
+#
+# Environment: BENCH_BOOTS (2), BENCH_WINDOW_MS (2000 guest ms per case),
+# BENCH_WARMUP_MS (300), BENCH_PAYLOAD (18 bytes of UDP payload: 60-byte
+# frames, 64 with an FCS), BENCH_SMP (1 guest CPU), BENCH_LOGDIR.
+# Needs the cached test kernel (scripts/kernel-build.sh) and, once, Debian's
+# nftables packages (fetched with apt-get download into the cache).
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+CACHE=${WASMNF_CACHE:-/var/cache/wasmnf}
+boots=${BENCH_BOOTS:-2}
+smoke=0
+case ${1:-} in
+--smoke) smoke=1 boots=1 BENCH_WINDOW_MS=200 BENCH_WARMUP_MS=50 ;;
+"") ;;
+*) echo "usage: $0 [--smoke]" >&2; exit 2 ;;
+esac
+logdir=${BENCH_LOGDIR:-$(mktemp -d "${TMPDIR:-/tmp}/wasmnf-bench-kernel.XXXXXX")}
+mkdir -p "$logdir"
+
+build() { # the builds' chatter goes to a log, shown on failure
+	"$@" 2>>"$logdir/build.txt" || { tail -n 30 "$logdir/build.txt" >&2; exit 2; }
+}
+build "$ROOT/scripts/kernel-build.sh" >/dev/null
+ko=$(build "$ROOT/scripts/kmod-build.sh" | tail -n 1)
+(cd "$ROOT" && build cargo build --release --locked --quiet -p wasmnf-ctl && build cargo xtask filters >/dev/null)
+(cd "$ROOT/tests/vm/netprobe" && build cargo build --release --locked --quiet)
+filters=$ROOT/filters/target/wasm32-unknown-unknown/release
+
+# nft for the guest: Debian's nftables and its libraries, unpacked into the
+# cache, then the binary and every library it resolves to in one directory
+# (the guest runs it with LD_LIBRARY_PATH=/files/nft/lib).
+nftcache=$CACHE/nft
+if [ ! -x "$nftcache/stage/nft" ]; then
+	echo "bench/kernel: fetching nftables for the guest into $nftcache" >&2
+	rm -rf "$nftcache" && mkdir -p "$nftcache/debs" "$nftcache/root" "$nftcache/stage/lib"
+	debs=(nftables libnftables1 libnftnl11 libjansson4 libxtables12 libmnl0 libedit2 libgmp10 libbsd0 libmd0)
+	(cd "$nftcache/debs" && { apt-get download "${debs[@]}" >/dev/null 2>&1 ||
+		{ apt-get update -q >/dev/null && apt-get download "${debs[@]}" >/dev/null; }; }) ||
+		{ echo "bench/kernel: apt-get download of nftables failed" >&2; exit 2; }
+	for d in "$nftcache"/debs/*.deb; do dpkg -x "$d" "$nftcache/root"; done
+	libs=$nftcache/root/usr/lib/x86_64-linux-gnu:$nftcache/root/lib/x86_64-linux-gnu
+	install -m 0755 "$nftcache/root/usr/sbin/nft" "$nftcache/stage/nft"
+	LD_LIBRARY_PATH=$libs ldd "$nftcache/root/usr/sbin/nft" | awk '$2 == "=>" && $3 ~ /^\// {print $3}' |
+		while read -r lib; do cp -L "$lib" "$nftcache/stage/lib/"; done
+	if LD_LIBRARY_PATH=$libs ldd "$nftcache/root/usr/sbin/nft" | grep -q 'not found'; then
+		rm -rf "$nftcache/stage"
+		echo "bench/kernel: nft has unresolved libraries" >&2
+		exit 2
+	fi
+fi
+
+# report LOG: the table of one boot.
+report() {
+	tr -d '\r' <"$1" | grep -a '^BENCH case=' | awk -v smoke=$smoke '
+	{
+		for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+		c = v["case"]; order[++n] = c
+		pps[c] = v["sent"] * 1e9 / v["ns"]; sent[c] = v["sent"]; rx[c] = v["rx"]
+		fp[c] = v["filter_packets"]; fr[c] = v["filter_run_ns"]
+	}
+	END {
+		b = 0; bmin = 1e18; bmax = 0
+		for (i = 1; i <= 3; i++) { p = pps["base" i]; b += p; if (p < bmin) bmin = p; if (p > bmax) bmax = p }
+		b /= 3; cb = 1e9 / b
+		printf "base: mean %.0f pps (%.1f ns/packet), drift between base runs %.2f%% (min %.0f, max %.0f)\n", b, cb, 100 * (bmax - bmin) / b, bmin, bmax
+		nftp = 1e9 / pps["nft_pass"] - cb
+		nftd = 1e9 / pps["nft_drop"]
+		printf "%-16s %10s %8s %10s %8s %9s %10s %s\n", "case", "pps", "ns/pkt", "overhead", "x nft", "run_ns/pkt", "rx", "note"
+		for (i = 1; i <= n; i++) {
+			c = order[i]; cc = 1e9 / pps[c]; o = cc - cb
+			rn = fp[c] > 0 ? sprintf("%.0f", fr[c] / fp[c]) : "-"
+			note = ""
+			if (c ~ /^base/) { x = "-" }
+			else if (c == "nft_drop") { x = "(ref)"; note = sprintf("%+.0f vs base: the dropped packet skips the socket", o) }
+			else if (c ~ /_drop$/) {
+				# The base passes its packets up to the socket; a dropped one
+				# skips that. The nft rule does the same work whatever its
+				# verdict, so a filter'\''s drop-path overhead is estimated as
+				# (its cost - nft drop cost) + nft pass-path overhead.
+				e = cc - nftd + nftp
+				x = sprintf("%.2f", e / nftp)
+				note = sprintf("drop-path overhead est. %.0f (vs nft drop %+.0f)", e, cc - nftd)
+			} else { x = sprintf("%.2f", o / nftp) }
+			printf "%-16s %10.0f %8.1f %+10.1f %8s %9s %10d %s\n", c, pps[c], cc, o, x, rn, rx[c], note
+		}
+		if (smoke) {
+			# The method, not the speed: a stable base, and every hook
+			# costing something, i.e. the rules and filters were in the path.
+			bad = ""
+			if (n != 8) bad = bad " cases=" n
+			if ((bmax - bmin) / b > 0.01) bad = bad " base-drift"
+			if (nftp < 50) bad = bad " nft_pass-overhead"
+			if (1e9 / pps["accept_all"] - cb < 50) bad = bad " accept_all-overhead"
+			if (1e9 / pps["drop_port_pass"] - cb < 50) bad = bad " drop_port_pass-overhead"
+			if (1e9 / pps["nft_drop"] >= cb) bad = bad " nft_drop-not-cheaper"
+			if (fp["drop_port_drop"] == 0) bad = bad " drop_port-stats"
+			if (bad != "") { print "bench/kernel smoke: FAIL:" bad; exit 1 }
+			print "bench/kernel smoke: ok"
+		}
+	}'
+}
+
+# The guest's settings, copied in as /files/bench.env; nft as /files/nft.
+: >"$logdir/bench.env"
+for v in BENCH_WINDOW_MS BENCH_WARMUP_MS BENCH_PAYLOAD; do
+	[ -z "${!v:-}" ] || echo "$v=${!v}" >>"$logdir/bench.env"
+done
+ln -sfn "$nftcache/stage" "$logdir/nft"
+args=("$ko" "$ROOT/target/release/wasmnf" "$filters/accept_all.wasm" "$filters/drop_port.wasm"
+	"$ROOT/tests/vm/netprobe/target/release/netprobe" "$logdir/nft" "$logdir/bench.env")
+status=0
+for boot in $(seq 1 "$boots"); do
+	log=$logdir/boot$boot.log
+	t0=$SECONDS
+	set +e
+	VM_ICOUNT=0 VM_ACCEL=tcg VM_SMP=${BENCH_SMP:-1} VM_QUIET=1 VM_LOG=$log VM_TIMEOUT=600 \
+		"$ROOT/scripts/vm-run.sh" "$ROOT/bench/kernel-guest.sh" "${args[@]}" 2>"$logdir/boot$boot.vm-run.txt"
+	rc=$?
+	set -e
+	echo "== boot $boot ($((SECONDS - t0)) s host time, log $log)"
+	if [ $rc != 0 ] || ! tr -d '\r' <"$log" | grep -aq '^BENCH-DONE'; then
+		echo "bench/kernel: boot $boot failed (exit $rc):"
+		tr -d '\r' <"$log" | grep -a 'BENCH\|nft\|wasmnf' | tail -n 20
+		status=1
+		continue
+	fi
+	if bad=$(tr -d '\r' <"$log" | grep -aE 'WARNING:|BUG:|Oops|Call Trace:|ENGINE PANIC|rust_kernel: panicked' | head -n 3) && [ -n "$bad" ]; then
+		echo "bench/kernel: kernel report in boot $boot: $bad"
+		status=1
+	fi
+	report "$log" || status=1
+done
+exit $status
