@@ -29,6 +29,7 @@ pub fn kmalloc_size(size: usize, align: usize) -> Option<usize> {
 #[cfg(not(test))]
 mod global {
     use super::kmalloc_size;
+    use crate::reserve::Reserve;
     use core::alloc::{GlobalAlloc, Layout};
     use core::ffi::c_void;
     use core::ptr;
@@ -42,6 +43,9 @@ mod global {
     }
 
     struct KernelAllocator;
+
+    /// Blocks for small allocations kmalloc refuses (see [`crate::reserve`]).
+    static RESERVE: Reserve = Reserve::new();
 
     // SAFETY: `alloc` returns either null or a fresh kmalloc block of at
     // least `layout.size()` bytes aligned to `layout.align()` (checked below,
@@ -57,7 +61,11 @@ mod global {
             // SAFETY: a null `ptr` makes krealloc a kmalloc; the callback
             // never sleeps.
             let p = unsafe { wasmnf_kmod_krealloc(ptr::null_mut(), size) }.cast::<u8>();
-            if !p.is_null() && !(p as usize).is_multiple_of(layout.align()) {
+            if p.is_null() {
+                // A small block from the reserve, or null if it is spent too.
+                return RESERVE.take(layout.size(), layout.align());
+            }
+            if !(p as usize).is_multiple_of(layout.align()) {
                 // Cannot happen under kmalloc's guarantee; refuse rather than
                 // hand out misaligned memory.
                 // SAFETY: `p` was just returned by kmalloc and is unused.
@@ -68,12 +76,32 @@ mod global {
         }
 
         unsafe fn dealloc(&self, p: *mut u8, _layout: Layout) {
-            // SAFETY: the caller passes a block from `alloc`/`realloc`,
-            // i.e. from kmalloc/krealloc, not yet freed.
+            if RESERVE.give(p) {
+                return;
+            }
+            // SAFETY: the caller passes a block from `alloc`/`realloc` that
+            // is not the reserve's, i.e. from kmalloc/krealloc, not yet freed.
             unsafe { wasmnf_kmod_kfree(p.cast()) }
         }
 
         unsafe fn realloc(&self, p: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+            if RESERVE.owns(p) {
+                // Move out of (or within) the reserve: a fresh block, copy,
+                // release the old one.
+                // SAFETY: `new_size` is non-zero and, with `layout.align()`,
+                // forms a valid layout (the caller's contract for realloc).
+                let new_layout =
+                    unsafe { Layout::from_size_align_unchecked(new_size, layout.align()) };
+                // SAFETY: as for any `alloc`.
+                let q = unsafe { self.alloc(new_layout) };
+                if !q.is_null() {
+                    // SAFETY: both blocks are live, distinct, and at least
+                    // `min(old, new)` bytes long.
+                    unsafe { ptr::copy_nonoverlapping(p, q, layout.size().min(new_size)) };
+                    RESERVE.give(p);
+                }
+                return q;
+            }
             let Some(size) = kmalloc_size(new_size, layout.align()) else {
                 return ptr::null_mut();
             };

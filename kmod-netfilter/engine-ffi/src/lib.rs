@@ -7,7 +7,8 @@
 //!
 //! What the module provides in return (all `extern "C"`, see `kalloc` and
 //! `panic`): `wasmnf_kmod_krealloc` / `wasmnf_kmod_kfree` (kmalloc family with
-//! `GFP_ATOMIC`, so the engine may allocate in any context) and
+//! `GFP_ATOMIC`, so the engine may allocate in any context; small requests
+//! kmalloc refuses fall back to a static reserve, see `reserve`) and
 //! `wasmnf_kmod_engine_panic`, which reports and never returns.
 //!
 //! `unsafe` lives only at this FFI edge; every block says what it relies on.
@@ -21,4 +22,5 @@ pub mod api;
 pub mod kalloc;
 #[cfg(not(test))]
 mod panic;
+pub mod reserve;
 mod text;
