@@ -15,6 +15,7 @@
 # others). The run fails if veth lost datagrams (rx != total) or a filter
 # did not see every one.
 set -u
+. /files/lib.sh
 W=/files/wasmnf
 NP=/files/netprobe
 F=/files
@@ -31,14 +32,7 @@ die() {
 insmod /files/wasmnf.ko || die insmod
 $NFT --version || die "nft does not run"
 
-$IP netns add peer
-$IP link add v0 type veth peer name v1
-$IP link set v1 netns peer
-$IP addr add 10.99.0.1/24 dev v0
-$IP link set v0 up
-$IP netns exec peer $IP addr add 10.99.0.2/24 dev v1
-$IP netns exec peer $IP link set v1 up
-$IP netns exec peer $IP link set lo up
+veth_ns peer v0 v1 10.99.0
 $NP udp-sink 9000 100000 &
 sink=$!
 sleep 0.2
@@ -98,7 +92,9 @@ run nft_drop 8080
 nft_off
 wload drop_port dp "--config port=8080"
 run drop_port_drop 8080 dp
-[ "$(stat dp dropped)" = "$(stat dp packets)" ] || die "drop_port did not drop everything"
+# Every flood datagram was dropped (`total` of the last run; the filter may
+# also have seen, and passed, a few IPv6 control packets of the veth pair).
+[ "$(stat dp dropped)" -ge "$total" ] || die "drop_port dropped $(stat dp dropped) of $total datagrams"
 wunload dp
 run base3 9000
 kill $sink

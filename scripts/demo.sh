@@ -14,7 +14,7 @@ ko=$("$ROOT/scripts/kmod-build.sh" | tail -n 1)
 (cd "$ROOT/tests/vm/netprobe" && cargo build --release --locked --quiet)
 log=$(mktemp "${TMPDIR:-/tmp}/wasmnf-demo.XXXXXX.log")
 set +e
-VM_QUIET=1 VM_LOG=$log "$ROOT/scripts/vm-run.sh" "$ROOT/scripts/demo/guest.sh" "$ko" \
+VM_QUIET=1 VM_LOG=$log "$ROOT/scripts/vm-run.sh" "$ROOT/scripts/demo/guest.sh" "$ko" "$ROOT/tests/vm/lib/lib.sh" \
 	"$ROOT/target/release/wasmnf" "$ROOT/filters/target/wasm32-unknown-unknown/release/drop_port.wasm" \
 	"$ROOT/tests/vm/netprobe/target/release/netprobe" 2>/dev/null
 rc=$?

@@ -2,18 +2,13 @@
 # drop_port.wasm at prerouting, send UDP and TCP from another namespace to
 # the dropped port and to an open one, and print `wasmnf stats`.
 set -u
+. /files/lib.sh
 W=/files/wasmnf
 NP=/files/netprobe
 say() { printf '\n### %s\n' "$*"; }
 cd /tmp
 insmod /files/wasmnf.ko || exit 1
-$IP netns add client
-$IP link add v0 type veth peer name v1
-$IP link set v1 netns client
-$IP addr add 10.99.0.1/24 dev v0
-$IP link set v0 up
-$IP netns exec client $IP addr add 10.99.0.2/24 dev v1
-$IP netns exec client $IP link set v1 up
+veth_ns client v0 v1 10.99.0
 say "wasmnf load drop_port.wasm --hook prerouting --config port=8080"
 $W load /files/drop_port.wasm --hook prerouting --config port=8080 || exit 1
 $W list

@@ -14,16 +14,7 @@ cd /tmp
 insmod /files/wasmnf.ko || fail "insmod"
 
 # init_net (10.99.0.1, fd99::1) <-veth-> ns peer (10.99.0.2, fd99::2)
-$IP netns add peer
-$IP link add v0 type veth peer name v1
-$IP link set v1 netns peer
-$IP addr add 10.99.0.1/24 dev v0
-$IP addr add fd99::1/64 dev v0 nodad
-$IP link set v0 up
-$IP netns exec peer $IP addr add 10.99.0.2/24 dev v1
-$IP netns exec peer $IP addr add fd99::2/64 dev v1 nodad
-$IP netns exec peer $IP link set v1 up
-$IP netns exec peer $IP link set lo up
+veth_ns peer v0 v1 10.99.0 fd99
 PX="$IP netns exec peer"
 
 # stat NAME FIELD: a counter from `wasmnf stats --json`.
@@ -94,13 +85,7 @@ for h in output postrouting; do
 done
 
 echo "== forward (init_net routes between two namespaces)"
-$IP netns add far
-$IP link add v2 type veth peer name v3
-$IP link set v3 netns far
-$IP addr add 10.98.0.1/24 dev v2
-$IP link set v2 up
-$IP netns exec far $IP addr add 10.98.0.2/24 dev v3
-$IP netns exec far $IP link set v3 up
+veth_ns far v2 v3 10.98.0
 $IP netns exec far $IP route add default via 10.98.0.1
 $PX $IP route add 10.98.0.0/24 via 10.99.0.1
 echo 1 >/proc/sys/net/ipv4/ip_forward

@@ -33,13 +33,7 @@ stack=$(dmesg | sed -n 's/.*wasmnf: selftest engine stack max=\([0-9]*\) bytes.*
 [ "$stack" -lt 4096 ] || fail "engine stack use $stack bytes is not under 4 KiB"
 
 # Traffic into init_net from a namespace with the module loaded (no filters).
-$IP netns add peer
-$IP link add v0 type veth peer name v1
-$IP link set v1 netns peer
-$IP addr add 10.98.0.1/24 dev v0
-$IP link set v0 up
-$IP netns exec peer $IP addr add 10.98.0.2/24 dev v1
-$IP netns exec peer $IP link set v1 up
+veth_ns peer v0 v1 10.98.0
 $IP netns exec peer ping -c 1 -W 5 10.98.0.1 || fail "ping with the module loaded"
 
 rmmod wasmnf || fail "rmmod failed"

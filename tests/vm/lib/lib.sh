@@ -8,3 +8,22 @@ fail() {
 dmesg_has() {
 	dmesg | grep -qF -- "$1"
 }
+
+# veth_ns NS HOST_IF PEER_IF NET4 [NET6]: a veth pair from init_net into a
+# new network namespace NS. The init_net side HOST_IF gets NET4.1/24 (and
+# NET6::1/64), the NS side PEER_IF gets NET4.2/24 (and NET6::2/64); both are
+# up, and so is NS's loopback. Fails the test if any step fails.
+veth_ns() {
+	ns=$1 hif=$2 pif=$3 net4=$4 net6=${5:-}
+	$IP netns add "$ns" &&
+		$IP link add "$hif" type veth peer name "$pif" &&
+		$IP link set "$pif" netns "$ns" &&
+		$IP addr add "$net4.1/24" dev "$hif" &&
+		{ [ -z "$net6" ] || $IP addr add "$net6::1/64" dev "$hif" nodad; } &&
+		$IP link set "$hif" up &&
+		$IP netns exec "$ns" $IP link set lo up &&
+		$IP netns exec "$ns" $IP addr add "$net4.2/24" dev "$pif" &&
+		{ [ -z "$net6" ] || $IP netns exec "$ns" $IP addr add "$net6::2/64" dev "$pif" nodad; } &&
+		$IP netns exec "$ns" $IP link set "$pif" up ||
+		fail "veth_ns $*: setting up the namespace failed"
+}
