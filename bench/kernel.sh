@@ -134,7 +134,9 @@ for boot in $(seq 1 "$boots"); do
 	rc=$?
 	set -e
 	echo "== boot $boot ($((SECONDS - t0)) s host time, log $log)"
-	if [ $rc != 0 ] || ! tr -d '\r' <"$log" | grep -aq '^BENCH-DONE'; then
+	# (grep reads the file itself: `tr | grep -q` under pipefail can fail
+	# on a found line when tr dies of SIGPIPE.)
+	if [ $rc != 0 ] || ! grep -aq '^BENCH-DONE' "$log"; then
 		echo "bench/kernel: boot $boot failed (exit $rc):"
 		tr -d '\r' <"$log" | grep -a 'BENCH\|nft\|wasmnf' | tail -n 20
 		status=1

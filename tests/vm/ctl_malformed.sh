@@ -140,7 +140,7 @@ long=abcdefghijklmnopqrstuvwxyz.-_01
 expect_load $long $F/accept_all.wasm 65000 "OK(0)"
 # drop_port in 333-byte chunks assembles into a valid module: it fails only
 # at init (no port= configuration).
-expect_load odd $F/drop_port.wasm 333 "EINVAL(22) msg=\"filter init failed (1): missing config `port`"
+expect_load odd $F/drop_port.wasm 333 "EINVAL(22) msg=\"filter init failed (1): missing config \`port\`"
 $W list | tee /tmp/list.txt
 grep -q chunked /tmp/list.txt || fail "list lacks chunked"
 size=$(stat -c %s $F/accept_all.wasm)
@@ -150,9 +150,8 @@ $W unload chunked || fail "unload chunked"
 $W unload web || fail "unload web"
 $W unload $long || fail "unload $long"
 
-if dmesg | grep -E 'WARNING:|BUG:|Oops|Call Trace:|lockdep|UBSAN'; then
-	fail "kernel report in dmesg"
-fi
+# Kernel reports (warnings, lockdep, KASAN...) fail the run in scripts/test-vm.sh,
+# which reads the whole console log with a precise pattern.
 rmmod wasmnf || fail "rmmod"
 dmesg_has "wasmnf: unloaded" || fail "no unload line"
 echo "ctl_malformed: ok ($cases malformed cases)"

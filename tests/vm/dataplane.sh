@@ -21,9 +21,10 @@ PX="$IP netns exec peer"
 stat() {
 	$W stats "$1" --json | tr -d ' \n' | sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p"
 }
-# udp_expect ADDR PORT COUNT WANT: send COUNT datagrams from peer; WANT=all|none arrive.
+# udp_expect ADDR PORT COUNT WANT [TIMEOUT_MS]: send COUNT datagrams from peer;
+# WANT=all|none arrive (waiting up to TIMEOUT_MS, default 1500).
 udp_expect() {
-	$NP udp-recv "$2" "$3" 1500 >/tmp/recv.txt 2>&1 &
+	$NP udp-recv "$2" "$3" "${5:-1500}" >/tmp/recv.txt 2>&1 &
 	pid=$!
 	sleep 0.3
 	$PX $NP udp-send "$1" "$2" "$3" >/dev/null 2>&1
@@ -142,6 +143,8 @@ for n in flood all1 all2 all3; do $W unload $n || fail "unload $n under traffic"
 kill $fl 2>/dev/null
 wait $fl 2>/dev/null
 [ -z "$($W list --json | grep '"name"')" ] || fail "filters left"
-udp_expect 10.99.0.1 5050 3 all
+# The backlog the flood left can take a while to drain on the debug kernel:
+# wait up to 10 s (it returns as soon as the 3 datagrams are in).
+udp_expect 10.99.0.1 5050 3 all 10000
 rmmod wasmnf || fail "rmmod"
 echo "dataplane: ok"
