@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite (what .ci/run calls after scripts/setup.sh):
 #   scripts/test.sh            userspace checks and tests, then the kernel tests in the VM
+#                              (test kernel, kernel benchmark smoke run, and again on the
+#                              debug kernel with KASAN/lockdep/kmemleak)
 #   scripts/test.sh --no-vm    userspace only
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -29,3 +31,7 @@ step "kernel tests in the VM"
 scripts/test-vm.sh
 step "kernel benchmark, smoke mode (the method works; figures: bench/kernel.sh)"
 bench/kernel.sh --smoke
+step "debug kernel (KASAN, lockdep, kmemleak, atomic-sleep checks; cached)"
+WASMNF_KERNEL_FLAVOR=debug scripts/kernel-build.sh
+step "kernel tests in the VM on the debug kernel"
+WASMNF_KERNEL_FLAVOR=debug scripts/test-vm.sh
