@@ -177,7 +177,8 @@ impl Filter {
                 Err(failure) => return Err(LoadError::InitTrap(failure.to_string())),
             }
         }
-        inst.warm_up().map_err(instantiate_err)?;
+        inst.warm_up(limits.max_call_depth)
+            .map_err(instantiate_err)?;
         Ok(inst)
     }
 }

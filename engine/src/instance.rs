@@ -154,26 +154,34 @@ impl Instance {
     }
 
     /// Allocates what wasmi allocates on an engine's first Wasm call (the
-    /// value stack, and the pool that keeps it between calls), so that packets
-    /// never do. It runs an empty Wasm function on this instance's engine,
-    /// in a store of its own, so the filter's state is untouched.
-    pub(crate) fn warm_up(&mut self) -> Result<(), wasmi::Error> {
-        // `(module (func (export "w")))`
-        const EMPTY: &[u8] = &[
+    /// value stack, the call stack, and the pool that keeps them between
+    /// calls), so that packets never do. It runs a Wasm function that
+    /// recurses to `depth` calls on this instance's engine, in a store of its
+    /// own (the filter's state is untouched), so the call stack is grown to
+    /// the deepest a filter may go.
+    pub(crate) fn warm_up(&mut self, depth: u32) -> Result<(), wasmi::Error> {
+        // (module (func $r (export "w") (param i32)
+        //   (if (local.get 0) (then (call $r (i32.sub (local.get 0) (i32.const 1)))))))
+        const RECURSE: &[u8] = &[
             0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, // header
-            1, 4, 1, 0x60, 0, 0, // type section: () -> ()
+            1, 5, 1, 0x60, 1, 0x7f, 0, // type section: (i32) -> ()
             3, 2, 1, 0, // function section
             7, 5, 1, 1, b'w', 0, 0, // export "w"
-            10, 4, 1, 2, 0, 0x0b, // code: empty body
+            10, 16, 1, 14, 0, // code section, one body, no locals
+            0x20, 0, 0x04, 0x40, // local.get 0, if
+            0x20, 0, 0x41, 1, 0x6b, 0x10, 0, // local.get 0, i32.const 1, i32.sub, call 0
+            0x0b, 0x0b, // end if, end func
         ];
         let engine = self.store.engine().clone();
-        let module = Module::new(&engine, EMPTY)?;
+        let module = Module::new(&engine, RECURSE)?;
         let mut store = Store::new(&engine, ());
-        store.set_fuel(1)?;
+        store.set_fuel(u64::from(depth) * 16 + 100)?;
         let instance = Linker::new(&engine).instantiate_and_start(&mut store, &module)?;
+        // `depth` calls in all: the outer one and `depth - 1` nested.
+        let levels = depth.saturating_sub(1) as i32;
         instance
-            .get_typed_func::<(), ()>(&store, "w")?
-            .call(&mut store, ())
+            .get_typed_func::<i32, ()>(&store, "w")?
+            .call(&mut store, levels)
     }
 
     /// The message the filter gave with `set_error`, if any.

@@ -115,3 +115,26 @@ fn failing_runs_allocate_once() {
         assert_eq!(n, 10, "one allocation per failing run");
     }
 }
+
+/// A filter that recurses to the call-depth limit (64 frames by default): its first run
+/// allocates nothing either (the warm-up grows wasmi's call stack to the
+/// configured depth at instantiation).
+#[test]
+fn deep_recursion_allocates_nothing_on_the_first_run() {
+    let wasm = wat::parse_str(
+        r#"(module
+            (func $down (param i32) (result i32)
+                (if (result i32) (local.get 0)
+                    (then (call $down (i32.sub (local.get 0) (i32.const 1))))
+                    (else (i32.const 1))))
+            (func (export "filter") (param i32) (result i32) (call $down (i32.const 62))))"#,
+    )
+    .unwrap();
+    let mut inst = load_bytes(&wasm, &[]).unwrap();
+    let pkt = udp4(1, b"");
+    let n = allocations_during(|| {
+        let r = inst.run_detailed(&pkt.as_slice(), &ctx(&pkt));
+        assert_eq!(r.status, Status::Ok);
+    });
+    assert_eq!(n, 0, "{n} allocations on the first deep run");
+}
