@@ -33,15 +33,16 @@ struct Entry<'a> {
 
 impl<'a> Entry<'a> {
     fn new(f: &'a FilterInfo) -> Self {
+        let s = &f.settings;
         Entry {
             name: &f.name,
-            hook: f.hook.name(),
-            family: f.family.name(),
-            priority: f.priority,
+            hook: s.hook.name(),
+            family: s.family.name(),
+            priority: s.priority,
             size: f.wasm_size,
-            fuel: f.fuel,
-            memory_pages: f.memory_pages,
-            on_error: on_error_name(f.on_error),
+            fuel: s.fuel,
+            memory_pages: s.memory_pages,
+            on_error: on_error_name(s.on_error),
             config: f.config.iter().collect(),
             instances: f.instances,
             abi: f.abi_version,
@@ -51,16 +52,17 @@ impl<'a> Entry<'a> {
 
 /// One filter as one line of text.
 fn line(f: &FilterInfo) -> String {
+    let s = &f.settings;
     let mut line = format!(
         "{}: hook {} family {} priority {} size {}B fuel {} memory {}p on-error {}",
         f.name,
-        f.hook.name(),
-        f.family.name(),
-        f.priority,
+        s.hook.name(),
+        s.family.name(),
+        s.priority,
         f.wasm_size,
-        f.fuel,
-        f.memory_pages,
-        on_error_name(f.on_error)
+        s.fuel,
+        s.memory_pages,
+        on_error_name(s.on_error)
     );
     if !f.config.is_empty() {
         line.push_str(" config");

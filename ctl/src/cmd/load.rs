@@ -5,7 +5,7 @@ use super::{
     Result,
 };
 use std::path::PathBuf;
-use wasmnf_ctl::netlink::{consts::CHUNK_MAX, HookFamily, LoadRequest};
+use wasmnf_ctl::netlink::{consts::CHUNK_MAX, HookFamily, LoadRequest, Settings};
 use wasmnf_engine::Hook;
 
 /// Load a filter into the kernel at a netfilter hook
@@ -75,12 +75,14 @@ pub fn run(args: Args) -> Result {
     }
     let req = LoadRequest {
         name,
-        hook: args.hook,
-        family: args.family,
-        priority: args.priority,
-        fuel: options.limits.fuel,
-        memory_pages: options.limits.max_memory_pages,
-        on_error: options.on_error,
+        settings: Settings {
+            hook: args.hook,
+            family: args.family,
+            priority: args.priority,
+            fuel: options.limits.fuel,
+            memory_pages: options.limits.max_memory_pages,
+            on_error: options.on_error,
+        },
         config: &options.config,
         wasm: &wasm,
         replace: args.replace,

@@ -148,18 +148,20 @@ pub fn run(args: Args) -> Result {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use wasmnf_ctl::netlink::{HookFamily, Stats};
+    use wasmnf_ctl::netlink::{HookFamily, Settings, Stats};
     use wasmnf_engine::{FilterConfig, Hook, OnError};
 
     fn filter(name: &str, packets: u64, run_ns: u64) -> FilterInfo {
         FilterInfo {
             name: name.into(),
-            hook: Hook::Input,
-            family: HookFamily::Inet,
-            priority: 0,
-            fuel: 100_000,
-            memory_pages: 16,
-            on_error: OnError::Accept,
+            settings: Settings {
+                hook: Hook::Input,
+                family: HookFamily::Inet,
+                priority: 0,
+                fuel: 100_000,
+                memory_pages: 16,
+                on_error: OnError::Accept,
+            },
             config: FilterConfig::default(),
             wasm_size: 100,
             instances: 2,

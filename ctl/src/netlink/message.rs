@@ -247,16 +247,23 @@ impl ParseableParametrized<[u8], GenlHeader> for Message {
     }
 }
 
-/// What `WASMNF_CMD_LOAD` carries.
-#[derive(Clone, Debug)]
-pub struct LoadRequest<'a> {
-    pub name: &'a str,
+/// A filter's settings: what `WASMNF_CMD_LOAD` sends and a GET reply
+/// returns besides the name and the configuration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Settings {
     pub hook: Hook,
     pub family: HookFamily,
     pub priority: i32,
     pub fuel: u64,
     pub memory_pages: u32,
     pub on_error: OnError,
+}
+
+/// What `WASMNF_CMD_LOAD` carries.
+#[derive(Clone, Debug)]
+pub struct LoadRequest<'a> {
+    pub name: &'a str,
+    pub settings: Settings,
     /// The configuration as [`FilterConfig::encode`] writes it.
     pub config: &'a FilterConfig,
     /// The module, at most 1 MiB.
@@ -268,14 +275,15 @@ impl Message {
     /// `WASMNF_CMD_LOAD`: the module goes in `WASM_CHUNK` attributes of at
     /// most [`CHUNK_MAX`] bytes, in order.
     pub fn load(req: &LoadRequest<'_>) -> Message {
+        let set = &req.settings;
         let mut attrs = vec![
             Attr::Name(req.name.into()),
-            Attr::Hook(req.hook as u32),
-            Attr::Family(req.family.to_u32()),
-            Attr::Priority(req.priority),
-            Attr::Fuel(req.fuel),
-            Attr::MemoryPages(req.memory_pages),
-            Attr::OnError(match req.on_error {
+            Attr::Hook(set.hook as u32),
+            Attr::Family(set.family.to_u32()),
+            Attr::Priority(set.priority),
+            Attr::Fuel(set.fuel),
+            Attr::MemoryPages(set.memory_pages),
+            Attr::OnError(match set.on_error {
                 OnError::Accept => ON_ERROR_ACCEPT,
                 OnError::Drop => ON_ERROR_DROP,
             }),
@@ -357,12 +365,7 @@ impl Stats {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FilterInfo {
     pub name: String,
-    pub hook: Hook,
-    pub family: HookFamily,
-    pub priority: i32,
-    pub fuel: u64,
-    pub memory_pages: u32,
-    pub on_error: OnError,
+    pub settings: Settings,
     pub config: FilterConfig,
     /// Module size in bytes.
     pub wasm_size: u32,
@@ -379,12 +382,14 @@ impl FilterInfo {
         let (mut name, mut hook, mut fam) = (None, None, None);
         let mut info = FilterInfo {
             name: String::new(),
-            hook: Hook::Prerouting,
-            family: HookFamily::Inet,
-            priority: 0,
-            fuel: 0,
-            memory_pages: 0,
-            on_error: OnError::Accept,
+            settings: Settings {
+                hook: Hook::Prerouting,
+                family: HookFamily::Inet,
+                priority: 0,
+                fuel: 0,
+                memory_pages: 0,
+                on_error: OnError::Accept,
+            },
             config: FilterConfig::default(),
             wasm_size: 0,
             instances: 0,
@@ -406,11 +411,11 @@ impl FilterInfo {
                             .ok_or_else(|| DecodeError::from(format!("unknown family {f}")))?,
                     )
                 }
-                Attr::Priority(p) => info.priority = *p,
-                Attr::Fuel(f) => info.fuel = *f,
-                Attr::MemoryPages(p) => info.memory_pages = *p,
-                Attr::OnError(ON_ERROR_DROP) => info.on_error = OnError::Drop,
-                Attr::OnError(_) => info.on_error = OnError::Accept,
+                Attr::Priority(p) => info.settings.priority = *p,
+                Attr::Fuel(f) => info.settings.fuel = *f,
+                Attr::MemoryPages(p) => info.settings.memory_pages = *p,
+                Attr::OnError(ON_ERROR_DROP) => info.settings.on_error = OnError::Drop,
+                Attr::OnError(_) => info.settings.on_error = OnError::Accept,
                 Attr::Config(c) => {
                     info.config = FilterConfig::decode(c)
                         .map_err(|e| DecodeError::from(format!("bad CONFIG: {e}")))?
@@ -423,8 +428,8 @@ impl FilterInfo {
             }
         }
         info.name = name.ok_or("GET reply without NAME")?;
-        info.hook = hook.ok_or("GET reply without HOOK")?;
-        info.family = fam.ok_or("GET reply without FAMILY")?;
+        info.settings.hook = hook.ok_or("GET reply without HOOK")?;
+        info.settings.family = fam.ok_or("GET reply without FAMILY")?;
         Ok(info)
     }
 }

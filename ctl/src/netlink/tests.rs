@@ -50,12 +50,14 @@ fn load_of_a_1_mib_module_is_split_into_ordered_chunks() {
     let config = FilterConfig::from_entries(["port=8080", "proto=tcp"]).unwrap();
     let req = LoadRequest {
         name: "web",
-        hook: Hook::Input,
-        family: HookFamily::Ipv6,
-        priority: -150,
-        fuel: 5000,
-        memory_pages: 32,
-        on_error: OnError::Drop,
+        settings: Settings {
+            hook: Hook::Input,
+            family: HookFamily::Ipv6,
+            priority: -150,
+            fuel: 5000,
+            memory_pages: 32,
+            on_error: OnError::Drop,
+        },
         config: &config,
         wasm: &wasm,
         replace: true,
@@ -113,12 +115,14 @@ fn a_small_load_has_one_chunk_no_config_and_no_replace() {
     let config = FilterConfig::default();
     let req = LoadRequest {
         name: "a",
-        hook: Hook::Prerouting,
-        family: HookFamily::Inet,
-        priority: 0,
-        fuel: 100_000,
-        memory_pages: 16,
-        on_error: OnError::Accept,
+        settings: Settings {
+            hook: Hook::Prerouting,
+            family: HookFamily::Inet,
+            priority: 0,
+            fuel: 100_000,
+            memory_pages: 16,
+            on_error: OnError::Accept,
+        },
         config: &config,
         wasm: b"\0asm\x01\0\0\0",
         replace: false,
@@ -205,12 +209,17 @@ fn get_reply_parses_into_filter_info() {
     };
     let info = FilterInfo::from_message(&genl.payload).unwrap();
     assert_eq!(info.name, "dns");
-    assert_eq!(info.hook, Hook::Output);
-    assert_eq!(info.family, HookFamily::Ipv4);
-    assert_eq!(info.priority, -5);
-    assert_eq!(info.fuel, 250_000);
-    assert_eq!(info.memory_pages, 8);
-    assert_eq!(info.on_error, OnError::Drop);
+    assert_eq!(
+        info.settings,
+        Settings {
+            hook: Hook::Output,
+            family: HookFamily::Ipv4,
+            priority: -5,
+            fuel: 250_000,
+            memory_pages: 8,
+            on_error: OnError::Drop,
+        }
+    );
     assert_eq!(
         info.config.iter().collect::<Vec<_>>(),
         [("port", "53"), ("proto", "udp")]
