@@ -45,13 +45,45 @@ pub mod ctx_field {
     /// Timestamp in nanoseconds: monotonic clock in the kernel, capture time
     /// in `wasmnf replay`.
     pub const TSTAMP_NS: i32 = 6;
+    /// The host's parse of the network layer ([`crate::abi::PktInfo`]), as
+    /// one `u64`: bits 0..32 the transport offset, 32..40 the transport
+    /// protocol, 40..48 the fragment position, 48..56 the [`super::l4_flags`],
+    /// 56..64 zero. All zero if the packet does not start with a complete IP
+    /// header of its family. The same bits as window bytes
+    /// [`super::window::L4_OFFSET`]`..+8`, little-endian.
+    pub const L4: i32 = 7;
+    /// Source port in bits 0..16, destination port in bits 16..32, for TCP
+    /// and UDP when [`super::l4_flags::PORTS`] is set, else zero. The same
+    /// bits as window bytes [`super::window::SPORT`]`..+4`, little-endian.
+    pub const PORTS: i32 = 8;
 }
+
+/// Bits of the flags byte of the host's network-layer parse
+/// ([`window::L4_FLAGS`], bits 48..56 of [`ctx_field::L4`]).
+pub mod l4_flags {
+    /// The packet starts with a complete IP header of its family: the
+    /// transport offset, protocol and fragment position are valid (else they
+    /// are zero). Set exactly when the transport offset is not zero.
+    pub const IP: u8 = 1 << 0;
+    /// The packet is TCP or UDP, not a non-first fragment, and holds the
+    /// first 4 bytes of the transport header: the ports are valid (else they
+    /// are zero).
+    pub const PORTS: u8 = 1 << 1;
+}
+
+/// Values of the fragment position byte ([`window::FRAGMENT`]).
+pub use crate::packet::Fragment;
+/// The host's parse of the network layer that fills [`window::L4_OFFSET`]
+/// to [`window::DPORT`] and [`ctx_field::L4`], [`ctx_field::PORTS`].
+pub use crate::packet::PktInfo;
 
 /// Layout of the staging window. Before each call, a host copies the hook
 /// context and the first [`window::PACKET_MAX`] bytes of the packet into the
 /// filter's memory at the address the filter exports as
-/// [`EXPORT_WINDOW`]. All integers in the context block are little-endian
-/// (Wasm's own byte order); packet bytes are as on the wire.
+/// [`EXPORT_WINDOW`], with the host's parse of the network layer
+/// ([`PktInfo`]). All integers in the context block are little-endian
+/// (Wasm's own byte order); packet bytes are as on the wire. Bytes 28..32
+/// and 52..64 are reserved.
 pub mod window {
     /// Offset of the packet length (`u32`).
     pub const LEN: usize = 0;
@@ -69,6 +101,23 @@ pub mod window {
     pub const MARK: usize = 24;
     /// Offset of the timestamp in nanoseconds (`u64`).
     pub const TSTAMP_NS: usize = 32;
+    /// Offset of the transport header's offset (`u32`; 0 if the packet does
+    /// not start with a complete IP header of its family). Bytes
+    /// `L4_OFFSET..L4_OFFSET + 8` read as a `u64` are [`super::ctx_field::L4`].
+    pub const L4_OFFSET: usize = 40;
+    /// Offset of the transport protocol (`u8`), after IPv6 extension headers.
+    pub const L4_PROTO: usize = 44;
+    /// Offset of the fragment position (`u8`): 0 not fragmented, 1 first
+    /// fragment, 2 non-first fragment ([`super::Fragment`]).
+    pub const FRAGMENT: usize = 45;
+    /// Offset of the flags (`u8`, [`super::l4_flags`]); byte 47 is zero.
+    pub const L4_FLAGS: usize = 46;
+    /// Offset of the TCP or UDP source port (`u16`, as a value; 0 unless
+    /// [`super::l4_flags::PORTS`]). Bytes `SPORT..SPORT + 4` read as a `u32`
+    /// are [`super::ctx_field::PORTS`].
+    pub const SPORT: usize = 48;
+    /// Offset of the TCP or UDP destination port (`u16`, as [`SPORT`]).
+    pub const DPORT: usize = 50;
     /// Offset of the first staged packet byte.
     pub const PACKET: usize = 64;
     /// At most this many packet bytes are staged.

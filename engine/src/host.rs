@@ -183,10 +183,11 @@ pub(crate) fn define(linker: &mut Linker<HostState>) -> Result<(), Error> {
         m,
         "ctx",
         |c: Caller<'_, HostState>, field: i32| -> Result<i64, Error> {
+            use crate::packet::PktInfo;
             let s = c.data();
-            if s.packet.get().is_none() {
+            let Some(pkt) = s.packet.get() else {
                 return Err(HostTrap::BadArgument.raise());
-            }
+            };
             let ctx = &s.ctx;
             Ok(match field {
                 ctx_field::LEN => s.len() as i64,
@@ -196,6 +197,10 @@ pub(crate) fn define(linker: &mut Linker<HostState>) -> Result<(), Error> {
                 ctx_field::OIF => i64::from(ctx.oif),
                 ctx_field::MARK => i64::from(ctx.mark),
                 ctx_field::TSTAMP_NS => ctx.tstamp_ns as i64,
+                ctx_field::L4 => PktInfo::encode(PktInfo::parse(pkt, ctx.family).as_ref()).0 as i64,
+                ctx_field::PORTS => {
+                    i64::from(PktInfo::encode(PktInfo::parse(pkt, ctx.family).as_ref()).1)
+                }
                 _ => return Err(HostTrap::BadArgument.raise()),
             })
         },

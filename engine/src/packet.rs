@@ -143,3 +143,178 @@ impl PacketView for &[u8] {
         false
     }
 }
+
+/// Where a packet sits in a fragmented datagram, numbered as the ABI's
+/// fragment field ([`crate::abi::window::FRAGMENT`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum Fragment {
+    /// Not fragmented (or an IPv6 atomic fragment: offset 0, M flag clear).
+    #[default]
+    No = 0,
+    /// The first fragment: offset 0, more fragments follow. It carries the
+    /// transport header.
+    First = 1,
+    /// A later fragment: no transport header.
+    NonFirst = 2,
+}
+
+/// The network-layer facts the host parses for a filter, as nftables'
+/// `nft_pktinfo` does for its rules: the transport protocol (after IPv6
+/// extension headers), the fragment position, the transport header's
+/// offset, and the TCP or UDP ports. The ABI hands them to the filter in the
+/// staging window (bytes 40..52) and as `ctx` fields `l4` and `ports`
+/// ([`PktInfo::encode`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PktInfo {
+    /// The transport protocol: the IPv4 protocol field, or the IPv6 next
+    /// header after the extension headers walked.
+    pub protocol: u8,
+    /// Fragment position.
+    pub fragment: Fragment,
+    /// Offset of the transport header (it may lie past the end of a
+    /// truncated packet).
+    pub l4_offset: u32,
+    /// Source and destination port, for TCP and UDP when the packet holds
+    /// the transport header's first 4 bytes and is not a non-first fragment.
+    pub ports: Option<(u16, u16)>,
+}
+
+/// Most IPv6 extension headers walked; the header after the last one walked
+/// is reported as the protocol, whatever it is.
+const IPV6_EXT_MAX: usize = 8;
+
+/// `N` bytes at `off`: from `linear` when they are there, else through
+/// [`PacketView::copy_to`]; `None` if they are not all inside the packet.
+#[inline(always)]
+fn bytes_at<const N: usize>(pkt: &dyn PacketView, linear: &[u8], off: usize) -> Option<[u8; N]> {
+    if let Some(b) = linear.get(off..).and_then(<[u8]>::first_chunk::<N>) {
+        return Some(*b);
+    }
+    let mut b = [0; N];
+    pkt.copy_to(off, &mut b).then_some(b)
+}
+
+impl PktInfo {
+    /// Parses the network layer of `pkt`, which the hook says is of
+    /// `family`. `None` if the packet does not start with a complete IP
+    /// header of that family:
+    ///
+    /// - IPv4: version 4, header length (IHL) at least 20 and at most the
+    ///   packet length. The transport header follows the options; the
+    ///   fragment position comes from the offset and the MF flag.
+    /// - IPv6: version 6, at least 40 bytes. Then up to 8 extension headers
+    ///   are walked: hop-by-hop (0), routing (43), destination options (60),
+    ///   mobility (135), HIP (139) and shim6 (140), `(n + 1) * 8` bytes;
+    ///   authentication (51), `(n + 2) * 4` bytes; fragment (44), 8 bytes,
+    ///   giving the fragment position. Each needs its next-header and length
+    ///   bytes (a fragment header its first 4 bytes) inside the packet, else
+    ///   the parse fails; the last header may extend past the end.
+    ///
+    /// Reads at most a few bytes per header, from [`PacketView::linear`] when
+    /// they are there; allocates nothing and never panics.
+    #[inline(always)]
+    pub fn parse(pkt: &dyn PacketView, family: Family) -> Option<PktInfo> {
+        let len = pkt.len();
+        let linear = pkt.linear();
+        let linear = &linear[..linear.len().min(len)];
+        let (protocol, fragment, l4) = match family {
+            Family::Ipv4 => {
+                let [vihl, _, _, _, _, _, f0, f1, _, protocol] = bytes_at::<10>(pkt, linear, 0)?;
+                let ihl = usize::from(vihl & 0x0f) * 4;
+                if vihl >> 4 != 4 || ihl < 20 || ihl > len {
+                    return None;
+                }
+                let frag = u16::from_be_bytes([f0, f1]);
+                (
+                    protocol,
+                    fragment(frag & 0x1fff != 0, frag & 0x2000 != 0),
+                    ihl,
+                )
+            }
+            Family::Ipv6 => {
+                let [v, _, _, _, _, _, mut next] = bytes_at::<7>(pkt, linear, 0)?;
+                if v >> 4 != 6 || len < 40 {
+                    return None;
+                }
+                let mut off = 40;
+                let mut frag = Fragment::No;
+                for _ in 0..IPV6_EXT_MAX {
+                    let size = match next {
+                        // Hop-by-hop, routing, destination options,
+                        // mobility, HIP, shim6: 8-byte units, minus 1.
+                        0 | 43 | 60 | 135 | 139 | 140 => {
+                            let [n, l] = bytes_at::<2>(pkt, linear, off)?;
+                            next = n;
+                            (usize::from(l) + 1) * 8
+                        }
+                        // Authentication header: 4-byte units, minus 2.
+                        51 => {
+                            let [n, l] = bytes_at::<2>(pkt, linear, off)?;
+                            next = n;
+                            (usize::from(l) + 2) * 4
+                        }
+                        44 => {
+                            let [n, _, f0, f1] = bytes_at::<4>(pkt, linear, off)?;
+                            next = n;
+                            let f = u16::from_be_bytes([f0, f1]);
+                            frag = fragment(f & 0xfff8 != 0, f & 1 != 0);
+                            8
+                        }
+                        _ => break,
+                    };
+                    off += size;
+                }
+                (next, frag, off)
+            }
+        };
+        let ports = match (protocol, fragment) {
+            (_, Fragment::NonFirst) => None,
+            (6 | 17, _) => bytes_at::<4>(pkt, linear, l4).map(|[s0, s1, d0, d1]| {
+                (u16::from_be_bytes([s0, s1]), u16::from_be_bytes([d0, d1]))
+            }),
+            _ => None,
+        };
+        Some(PktInfo {
+            protocol,
+            fragment,
+            // At most 40 + 8 * 2048 for IPv6, 60 for IPv4.
+            l4_offset: l4 as u32,
+            ports,
+        })
+    }
+
+    /// The ABI's encoding of a parse result: the `l4` and `ports` context
+    /// fields, which are also the little-endian contents of window bytes
+    /// 40..48 and 48..52 (see [`crate::abi::window`] and
+    /// [`crate::abi::l4_flags`]). `None` encodes as zeros.
+    #[inline]
+    pub fn encode(info: Option<&PktInfo>) -> (u64, u32) {
+        use crate::abi::l4_flags;
+        let Some(i) = info else {
+            return (0, 0);
+        };
+        let (flags, ports) = match i.ports {
+            Some((s, d)) => (
+                l4_flags::IP | l4_flags::PORTS,
+                u32::from(s) | u32::from(d) << 16,
+            ),
+            None => (l4_flags::IP, 0),
+        };
+        let l4 = u64::from(i.l4_offset)
+            | u64::from(i.protocol) << 32
+            | u64::from(i.fragment as u8) << 40
+            | u64::from(flags) << 48;
+        (l4, ports)
+    }
+}
+
+/// The fragment position from "offset is not zero" and "more fragments".
+#[inline(always)]
+fn fragment(offset: bool, more: bool) -> Fragment {
+    match (offset, more) {
+        (true, _) => Fragment::NonFirst,
+        (false, true) => Fragment::First,
+        (false, false) => Fragment::No,
+    }
+}

@@ -3,7 +3,7 @@
 //! lines say, and the document's tables list the engine's imports, verdicts,
 //! window layout and limits.
 
-use wasmnf_engine::abi::{self, limits, window};
+use wasmnf_engine::abi::{self, l4_flags, limits, window, Fragment};
 use wasmnf_engine::{Ctx, Filter, FilterConfig, FilterOptions, Verdict};
 use wasmnf_tests::udp4;
 
@@ -121,6 +121,45 @@ fn tables_match_the_engine() {
         ),
         format!("| table | {} elements |", limits::TABLE_ELEMENTS_MAX),
         format!("a {}-byte, 8-aligned area", window::SIZE),
+        format!(
+            "| {} | 4 | transport header offset (`0`: no IP header) |",
+            window::L4_OFFSET
+        ),
+        format!("| {} | 1 | transport protocol |", window::L4_PROTO),
+        format!(
+            "| {} | 1 | fragment: `{}` not fragmented, `{}` first, `{}` non-first |",
+            window::FRAGMENT,
+            Fragment::No as u8,
+            Fragment::First as u8,
+            Fragment::NonFirst as u8
+        ),
+        format!(
+            "| {} | 1 | flags: bit {} IP header, bit {} ports |",
+            window::L4_FLAGS,
+            l4_flags::IP.trailing_zeros(),
+            l4_flags::PORTS.trailing_zeros()
+        ),
+        format!("| {} | 1 | zero |", window::L4_FLAGS + 1),
+        format!("| {} | 2 | TCP/UDP source port |", window::SPORT),
+        format!("| {} | 2 | TCP/UDP destination port |", window::DPORT),
+        format!(
+            "Bytes 28..32 and {}..{} are reserved",
+            window::DPORT + 2,
+            window::PACKET
+        ),
+        format!(
+            "Bytes {}..{} are the\nhost's parse",
+            window::L4_OFFSET,
+            window::DPORT + 2
+        ),
+        format!(
+            "48-55 flags, 56-63 zero; the same 8 bytes as window offset {} |",
+            window::L4_OFFSET
+        ),
+        format!(
+            "16-31 destination port; the same 4 bytes as window offset {} |",
+            window::SPORT
+        ),
     ];
     for row in rows {
         assert!(doc.contains(&row), "docs/abi.md lacks `{row}`");
@@ -133,6 +172,8 @@ fn tables_match_the_engine() {
         ("oif", abi::ctx_field::OIF),
         ("mark", abi::ctx_field::MARK),
         ("tstamp_ns", abi::ctx_field::TSTAMP_NS),
+        ("l4", abi::ctx_field::L4),
+        ("ports", abi::ctx_field::PORTS),
     ];
     for (name, n) in fields {
         assert!(

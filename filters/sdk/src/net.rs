@@ -1,6 +1,7 @@
 //! Typed, in-place views of IPv4/IPv6, TCP, UDP, ICMP and ICMPv6 headers.
 
 use crate::packet::{Family, Packet};
+use crate::sys;
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use core::str::FromStr;
 
@@ -46,9 +47,6 @@ pub struct Ip {
     pub l4_offset: usize,
 }
 
-/// Most IPv6 extension headers walked before giving up.
-const IPV6_EXT_MAX: usize = 8;
-
 /// The network layer without addresses: what transport parsing needs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct L3 {
@@ -65,6 +63,7 @@ pub struct L3 {
 impl L3 {
     /// The transport header's offset if this packet carries `protocol` and
     /// holds the transport header (not a non-first fragment).
+    #[inline]
     pub fn l4(&self, protocol: u8) -> Option<usize> {
         (self.protocol == protocol && self.fragment != Fragment::NonFirst).then_some(self.l4_offset)
     }
@@ -73,78 +72,29 @@ impl L3 {
 impl Packet {
     /// The network layer's family, protocol, fragment position and
     /// transport offset, if the packet starts with a complete IP header of
-    /// the family the hook reports (or, with no family, the version nibble).
+    /// the family the hook reports (IPv6 extension headers walked). The host
+    /// parses this before the call (ABI v1 `l4` field); reading it costs a
+    /// few loads from the staging window.
+    #[inline]
     pub fn l3(&self) -> Option<L3> {
-        let version = self.u8(0)? >> 4;
-        let family = self.family().unwrap_or(match version {
-            6 => Family::Ipv6,
-            _ => Family::Ipv4,
-        });
-        match (family, version) {
-            (Family::Ipv4, 4) => self.ipv4_l3(),
-            (Family::Ipv6, 6) => self.ipv6_l3(),
-            _ => None,
-        }
-    }
-
-    fn ipv4_l3(&self) -> Option<L3> {
-        let ihl = usize::from(self.u8(0)? & 0x0f) * 4;
-        if ihl < 20 || ihl > self.len() {
+        let h = sys::host_l4();
+        // The host reports a zero offset exactly when there is no IP header.
+        if h.offset == 0 {
             return None;
         }
-        let frag = self.u16(6)?;
-        let fragment = match (frag & 0x1fff, frag & 0x2000) {
-            (0, 0) => Fragment::No,
-            (0, _) => Fragment::First,
-            _ => Fragment::NonFirst,
-        };
         Some(L3 {
-            family: Family::Ipv4,
-            protocol: self.u8(9)?,
-            fragment,
-            l4_offset: ihl,
-        })
-    }
-
-    fn ipv6_l3(&self) -> Option<L3> {
-        if self.len() < 40 {
-            return None;
-        }
-        let mut next = self.u8(6)?;
-        let mut off = 40;
-        let mut fragment = Fragment::No;
-        for _ in 0..IPV6_EXT_MAX {
-            match next {
-                // Hop-by-hop, routing, destination options, mobility, HIP, shim6.
-                0 | 43 | 60 | 135 | 139 | 140 => {
-                    let len = (usize::from(self.u8(off + 1)?) + 1) * 8;
-                    next = self.u8(off)?;
-                    off += len;
-                }
-                // Authentication header: length in 4-byte units, minus 2.
-                51 => {
-                    let len = (usize::from(self.u8(off + 1)?) + 2) * 4;
-                    next = self.u8(off)?;
-                    off += len;
-                }
-                44 => {
-                    let frag = self.u16(off + 2)?;
-                    fragment = match (frag & 0xfff8, frag & 1) {
-                        (0, 0) => Fragment::No,
-                        (0, _) => Fragment::First,
-                        _ => Fragment::NonFirst,
-                    };
-                    next = self.u8(off)?;
-                    off += 8;
-                }
-                _ => break,
-            }
-        }
-        Some(L3 {
-            family: Family::Ipv6,
-            protocol: next,
-            fragment,
-            l4_offset: off,
+            // The host parses only IPv4 (2) and IPv6 (10) packets.
+            family: match self.family() {
+                Some(Family::Ipv6) => Family::Ipv6,
+                _ => Family::Ipv4,
+            },
+            protocol: h.protocol,
+            fragment: match h.fragment {
+                1 => Fragment::First,
+                2 => Fragment::NonFirst,
+                _ => Fragment::No,
+            },
+            l4_offset: h.offset as usize,
         })
     }
 
@@ -175,30 +125,43 @@ impl Packet {
         })
     }
 
+    /// TCP or UDP ports and transport offset, if the host found the ports
+    /// of a `protocol` packet.
+    #[inline(always)]
+    fn l4_ports(&self, protocol: u8) -> Option<(u16, u16, usize)> {
+        let h = sys::host_l4();
+        if h.flags & sys::L4_PORTS == 0 || h.protocol != protocol {
+            return None;
+        }
+        let (src, dst) = sys::host_ports();
+        Some((src, dst, h.offset as usize))
+    }
+
     /// The TCP header, if the packet is TCP and its ports are present.
+    #[inline]
     pub fn tcp(&self) -> Option<Tcp> {
-        let off = self.l3()?.l4(proto::TCP)?;
-        let ports = self.u32(off)?;
+        let (src_port, dst_port, offset) = self.l4_ports(proto::TCP)?;
         Some(Tcp {
-            src_port: (ports >> 16) as u16,
-            dst_port: ports as u16,
-            offset: off,
+            src_port,
+            dst_port,
+            offset,
             pkt: *self,
         })
     }
 
     /// The UDP header, if the packet is UDP and its ports are present.
+    #[inline]
     pub fn udp(&self) -> Option<Udp> {
-        let off = self.l3()?.l4(proto::UDP)?;
-        let ports = self.u32(off)?;
+        let (src_port, dst_port, offset) = self.l4_ports(proto::UDP)?;
         Some(Udp {
-            src_port: (ports >> 16) as u16,
-            dst_port: ports as u16,
-            offset: off,
+            src_port,
+            dst_port,
+            offset,
         })
     }
 
     /// The ICMP (IPv4) or ICMPv6 (IPv6) header's type and code.
+    #[inline]
     pub fn icmp(&self) -> Option<Icmp> {
         let l3 = self.l3()?;
         let v6 = l3.family == Family::Ipv6;
@@ -211,14 +174,12 @@ impl Packet {
         })
     }
 
-    /// Source and destination port of a TCP or UDP packet.
+    /// Source and destination port of a TCP or UDP packet (not a non-first
+    /// fragment, the ports inside the packet).
+    #[inline]
     pub fn ports(&self) -> Option<(u16, u16)> {
-        let l3 = self.l3()?;
-        if l3.fragment == Fragment::NonFirst || !matches!(l3.protocol, proto::TCP | proto::UDP) {
-            return None;
-        }
-        let ports = self.u32(l3.l4_offset)?;
-        Some(((ports >> 16) as u16, ports as u16))
+        let h = sys::host_l4();
+        (h.flags & sys::L4_PORTS != 0).then(sys::host_ports)
     }
 }
 

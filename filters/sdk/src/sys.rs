@@ -44,6 +44,73 @@ pub(crate) fn ctx_field(field: i32) -> u64 {
     unsafe { ctx(field) as u64 }
 }
 
+/// `ctx` field numbers of the host's network-layer parse (ABI v1
+/// `ctx_field::L4` and `ctx_field::PORTS` in the engine).
+#[cfg_attr(feature = "window", allow(dead_code))]
+const CTX_L4: i32 = 7;
+#[cfg_attr(feature = "window", allow(dead_code))]
+const CTX_PORTS: i32 = 8;
+
+/// Flags of [`HostL4`] (ABI v1 `l4_flags`): the ports are valid.
+pub(crate) const L4_PORTS: u8 = 1 << 1;
+
+/// The host's parse of the network layer, as the engine hands it over (ABI
+/// v1: window bytes 40..48, or the `l4` context field). All zero if the
+/// packet does not start with a complete IP header of its family; the
+/// transport offset is never zero otherwise.
+#[derive(Clone, Copy)]
+pub(crate) struct HostL4 {
+    /// Offset of the transport header.
+    pub(crate) offset: u32,
+    /// Transport protocol, after IPv6 extension headers.
+    pub(crate) protocol: u8,
+    /// 0 not fragmented, 1 first fragment, 2 non-first fragment.
+    pub(crate) fragment: u8,
+    /// `L4_*` bits.
+    pub(crate) flags: u8,
+}
+
+/// The host's network-layer parse of the current packet: from the window
+/// (one load per field used), or with one `ctx` call.
+#[inline(always)]
+pub(crate) fn host_l4() -> HostL4 {
+    #[cfg(feature = "window")]
+    {
+        use window::*;
+        HostL4 {
+            offset: u32_le(L4_OFFSET),
+            protocol: bytes::<1>(L4_PROTO)[0],
+            fragment: bytes::<1>(FRAGMENT)[0],
+            flags: bytes::<1>(L4_FLAGS)[0],
+        }
+    }
+    #[cfg(not(feature = "window"))]
+    {
+        let w = ctx_field(CTX_L4);
+        HostL4 {
+            offset: w as u32,
+            protocol: (w >> 32) as u8,
+            fragment: (w >> 40) as u8,
+            flags: (w >> 48) as u8,
+        }
+    }
+}
+
+/// The TCP or UDP (source, destination) ports the host parsed; meaningful
+/// only when [`HostL4::flags`] has [`L4_PORTS`].
+#[inline(always)]
+pub(crate) fn host_ports() -> (u16, u16) {
+    #[cfg(feature = "window")]
+    {
+        (window::u16_le(window::SPORT), window::u16_le(window::DPORT))
+    }
+    #[cfg(not(feature = "window"))]
+    {
+        let p = ctx_field(CTX_PORTS);
+        (p as u16, (p >> 16) as u16)
+    }
+}
+
 /// Copies the value of config `key` into `dst`; returns its full length, or
 /// `None` if the key is not set.
 pub(crate) fn config_value(key: &str, dst: &mut [u8]) -> Option<usize> {
@@ -80,6 +147,12 @@ pub(crate) mod window {
     pub(crate) const OIF: usize = 20;
     pub(crate) const MARK: usize = 24;
     pub(crate) const TSTAMP_NS: usize = 32;
+    pub(crate) const L4_OFFSET: usize = 40;
+    pub(crate) const L4_PROTO: usize = 44;
+    pub(crate) const FRAGMENT: usize = 45;
+    pub(crate) const L4_FLAGS: usize = 46;
+    pub(crate) const SPORT: usize = 48;
+    pub(crate) const DPORT: usize = 50;
     pub(crate) const PACKET: usize = 64;
     pub(crate) const PACKET_MAX: usize = 128;
     const SIZE: usize = PACKET + PACKET_MAX;
@@ -112,5 +185,10 @@ pub(crate) mod window {
     #[inline(always)]
     pub(crate) fn u32_le(at: usize) -> u32 {
         u32::from_le_bytes(bytes::<4>(at))
+    }
+
+    #[inline(always)]
+    pub(crate) fn u16_le(at: usize) -> u16 {
+        u16::from_le_bytes(bytes::<2>(at))
     }
 }
