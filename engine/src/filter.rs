@@ -2,14 +2,17 @@
 //! configuration and its failure policy. It hands out [`Instance`]s.
 
 use crate::abi::{self, limits};
+use crate::backend::{Backend, FastBackend, Tier, WasmiBackend};
 use crate::config::FilterConfig;
 use crate::error::LoadError;
+use crate::fast::{self, InstantiateError, Unsupported};
 use crate::host::{self, HostState};
 use crate::instance::{Instance, Verdict};
 use crate::validate::{self, ModuleInfo};
 use alloc::boxed::Box;
 use alloc::format;
 use alloc::string::{String, ToString};
+use alloc::sync::Arc;
 use wasmi::{CompilationMode, Engine, Linker, Module, Store, StoreLimitsBuilder};
 
 /// Resource limits of one filter.
@@ -93,6 +96,9 @@ pub struct FilterOptions {
     /// When set, every run is timed into [`crate::Counters::run_ns`]. Costs
     /// two clock reads per packet, so it is off unless asked for.
     pub clock: Option<Clock>,
+    /// Which engine runs the filter ([`Tier::Auto`]: the fast tier when it
+    /// translates the module).
+    pub tier: Tier,
 }
 
 /// A module that passed the ABI check and compiled, ready to instantiate.
@@ -100,6 +106,9 @@ pub struct Filter {
     wasm: Box<[u8]>,
     info: ModuleInfo,
     options: FilterOptions,
+    /// The module translated for the fast tier, or why it was not (`None`:
+    /// wasmi was asked for).
+    fast: Result<Arc<fast::Module>, Option<Unsupported>>,
 }
 
 impl Filter {
@@ -110,11 +119,26 @@ impl Filter {
         let info = validate::check(wasm, &options.limits)?;
         let engine = Engine::new(&wasmi_config(&options.limits));
         Module::new(&engine, wasm).map_err(|e| LoadError::Invalid(e.to_string()))?;
+        let fast = match options.tier {
+            Tier::Auto => fast::translate(wasm).map(Arc::new).map_err(Some),
+            Tier::Wasmi => Err(None),
+        };
         Ok(Filter {
             wasm: wasm.into(),
             info,
             options,
+            fast,
         })
+    }
+
+    /// The engine instances of this filter run on ([`Tier::Auto`]: the
+    /// fast tier), and if it is wasmi without being asked for, the first
+    /// construct of the module the fast tier lacks.
+    pub fn tier(&self) -> (Tier, Option<&'static str>) {
+        match &self.fast {
+            Ok(_) => (Tier::Auto, None),
+            Err(why) => (Tier::Wasmi, why.map(|u| u.0)),
+        }
     }
 
     /// What the ABI check learned about the module.
@@ -127,12 +151,63 @@ impl Filter {
         &self.options
     }
 
-    /// Creates an instance ready for packets: its own wasmi engine (so no
-    /// state is shared between instances on the packet path), compiled
-    /// module, store, memory and value stack, with `init` already run.
+    /// Creates an instance ready for packets, with `init` already run: on
+    /// the fast tier, its own memory, globals, table and stacks; on wasmi,
+    /// its own engine (so no state is shared between instances on the packet
+    /// path), compiled module, store, memory and value stack.
     ///
-    /// This allocates and compiles; call it at load time, never per packet.
+    /// This allocates (and for wasmi compiles); call it at load time, never
+    /// per packet.
     pub fn instantiate(&self) -> Result<Instance, LoadError> {
+        let backend = match &self.fast {
+            Ok(module) => self.instantiate_fast(module)?,
+            Err(_) => self.instantiate_wasmi()?,
+        };
+        let window = match (self.info.window, self.info.exports_memory) {
+            (Some(addr), true) => Some(addr as usize),
+            _ => None,
+        };
+        let mut inst = Instance::new(backend, window, &self.options);
+        if self.info.has_init {
+            match inst.call_init() {
+                Ok(0) => {}
+                Ok(code) => {
+                    return Err(LoadError::Init {
+                        code,
+                        message: inst.error_message().map(String::from),
+                    })
+                }
+                Err(failure) => return Err(LoadError::InitTrap(failure.to_string())),
+            }
+        }
+        Ok(inst)
+    }
+
+    fn instantiate_fast(&self, module: &Arc<fast::Module>) -> Result<Backend, LoadError> {
+        let limits = &self.options.limits;
+        let machine = fast::Machine::new(
+            module,
+            limits::VALUE_STACK_BYTES / 8,
+            limits.max_call_depth,
+            limits.max_memory_pages,
+        )
+        .map_err(|e| {
+            LoadError::Instantiate(String::from(match e {
+                InstantiateError::MemoryTooLarge => "initial memory over the limit",
+                InstantiateError::SegmentOutOfBounds => {
+                    "a data or element segment does not fit its memory or table"
+                }
+                InstantiateError::NoMemory => "out of memory",
+            }))
+        })?;
+        Ok(Backend::Fast(FastBackend::new(
+            module.clone(),
+            machine,
+            self.options.config.clone(),
+        )))
+    }
+
+    fn instantiate_wasmi(&self) -> Result<Backend, LoadError> {
         let limits = &self.options.limits;
         let engine = Engine::new(&wasmi_config(limits));
         let module =
@@ -157,29 +232,24 @@ impl Filter {
         let filter = instance
             .get_typed_func::<i32, i32>(&store, abi::EXPORT_FILTER)
             .map_err(instantiate_err)?;
-        let window = match (self.info.window, memory) {
-            (Some(addr), Some(_)) => Some(addr as usize),
-            _ => None,
+        let init = match self.info.has_init {
+            true => Some(
+                instance
+                    .get_typed_func::<(), i32>(&store, abi::EXPORT_INIT)
+                    .map_err(instantiate_err)?,
+            ),
+            false => None,
         };
-        let mut inst = Instance::new(store, filter, memory, window, &self.options);
-        if self.info.has_init {
-            let init = instance
-                .get_typed_func::<(), i32>(&inst.store, abi::EXPORT_INIT)
-                .map_err(instantiate_err)?;
-            match inst.call_init(&init) {
-                Ok(0) => {}
-                Ok(code) => {
-                    return Err(LoadError::Init {
-                        code,
-                        message: inst.error_message().map(String::from),
-                    })
-                }
-                Err(failure) => return Err(LoadError::InitTrap(failure.to_string())),
-            }
-        }
-        inst.warm_up(limits.max_call_depth)
+        let mut backend = WasmiBackend {
+            store,
+            filter,
+            memory,
+            init,
+        };
+        backend
+            .warm_up(limits.max_call_depth)
             .map_err(instantiate_err)?;
-        Ok(inst)
+        Ok(Backend::Wasmi(Box::new(backend)))
     }
 }
 

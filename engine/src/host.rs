@@ -1,8 +1,9 @@
 //! The host side of the ABI: the functions a filter imports from `wasmnf`,
 //! and the per-instance state they work on.
 
-use crate::abi::{self, ctx_field};
+use crate::abi;
 use crate::config::FilterConfig;
+use crate::imports::{self, ErrorMessage};
 use crate::packet::{Ctx, PacketView};
 use core::ptr::NonNull;
 use wasmi::{Caller, Error, Linker, Memory, StoreLimits};
@@ -38,8 +39,11 @@ impl HostTrap {
     }
 }
 
-/// Longest message `set_error` keeps.
-pub const ERROR_MESSAGE_MAX: usize = 128;
+impl From<HostTrap> for Error {
+    fn from(t: HostTrap) -> Self {
+        t.raise()
+    }
+}
 
 /// The packet of the call in progress, as a pointer with its lifetime erased.
 #[derive(Default)]
@@ -67,7 +71,7 @@ impl PacketSlot {
         self.0 = None;
     }
 
-    fn get(&self) -> Option<&dyn PacketView> {
+    pub(crate) fn get(&self) -> Option<&dyn PacketView> {
         // SAFETY: the slot holds a pointer only between `set` and `clear`,
         // while the packet it points to is borrowed by `Instance::run` (see
         // `set`). Host functions never keep the reference beyond their return.
@@ -82,8 +86,7 @@ pub(crate) struct HostState {
     pub(crate) config: FilterConfig,
     pub(crate) limits: StoreLimits,
     pub(crate) memory: Option<Memory>,
-    error: [u8; ERROR_MESSAGE_MAX],
-    error_len: usize,
+    error: ErrorMessage,
 }
 
 impl HostState {
@@ -94,150 +97,78 @@ impl HostState {
             config,
             limits,
             memory: None,
-            error: [0; ERROR_MESSAGE_MAX],
-            error_len: 0,
+            error: ErrorMessage::default(),
         }
     }
 
     /// The message the filter last gave with `set_error`.
     pub(crate) fn error_message(&self) -> Option<&str> {
-        let bytes = &self.error[..self.error_len];
-        (!bytes.is_empty()).then(|| core::str::from_utf8(bytes).unwrap_or("<not UTF-8>"))
-    }
-
-    fn len(&self) -> usize {
-        self.packet.get().map_or(0, |p| p.len())
+        self.error.get()
     }
 }
 
-fn offset(v: i32) -> Result<usize, Error> {
-    usize::try_from(v).map_err(|_| HostTrap::BadArgument.raise())
-}
-
-/// Reads `N` packet bytes at `off`; traps if they are not all inside it.
-fn read_be<const N: usize>(caller: &Caller<'_, HostState>, off: i32) -> Result<[u8; N], Error> {
-    let pkt = caller
-        .data()
-        .packet
-        .get()
-        .ok_or_else(|| HostTrap::BadArgument.raise())?;
-    let mut buf = [0u8; N];
-    match pkt.copy_to(offset(off)?, &mut buf) {
-        true => Ok(buf),
-        false => Err(HostTrap::PacketOutOfBounds.raise()),
+/// The exported memory and the host state, split so both can be borrowed.
+fn split<'a>(c: &'a mut Caller<'_, HostState>) -> (Option<&'a mut [u8]>, &'a mut HostState) {
+    match c.data().memory {
+        Some(mem) => {
+            let (data, state) = mem.data_and_store_mut(c);
+            (Some(data), state)
+        }
+        None => (None, c.data_mut()),
     }
 }
 
-/// The filter's memory `[ptr, ptr + len)`, or a trap.
-fn guest_range(ptr: i32, len: i32, size: usize) -> Result<core::ops::Range<usize>, Error> {
-    let (ptr, len) = (offset(ptr)?, offset(len)?);
-    match ptr.checked_add(len) {
-        Some(end) if end <= size => Ok(ptr..end),
-        _ => Err(HostTrap::MemoryOutOfBounds.raise()),
-    }
-}
-
-fn memory(caller: &Caller<'_, HostState>) -> Result<Memory, Error> {
-    caller
-        .data()
-        .memory
-        .ok_or_else(|| HostTrap::MemoryOutOfBounds.raise())
-}
-
-/// Defines every ABI import in `linker`.
+/// Defines every ABI import in `linker`, each a thin wrapper over
+/// [`crate::imports`].
 pub(crate) fn define(linker: &mut Linker<HostState>) -> Result<(), Error> {
     let m = abi::IMPORT_MODULE;
-    linker.func_wrap(m, "pkt_u8", |c: Caller<'_, HostState>, off: i32| {
-        read_be::<1>(&c, off).map(|b| i32::from(b[0]))
+    let raise = HostTrap::raise;
+    linker.func_wrap(m, "pkt_u8", move |c: Caller<'_, HostState>, off: i32| {
+        imports::pkt_bytes::<1>(c.data().packet.get(), off)
+            .map(|b| i32::from(b[0]))
+            .map_err(raise)
     })?;
-    linker.func_wrap(m, "pkt_u16", |c: Caller<'_, HostState>, off: i32| {
-        read_be::<2>(&c, off).map(|b| i32::from(u16::from_be_bytes(b)))
+    linker.func_wrap(m, "pkt_u16", move |c: Caller<'_, HostState>, off: i32| {
+        imports::pkt_bytes::<2>(c.data().packet.get(), off)
+            .map(|b| i32::from(u16::from_be_bytes(b)))
+            .map_err(raise)
     })?;
-    linker.func_wrap(m, "pkt_u32", |c: Caller<'_, HostState>, off: i32| {
-        read_be::<4>(&c, off).map(i32::from_be_bytes)
+    linker.func_wrap(m, "pkt_u32", move |c: Caller<'_, HostState>, off: i32| {
+        imports::pkt_bytes::<4>(c.data().packet.get(), off)
+            .map(i32::from_be_bytes)
+            .map_err(raise)
     })?;
-    linker.func_wrap(m, "pkt_u64", |c: Caller<'_, HostState>, off: i32| {
-        read_be::<8>(&c, off).map(i64::from_be_bytes)
+    linker.func_wrap(m, "pkt_u64", move |c: Caller<'_, HostState>, off: i32| {
+        imports::pkt_bytes::<8>(c.data().packet.get(), off)
+            .map(i64::from_be_bytes)
+            .map_err(raise)
     })?;
     linker.func_wrap(
         m,
         "pkt_read",
-        |mut c: Caller<'_, HostState>, off: i32, dst: i32, len: i32| -> Result<i32, Error> {
-            let off = offset(off)?;
-            let mem = memory(&c)?;
-            let (data, state) = mem.data_and_store_mut(&mut c);
-            let pkt = state
-                .packet
-                .get()
-                .ok_or_else(|| HostTrap::BadArgument.raise())?;
-            let avail = pkt.len().saturating_sub(off);
-            let n = avail.min(offset(len)?);
-            let range = guest_range(dst, n as i32, data.len())?;
-            if n > 0 && !pkt.copy_to(off, &mut data[range]) {
-                return Err(HostTrap::PacketOutOfBounds.raise());
-            }
-            Ok(n as i32)
+        move |mut c: Caller<'_, HostState>, off: i32, dst: i32, len: i32| {
+            let (memory, state) = split(&mut c);
+            imports::pkt_read(state.packet.get(), memory, off, dst, len).map_err(raise)
         },
     )?;
-    linker.func_wrap(
-        m,
-        "ctx",
-        |c: Caller<'_, HostState>, field: i32| -> Result<i64, Error> {
-            use crate::packet::PktInfo;
-            let s = c.data();
-            let Some(pkt) = s.packet.get() else {
-                return Err(HostTrap::BadArgument.raise());
-            };
-            let ctx = &s.ctx;
-            Ok(match field {
-                ctx_field::LEN => s.len() as i64,
-                ctx_field::HOOK => i64::from(ctx.hook as u32),
-                ctx_field::FAMILY => i64::from(ctx.family as u32),
-                ctx_field::IIF => i64::from(ctx.iif),
-                ctx_field::OIF => i64::from(ctx.oif),
-                ctx_field::MARK => i64::from(ctx.mark),
-                ctx_field::TSTAMP_NS => ctx.tstamp_ns as i64,
-                ctx_field::L4 => PktInfo::encode(PktInfo::parse(pkt, ctx.family).as_ref()).0 as i64,
-                ctx_field::PORTS => {
-                    i64::from(PktInfo::encode(PktInfo::parse(pkt, ctx.family).as_ref()).1)
-                }
-                _ => return Err(HostTrap::BadArgument.raise()),
-            })
-        },
-    )?;
+    linker.func_wrap(m, "ctx", move |c: Caller<'_, HostState>, field: i32| {
+        let s = c.data();
+        imports::ctx(s.packet.get(), &s.ctx, field).map_err(raise)
+    })?;
     linker.func_wrap(
         m,
         "config_get",
-        |mut c: Caller<'_, HostState>,
-         kp: i32,
-         kl: i32,
-         vp: i32,
-         vcap: i32|
-         -> Result<i32, Error> {
-            let mem = memory(&c)?;
-            let (data, state) = mem.data_and_store_mut(&mut c);
-            let key = guest_range(kp, kl, data.len())?;
-            let Some(value) = state.config.get_bytes(&data[key]) else {
-                return Ok(-1);
-            };
-            let n = value.len().min(offset(vcap)?);
-            let dst = guest_range(vp, n as i32, data.len())?;
-            data[dst].copy_from_slice(&value.as_bytes()[..n]);
-            Ok(value.len() as i32)
+        move |mut c: Caller<'_, HostState>, key: i32, key_len: i32, dst: i32, cap: i32| {
+            let (memory, state) = split(&mut c);
+            imports::config_get(&state.config, memory, key, key_len, dst, cap).map_err(raise)
         },
     )?;
     linker.func_wrap(
         m,
         "set_error",
-        |mut c: Caller<'_, HostState>, ptr: i32, len: i32| -> Result<(), Error> {
-            let mem = memory(&c)?;
-            let (data, state) = mem.data_and_store_mut(&mut c);
-            let range = guest_range(ptr, len, data.len())?;
-            let msg = &data[range];
-            let n = msg.len().min(ERROR_MESSAGE_MAX);
-            state.error[..n].copy_from_slice(&msg[..n]);
-            state.error_len = n;
-            Ok(())
+        move |mut c: Caller<'_, HostState>, ptr: i32, len: i32| {
+            let (memory, state) = split(&mut c);
+            imports::set_error(&mut state.error, memory.as_deref(), ptr, len).map_err(raise)
         },
     )?;
     Ok(())

@@ -1,12 +1,11 @@
 //! A pre-instantiated filter and its per-packet entry point.
 
-use crate::abi::{limits, verdict, window};
+use crate::abi::{verdict, window};
+use crate::backend::{Backend, Tier};
 use crate::counters::Counters;
 use crate::filter::{Clock, FilterOptions, OnError};
-use crate::host::{HostState, HostTrap};
 use crate::packet::{Ctx, PacketView};
 use core::fmt;
-use wasmi::{Linker, Memory, Module, Store, TrapCode, TypedFunc};
 
 /// What a packet's fate is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -80,27 +79,6 @@ impl fmt::Display for TrapKind {
     }
 }
 
-fn classify(err: &wasmi::Error) -> Status {
-    if let Some(trap) = err.i32_exit_status().and_then(HostTrap::from_status) {
-        return Status::Trap(match trap {
-            HostTrap::PacketOutOfBounds => TrapKind::PacketOutOfBounds,
-            HostTrap::BadArgument => TrapKind::BadHostCall,
-            HostTrap::MemoryOutOfBounds => TrapKind::HostMemoryOutOfBounds,
-        });
-    }
-    Status::Trap(match err.as_trap_code() {
-        Some(TrapCode::OutOfFuel) => return Status::OutOfFuel,
-        Some(TrapCode::UnreachableCodeReached) => TrapKind::Unreachable,
-        Some(TrapCode::MemoryOutOfBounds) => TrapKind::MemoryOutOfBounds,
-        Some(TrapCode::StackOverflow) => TrapKind::StackOverflow,
-        Some(TrapCode::IntegerDivisionByZero | TrapCode::IntegerOverflow) => TrapKind::Arithmetic,
-        Some(
-            TrapCode::TableOutOfBounds | TrapCode::IndirectCallToNull | TrapCode::BadSignature,
-        ) => TrapKind::Table,
-        _ => TrapKind::Other,
-    })
-}
-
 /// The result of one run: the verdict applied and how the run ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RunResult {
@@ -115,9 +93,7 @@ pub struct RunResult {
 /// enforces. A run that returns a verdict allocates nothing; one that traps
 /// or runs out of fuel allocates once, because wasmi boxes every error.
 pub struct Instance {
-    pub(crate) store: Store<HostState>,
-    filter: TypedFunc<i32, i32>,
-    memory: Option<Memory>,
+    backend: Backend,
     window: Option<usize>,
     fuel: u64,
     on_error: OnError,
@@ -127,16 +103,12 @@ pub struct Instance {
 
 impl Instance {
     pub(crate) fn new(
-        store: Store<HostState>,
-        filter: TypedFunc<i32, i32>,
-        memory: Option<Memory>,
+        backend: Backend,
         window: Option<usize>,
         options: &FilterOptions,
     ) -> Instance {
         Instance {
-            store,
-            filter,
-            memory,
+            backend,
             window,
             fuel: options.limits.fuel,
             on_error: options.on_error,
@@ -146,47 +118,26 @@ impl Instance {
     }
 
     /// Runs `init`, with the largest fuel budget a filter may have.
-    pub(crate) fn call_init(&mut self, init: &TypedFunc<(), i32>) -> Result<i32, Status> {
-        self.store
-            .set_fuel(limits::FUEL_MAX)
-            .map_err(|_| Status::OutOfFuel)?;
-        init.call(&mut self.store, ()).map_err(|e| classify(&e))
+    pub(crate) fn call_init(&mut self) -> Result<i32, Status> {
+        self.backend.call_init()
     }
 
-    /// Allocates what wasmi allocates on an engine's first Wasm call (the
-    /// value stack, the call stack, and the pool that keeps them between
-    /// calls), so that packets never do. It runs a Wasm function that
-    /// recurses to `depth` calls on this instance's engine, in a store of its
-    /// own (the filter's state is untouched), so the call stack is grown to
-    /// the deepest a filter may go.
-    pub(crate) fn warm_up(&mut self, depth: u32) -> Result<(), wasmi::Error> {
-        // (module (func $r (export "w") (param i32)
-        //   (if (local.get 0) (then (call $r (i32.sub (local.get 0) (i32.const 1)))))))
-        const RECURSE: &[u8] = &[
-            0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, // header
-            1, 5, 1, 0x60, 1, 0x7f, 0, // type section: (i32) -> ()
-            3, 2, 1, 0, // function section
-            7, 5, 1, 1, b'w', 0, 0, // export "w"
-            10, 16, 1, 14, 0, // code section, one body, no locals
-            0x20, 0, 0x04, 0x40, // local.get 0, if
-            0x20, 0, 0x41, 1, 0x6b, 0x10, 0, // local.get 0, i32.const 1, i32.sub, call 0
-            0x0b, 0x0b, // end if, end func
-        ];
-        let engine = self.store.engine().clone();
-        let module = Module::new(&engine, RECURSE)?;
-        let mut store = Store::new(&engine, ());
-        store.set_fuel(u64::from(depth) * 16 + 100)?;
-        let instance = Linker::new(&engine).instantiate_and_start(&mut store, &module)?;
-        // `depth` calls in all: the outer one and `depth - 1` nested.
-        let levels = depth.saturating_sub(1) as i32;
-        instance
-            .get_typed_func::<i32, ()>(&store, "w")?
-            .call(&mut store, levels)
+    /// The engine this instance runs on.
+    pub fn tier(&self) -> Tier {
+        match self.backend.is_fast() {
+            true => Tier::Auto,
+            false => Tier::Wasmi,
+        }
+    }
+
+    /// Whether this instance runs on the fast tier.
+    pub fn is_fast(&self) -> bool {
+        self.backend.is_fast()
     }
 
     /// The message the filter gave with `set_error`, if any.
     pub fn error_message(&self) -> Option<&str> {
-        self.store.data().error_message()
+        self.backend.error_message()
     }
 
     /// This instance's counters.
@@ -205,22 +156,14 @@ impl Instance {
     /// `filter`, maps the result, applies the failure policy and counts.
     pub fn run_detailed(&mut self, pkt: &dyn PacketView, ctx: &Ctx) -> RunResult {
         let start = self.clock.map(|now| now());
-        let len = pkt.len();
         self.stage(pkt, ctx);
-        let state = self.store.data_mut();
-        state.ctx = *ctx;
-        state.packet.set(pkt);
-        // Cannot fail: fuel metering is always on.
-        let _ = self.store.set_fuel(self.fuel);
-        let len_arg = i32::try_from(len).unwrap_or(i32::MAX);
-        let result = self.filter.call(&mut self.store, len_arg);
-        self.store.data_mut().packet.clear();
+        let result = self.backend.call_filter(pkt, ctx, self.fuel);
 
         let (status, verdict) = match result {
             Ok(verdict::ACCEPT) => (Status::Ok, Verdict::Accept),
             Ok(verdict::DROP) => (Status::Ok, Verdict::Drop),
             Ok(other) => (Status::InvalidVerdict(other), self.on_error.verdict()),
-            Err(e) => (classify(&e), self.on_error.verdict()),
+            Err(status) => (status, self.on_error.verdict()),
         };
         let c = &mut self.counters;
         c.packets += 1;
@@ -240,16 +183,18 @@ impl Instance {
         RunResult { verdict, status }
     }
 
-    /// Copies the context and the packet's first bytes into the window.
+    /// Copies the context, the host's parse of the network layer and the
+    /// packet's first bytes into the window.
     fn stage(&mut self, pkt: &dyn PacketView, ctx: &Ctx) {
-        let (Some(memory), Some(addr)) = (self.memory, self.window) else {
+        let Some(addr) = self.window else {
             return;
         };
         // The window was checked to lie inside the initial memory, and memory
         // never shrinks, so this finds it.
-        let Some(w) = memory
-            .data_mut(&mut self.store)
-            .get_mut(addr..addr + window::SIZE)
+        let Some(w) = self
+            .backend
+            .memory_mut()
+            .and_then(|m| m.get_mut(addr..addr + window::SIZE))
         else {
             return;
         };
@@ -265,6 +210,10 @@ impl Instance {
         put32(w, window::OIF, ctx.oif);
         put32(w, window::MARK, ctx.mark);
         w[window::TSTAMP_NS..window::TSTAMP_NS + 8].copy_from_slice(&ctx.tstamp_ns.to_le_bytes());
+        let info = crate::packet::PktInfo::parse(pkt, ctx.family);
+        let (l4, ports) = crate::packet::PktInfo::encode(info.as_ref());
+        w[window::L4_OFFSET..window::L4_OFFSET + 8].copy_from_slice(&l4.to_le_bytes());
+        put32(w, window::SPORT, ports);
         pkt.copy_to(0, &mut w[window::PACKET..window::PACKET + staged]);
     }
 }

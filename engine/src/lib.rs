@@ -17,19 +17,24 @@
 extern crate alloc;
 
 pub mod abi;
+mod backend;
 pub mod config;
 mod counters;
 mod error;
+pub mod fast;
 mod filter;
 #[allow(unsafe_code)]
 mod host;
+mod imports;
 mod instance;
 mod packet;
 pub mod validate;
 
+pub use backend::Tier;
 pub use config::{ConfigError, FilterConfig};
 pub use counters::Counters;
 pub use error::LoadError;
+pub use fast::Unsupported;
 pub use filter::{Clock, Filter, FilterOptions, Limits, OnError};
 pub use host::HostTrap;
 pub use instance::{Instance, RunResult, Status, TrapKind, Verdict};

@@ -4,7 +4,7 @@
 
 use etherparse::PacketBuilder;
 use std::path::PathBuf;
-use wasmnf_engine::{Ctx, Family, Filter, FilterConfig, FilterOptions, Instance, LoadError};
+use wasmnf_engine::{Ctx, Family, Filter, FilterConfig, FilterOptions, Instance, LoadError, Tier};
 
 /// Where the build script put the example filters' `.wasm` files.
 pub fn filters_dir() -> PathBuf {
@@ -19,8 +19,15 @@ pub fn wasm(name: &str) -> Vec<u8> {
 
 /// Loads `wasm` with `config` entries and default limits, and instantiates it.
 pub fn load_bytes(wasm: &[u8], config: &[&str]) -> Result<Instance, LoadError> {
+    load_tier(wasm, config, Tier::Auto)
+}
+
+/// Loads `wasm` with `config` on `tier` (`Tier::Auto`: the fast tier when
+/// it takes the module).
+pub fn load_tier(wasm: &[u8], config: &[&str], tier: Tier) -> Result<Instance, LoadError> {
     let options = FilterOptions {
         config: FilterConfig::from_entries(config.iter().copied())?,
+        tier,
         ..FilterOptions::default()
     };
     Filter::new(wasm, options)?.instantiate()

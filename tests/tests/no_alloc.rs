@@ -3,7 +3,7 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
-use wasmnf_engine::{Instance, Status};
+use wasmnf_engine::{Instance, Status, Tier};
 use wasmnf_tests::*;
 
 struct Counting;
@@ -71,14 +71,18 @@ fn runs_allocate_nothing() {
         ("icmp_ratelimit", &["rate=5"]),
         ("syn_flood", &["max=3"]),
     ];
-    for (name, config) in filters {
-        let mut inst = load(name, config);
+    for ((name, config), tier) in filters
+        .into_iter()
+        .flat_map(|f| [(f, Tier::Auto), (f, Tier::Wasmi)])
+    {
+        let mut inst = load_tier(&wasm(name), config, tier).unwrap();
+        assert_eq!(inst.is_fast(), tier == Tier::Auto, "{name}");
         // The very first packet after instantiation already allocates nothing.
         let n = allocations_during(|| run_all(&mut inst, &pkts));
         assert_eq!(
             n,
             0,
-            "{name}: {n} allocations in its first {} runs",
+            "{name} ({tier:?}): {n} allocations in its first {} runs",
             pkts.len()
         );
         let n = allocations_during(|| {
@@ -86,15 +90,16 @@ fn runs_allocate_nothing() {
                 run_all(&mut inst, &pkts);
             }
         });
-        assert_eq!(n, 0, "{name}: {n} allocations in later runs");
+        assert_eq!(n, 0, "{name} ({tier:?}): {n} allocations in later runs");
     }
 }
 
-/// What a failing run costs: wasmi boxes every trap, so exactly one
-/// allocation per trapping or out-of-fuel run (documented in docs/abi.md; in
-/// the kernel it is a small atomic allocation on the failure path).
+/// What a failing run costs: nothing on the fast tier; on wasmi, which
+/// boxes every trap, exactly one allocation per trapping or out-of-fuel run
+/// (documented in docs/abi.md; in the kernel it is a small atomic allocation
+/// on the failure path).
 #[test]
-fn failing_runs_allocate_once() {
+fn failing_runs_allocate_nothing_fast_and_once_on_wasmi() {
     let spin = wat::parse_str(
         r#"(module (func (export "filter") (param i32) (result i32) (loop $l (br $l)) (i32.const 1)))"#,
     )
@@ -104,15 +109,18 @@ fn failing_runs_allocate_once() {
     )
     .unwrap();
     for wasm in [spin, trap] {
-        let mut inst = load_bytes(&wasm, &[]).unwrap();
-        let pkt = udp4(1, b"");
-        let n = allocations_during(|| {
-            for _ in 0..10 {
-                let r = inst.run_detailed(&pkt.as_slice(), &ctx(&pkt));
-                assert_ne!(r.status, Status::Ok);
-            }
-        });
-        assert_eq!(n, 10, "one allocation per failing run");
+        for (tier, per_run) in [(Tier::Auto, 0), (Tier::Wasmi, 1)] {
+            let mut inst = load_tier(&wasm, &[], tier).unwrap();
+            assert_eq!(inst.is_fast(), tier == Tier::Auto);
+            let pkt = udp4(1, b"");
+            let n = allocations_during(|| {
+                for _ in 0..10 {
+                    let r = inst.run_detailed(&pkt.as_slice(), &ctx(&pkt));
+                    assert_ne!(r.status, Status::Ok);
+                }
+            });
+            assert_eq!(n, 10 * per_run, "{tier:?}: allocations in 10 failing runs");
+        }
     }
 }
 
@@ -130,11 +138,13 @@ fn deep_recursion_allocates_nothing_on_the_first_run() {
             (func (export "filter") (param i32) (result i32) (call $down (i32.const 62))))"#,
     )
     .unwrap();
-    let mut inst = load_bytes(&wasm, &[]).unwrap();
-    let pkt = udp4(1, b"");
-    let n = allocations_during(|| {
-        let r = inst.run_detailed(&pkt.as_slice(), &ctx(&pkt));
-        assert_eq!(r.status, Status::Ok);
-    });
-    assert_eq!(n, 0, "{n} allocations on the first deep run");
+    for tier in [Tier::Auto, Tier::Wasmi] {
+        let mut inst = load_tier(&wasm, &[], tier).unwrap();
+        let pkt = udp4(1, b"");
+        let n = allocations_during(|| {
+            let r = inst.run_detailed(&pkt.as_slice(), &ctx(&pkt));
+            assert_eq!(r.status, Status::Ok);
+        });
+        assert_eq!(n, 0, "{tier:?}: {n} allocations on the first deep run");
+    }
 }

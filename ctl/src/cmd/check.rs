@@ -1,6 +1,9 @@
 //! `wasmnf check`: validate a filter against the ABI without a kernel.
 
-use super::{load_filter, on_error_name, print_json, read_filter, Failure, FilterArgs, Result};
+use super::{
+    load_filter, on_error_name, print_json, read_filter, tier_name, EngineChoice, Failure,
+    FilterArgs, Result,
+};
 use serde::Serialize;
 use std::path::PathBuf;
 use wasmnf_engine::abi;
@@ -13,6 +16,9 @@ pub struct Args {
     pub filter: PathBuf,
     #[command(flatten)]
     pub load: FilterArgs,
+    /// The engine: the fast tier when it takes the filter, or wasmi
+    #[arg(long, value_enum, default_value = "auto")]
+    pub engine: EngineChoice,
     /// Print JSON instead of text
     #[arg(long)]
     pub json: bool,
@@ -43,12 +49,14 @@ struct Details<'a> {
     call_depth: u32,
     on_error: &'static str,
     config: Vec<(&'a str, &'a str)>,
+    /// `fast` or `wasmi (...)`: the engine replay and the kernel use.
+    engine: String,
 }
 
 pub fn run(args: Args) -> Result {
     let wasm = read_filter(&args.filter)?;
     let file = args.filter.display().to_string();
-    let (filter, _inst) = match load_filter(&args.filter, &wasm, &args.load) {
+    let (filter, _inst) = match load_filter(&args.filter, &wasm, &args.load, args.engine.tier()) {
         Ok(loaded) => loaded,
         Err(e) if args.json => {
             let report = Report {
@@ -94,6 +102,7 @@ pub fn run(args: Args) -> Result {
         call_depth: options.limits.max_call_depth,
         on_error: on_error_name(options.on_error),
         config: options.config.iter().collect(),
+        engine: tier_name(&filter),
     };
     if args.json {
         let report = Report {
@@ -138,5 +147,6 @@ pub fn run(args: Args) -> Result {
     if info.has_init {
         println!("  init      ok");
     }
+    println!("  engine    {}", d.engine);
     Ok(())
 }

@@ -10,7 +10,7 @@ pub mod unload;
 use clap::{Args as ClapArgs, ValueEnum};
 use std::path::Path;
 use wasmnf_ctl::netlink;
-use wasmnf_engine::{Filter, FilterConfig, FilterOptions, Hook, Limits, LoadError, OnError};
+use wasmnf_engine::{Filter, FilterConfig, FilterOptions, Hook, Limits, LoadError, OnError, Tier};
 
 /// Exit statuses (documented in `wasmnf --help` and the README).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,6 +57,35 @@ pub enum Policy {
     Drop,
 }
 
+/// The engine for offline runs, as the command line spells it.
+#[derive(Clone, Copy, Debug, Default, ValueEnum)]
+pub enum EngineChoice {
+    /// The fast tier when it takes the module, wasmi otherwise (what the
+    /// kernel module does)
+    #[default]
+    Auto,
+    /// wasmi, the reference interpreter
+    Wasmi,
+}
+
+impl EngineChoice {
+    pub fn tier(self) -> Tier {
+        match self {
+            EngineChoice::Auto => Tier::Auto,
+            EngineChoice::Wasmi => Tier::Wasmi,
+        }
+    }
+}
+
+/// A tier as `check` and `replay` print it.
+pub fn tier_name(filter: &Filter) -> String {
+    match filter.tier() {
+        (Tier::Auto, _) => "fast".into(),
+        (Tier::Wasmi, Some(why)) => format!("wasmi (the fast tier lacks {why})"),
+        (Tier::Wasmi, None) => "wasmi".into(),
+    }
+}
+
 /// How a filter is loaded: shared by `check`, `replay` and `load`.
 #[derive(ClapArgs, Debug)]
 pub struct FilterArgs {
@@ -89,6 +118,7 @@ impl FilterArgs {
             },
             config: FilterConfig::from_entries(self.config.iter().map(String::as_str))?,
             clock: None,
+            tier: Tier::Auto,
         })
     }
 }
@@ -103,14 +133,20 @@ pub fn read_filter(path: &Path) -> Result<Vec<u8>> {
     })
 }
 
-/// Checks and compiles a filter, and instantiates it once (running `init`).
+/// Checks and compiles a filter for `tier`, and instantiates it once
+/// (running `init`).
 pub fn load_filter(
     path: &Path,
     wasm: &[u8],
     args: &FilterArgs,
+    tier: Tier,
 ) -> Result<(Filter, wasmnf_engine::Instance)> {
     let refused = |e: LoadError| Failure::new(Code::Refused, format!("{}: {e}", path.display()));
-    let filter = Filter::new(wasm, args.options().map_err(refused)?).map_err(refused)?;
+    let options = FilterOptions {
+        tier,
+        ..args.options().map_err(refused)?
+    };
+    let filter = Filter::new(wasm, options).map_err(refused)?;
     let inst = filter.instantiate().map_err(refused)?;
     Ok((filter, inst))
 }

@@ -1,0 +1,738 @@
+//! The fast tier's interpreter: one instance's state and the loop that runs
+//! translated code over it.
+//!
+//! Every access to the value stack, memory, globals, table and code is
+//! bounds-checked with `get`; an index out of range is a trap, never a
+//! panic. The value stack and the call-frame stack are allocated when the
+//! instance is created; a run allocates only if the filter grows its memory.
+
+use super::op::{Bin, HostFn, Load, Op, Store, Un};
+use super::translate::{Callee, Code, Module};
+use crate::config::FilterConfig;
+use crate::host::HostTrap;
+use crate::imports::{self, ErrorMessage};
+use crate::packet::{Ctx, PacketView};
+use alloc::vec;
+use alloc::vec::Vec;
+
+/// Why a run stopped without a result.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Trap {
+    Unreachable,
+    MemoryOutOfBounds,
+    StackOverflow,
+    DivisionByZero,
+    IntegerOverflow,
+    TableOutOfBounds,
+    IndirectCallToNull,
+    BadSignature,
+    OutOfFuel,
+    Host(HostTrap),
+    /// The translated code broke one of its own invariants (a bug in the
+    /// translator): stopped like a trap instead of panicking.
+    Internal,
+}
+
+impl From<HostTrap> for Trap {
+    fn from(t: HostTrap) -> Self {
+        Trap::Host(t)
+    }
+}
+
+/// What host functions see besides memory.
+pub(crate) struct Env<'a> {
+    pub packet: Option<&'a dyn PacketView>,
+    pub ctx: &'a Ctx,
+    pub config: &'a FilterConfig,
+    pub error: &'a mut ErrorMessage,
+}
+
+/// A caller's place, saved across a call.
+#[derive(Clone, Copy)]
+struct Frame {
+    code: u32,
+    pc: u32,
+    fp: u32,
+}
+
+const PAGE: usize = 65536;
+
+/// One instance's mutable state.
+pub(crate) struct Machine {
+    stack: Vec<u64>,
+    frames: Vec<Frame>,
+    max_depth: usize,
+    heap: Heap,
+    /// Fuel left for the current run.
+    pub(crate) fuel: u64,
+}
+
+/// An instance's memory, globals and table.
+struct Heap {
+    globals: Vec<u64>,
+    memory: Vec<u8>,
+    has_memory: bool,
+    /// Whether host functions may use the memory (it is exported).
+    host_memory: bool,
+    max_pages: usize,
+    table: Vec<Option<u32>>,
+}
+
+/// Why an instance could not be created.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum InstantiateError {
+    /// The initial memory is over the limit.
+    MemoryTooLarge,
+    /// A data or element segment does not fit.
+    SegmentOutOfBounds,
+    /// Out of memory.
+    NoMemory,
+}
+
+impl Machine {
+    /// Creates an instance of `module`: memory, globals, table, segments.
+    pub(crate) fn new(
+        module: &Module,
+        stack_slots: usize,
+        max_depth: u32,
+        max_pages: u32,
+    ) -> Result<Machine, InstantiateError> {
+        let max_depth = max_depth as usize;
+        let (initial, max_pages, has_memory) = match module.memory {
+            Some((initial, maximum)) => {
+                let max = maximum.map_or(max_pages, |m| m.min(max_pages));
+                if initial > max_pages {
+                    return Err(InstantiateError::MemoryTooLarge);
+                }
+                (initial as usize, max as usize, true)
+            }
+            None => (0, 0, false),
+        };
+        let mut memory = Vec::new();
+        memory
+            .try_reserve_exact(initial * PAGE)
+            .map_err(|_| InstantiateError::NoMemory)?;
+        memory.resize(initial * PAGE, 0);
+        let mut table = vec![None; module.table as usize];
+        for (offset, items) in &module.elems {
+            let start = *offset as usize;
+            let dst = start
+                .checked_add(items.len())
+                .and_then(|end| table.get_mut(start..end))
+                .ok_or(InstantiateError::SegmentOutOfBounds)?;
+            dst.copy_from_slice(items);
+        }
+        for (offset, bytes) in &module.data {
+            let start = *offset as usize;
+            let dst = start
+                .checked_add(bytes.len())
+                .and_then(|end| memory.get_mut(start..end))
+                .ok_or(InstantiateError::SegmentOutOfBounds)?;
+            dst.copy_from_slice(bytes);
+        }
+        let mut frames = Vec::new();
+        frames
+            .try_reserve_exact(max_depth)
+            .map_err(|_| InstantiateError::NoMemory)?;
+        let mut stack = Vec::new();
+        stack
+            .try_reserve_exact(stack_slots)
+            .map_err(|_| InstantiateError::NoMemory)?;
+        stack.resize(stack_slots, 0);
+        Ok(Machine {
+            stack,
+            frames,
+            max_depth,
+            heap: Heap {
+                globals: module.globals.clone(),
+                memory,
+                has_memory,
+                host_memory: has_memory && module.memory_exported,
+                max_pages,
+                table,
+            },
+            fuel: 0,
+        })
+    }
+
+    /// The filter's memory, if it exports one.
+    pub(crate) fn memory_mut(&mut self) -> Option<&mut [u8]> {
+        let heap = &mut self.heap;
+        heap.host_memory.then_some(&mut heap.memory[..])
+    }
+
+    /// Calls function `func` with `args`; returns its first result (0 if it
+    /// has none).
+    pub(crate) fn call(
+        &mut self,
+        module: &Module,
+        func: u32,
+        args: &[u64],
+        env: &mut Env<'_>,
+    ) -> Result<u64, Trap> {
+        let Some(&(Callee::Wasm(index), _)) = module.funcs.get(func as usize) else {
+            return Err(Trap::Internal);
+        };
+        self.frames.clear();
+        let code = module.codes.get(index as usize).ok_or(Trap::Internal)?;
+        if args.len() > self.stack.len() {
+            return Err(Trap::StackOverflow);
+        }
+        for (slot, arg) in self.stack.iter_mut().zip(args) {
+            *slot = *arg;
+        }
+        enter(&mut self.stack, code, 0, args.len())?;
+        execute(
+            &mut self.stack,
+            &mut self.frames,
+            self.max_depth,
+            &mut self.heap,
+            &mut self.fuel,
+            module,
+            index,
+            env,
+        )?;
+        Ok(if code.results > 0 {
+            self.stack.first().copied().unwrap_or(0)
+        } else {
+            0
+        })
+    }
+}
+
+/// Sets up the frame of `code` at `fp`, whose parameters end at `sp`:
+/// checks the stack has room and zeroes the declared locals. Returns the
+/// stack pointer above the locals.
+#[inline]
+fn enter(stack: &mut [u64], code: &Code, fp: usize, sp: usize) -> Result<usize, Trap> {
+    let end = fp
+        .checked_add(code.max_height as usize)
+        .filter(|end| *end <= stack.len())
+        .ok_or(Trap::StackOverflow)?;
+    let locals_end = fp + code.locals as usize;
+    if sp < locals_end {
+        if let Some(locals) = stack.get_mut(sp..locals_end.min(end)) {
+            for slot in locals {
+                *slot = 0;
+            }
+        }
+    }
+    Ok(locals_end)
+}
+
+/// Runs from the start of code `index` (frame already entered at 0) until
+/// it returns. The machine's parts come separately so that the loop keeps
+/// them in registers.
+#[allow(clippy::too_many_arguments)]
+fn execute(
+    stack: &mut [u64],
+    frames: &mut Vec<Frame>,
+    max_depth: usize,
+    heap: &mut Heap,
+    fuel: &mut u64,
+    module: &Module,
+    index: u32,
+    env: &mut Env<'_>,
+) -> Result<(), Trap> {
+    let mut code_index = index;
+    let mut code = module.codes.get(index as usize).ok_or(Trap::Internal)?;
+    let mut fp: usize = 0;
+    let mut sp: usize = code.locals as usize;
+    let mut pc: usize = 0;
+
+    macro_rules! slot {
+        ($i:expr) => {
+            *stack.get_mut($i).ok_or(Trap::Internal)?
+        };
+    }
+    macro_rules! pop {
+        () => {{
+            sp = sp.wrapping_sub(1);
+            *stack.get(sp).ok_or(Trap::Internal)?
+        }};
+    }
+    macro_rules! push {
+        ($v:expr) => {{
+            let v = $v;
+            slot!(sp) = v;
+            sp += 1;
+        }};
+    }
+    macro_rules! top {
+        () => {
+            slot!(sp.wrapping_sub(1))
+        };
+    }
+    macro_rules! branch {
+        ($t:expr) => {{
+            let t = *code.targets.get($t as usize).ok_or(Trap::Internal)?;
+            let dst = fp + t.height as usize;
+            let n = t.arity as usize;
+            let src = sp.checked_sub(n).ok_or(Trap::Internal)?;
+            if src != dst {
+                for i in 0..n {
+                    let v = *stack.get(src + i).ok_or(Trap::Internal)?;
+                    slot!(dst + i) = v;
+                }
+            }
+            sp = dst + n;
+            pc = t.pc as usize;
+        }};
+    }
+
+    loop {
+        let op = *code.ops.get(pc).ok_or(Trap::Internal)?;
+        pc += 1;
+        match op {
+            Op::Fuel(n) => {
+                *fuel = fuel.checked_sub(u64::from(n)).ok_or(Trap::OutOfFuel)?;
+            }
+            Op::LocalGet(i) => {
+                let v = *stack.get(fp + i as usize).ok_or(Trap::Internal)?;
+                push!(v);
+            }
+            Op::LocalSet(i) => {
+                let v = pop!();
+                slot!(fp + i as usize) = v;
+            }
+            Op::LocalTee(i) => {
+                let v = top!();
+                slot!(fp + i as usize) = v;
+            }
+            Op::Const(v) => push!(v),
+            Op::Bin32(b) => {
+                let rhs = pop!() as u32;
+                let lhs = top!() as u32;
+                top!() = u64::from(bin32(b, lhs, rhs)?);
+            }
+            Op::Bin64(b) => {
+                let rhs = pop!();
+                let lhs = top!();
+                top!() = bin64(b, lhs, rhs)?;
+            }
+            Op::Un32(u) => {
+                let v = top!() as u32;
+                top!() = u64::from(un32(u, v));
+            }
+            Op::Un64(u) => {
+                let v = top!();
+                top!() = un64(u, v);
+            }
+            Op::JumpIfZero(t) => {
+                if pop!() as u32 == 0 {
+                    pc = t as usize;
+                }
+            }
+            Op::JumpIfNonZero(t) => {
+                if pop!() as u32 != 0 {
+                    pc = t as usize;
+                }
+            }
+            Op::Jump(t) => pc = t as usize,
+            Op::Load(kind, offset) => {
+                let addr = top!() as u32;
+                top!() = load(&heap.memory, kind, addr, offset)?;
+            }
+            Op::Store(kind, offset) => {
+                let value = pop!();
+                let addr = pop!() as u32;
+                store(&mut heap.memory, kind, addr, offset, value)?;
+            }
+            Op::Br(t) => branch!(t),
+            Op::BrIf(t) => {
+                if pop!() as u32 != 0 {
+                    branch!(t);
+                }
+            }
+            Op::BrTable { first, len } => {
+                let i = pop!() as u32;
+                let i = i.min(len.saturating_sub(1));
+                branch!(first + i);
+            }
+            Op::Select => {
+                let cond = pop!() as u32;
+                let b = pop!();
+                if cond == 0 {
+                    top!() = b;
+                }
+            }
+            Op::Drop => sp = sp.wrapping_sub(1),
+            Op::GlobalGet(i) => {
+                let v = *heap.globals.get(i as usize).ok_or(Trap::Internal)?;
+                push!(v);
+            }
+            Op::GlobalSet(i) => {
+                let v = pop!();
+                *heap.globals.get_mut(i as usize).ok_or(Trap::Internal)? = v;
+            }
+            Op::WrapI64 => top!() &= 0xffff_ffff,
+            Op::ExtendI32S => top!() = top!() as u32 as i32 as i64 as u64,
+            Op::ExtendI32U => top!() &= 0xffff_ffff,
+            Op::Return => {
+                let n = code.results as usize;
+                let src = sp.checked_sub(n).ok_or(Trap::Internal)?;
+                for i in 0..n {
+                    let v = *stack.get(src + i).ok_or(Trap::Internal)?;
+                    slot!(fp + i) = v;
+                }
+                sp = fp + n;
+                let Some(caller) = frames.pop() else {
+                    return Ok(());
+                };
+                code_index = caller.code;
+                code = module
+                    .codes
+                    .get(code_index as usize)
+                    .ok_or(Trap::Internal)?;
+                pc = caller.pc as usize;
+                fp = caller.fp as usize;
+            }
+            Op::Call(callee) => {
+                let next = module.codes.get(callee as usize).ok_or(Trap::Internal)?;
+                push_frame(frames, max_depth, code_index, pc, fp)?;
+                fp = sp.checked_sub(next.params as usize).ok_or(Trap::Internal)?;
+                sp = enter(stack, next, fp, sp)?;
+                code_index = callee;
+                code = next;
+                pc = 0;
+            }
+            Op::CallHost(f) => {
+                sp = host(stack, heap, f, sp, env)?;
+            }
+            Op::CallIndirect(canon) => {
+                let i = pop!() as u32;
+                let entry = heap.table.get(i as usize).ok_or(Trap::TableOutOfBounds)?;
+                let func = entry.ok_or(Trap::IndirectCallToNull)?;
+                let (callee, sig) = *module.funcs.get(func as usize).ok_or(Trap::Internal)?;
+                if sig != canon {
+                    return Err(Trap::BadSignature);
+                }
+                match callee {
+                    Callee::Host(f) => sp = host(stack, heap, f, sp, env)?,
+                    Callee::Wasm(callee) => {
+                        let next = module.codes.get(callee as usize).ok_or(Trap::Internal)?;
+                        push_frame(frames, max_depth, code_index, pc, fp)?;
+                        fp = sp.checked_sub(next.params as usize).ok_or(Trap::Internal)?;
+                        sp = enter(stack, next, fp, sp)?;
+                        code_index = callee;
+                        code = next;
+                        pc = 0;
+                    }
+                }
+            }
+            Op::Unreachable => return Err(Trap::Unreachable),
+            Op::MemorySize => push!((heap.memory.len() / PAGE) as u64),
+            Op::MemoryGrow => {
+                let delta = top!() as u32;
+                top!() = u64::from(heap.grow(delta));
+            }
+            Op::MemoryCopy => {
+                let n = pop!() as u32 as usize;
+                let src = pop!() as u32 as usize;
+                let dst = pop!() as u32 as usize;
+                let len = heap.memory.len();
+                match (src.checked_add(n), dst.checked_add(n)) {
+                    (Some(s), Some(d)) if s <= len && d <= len => {
+                        heap.memory.copy_within(src..s, dst)
+                    }
+                    _ => return Err(Trap::MemoryOutOfBounds),
+                }
+            }
+            Op::LoadAbs(kind, addr) => push!(load(&heap.memory, kind, addr, 0)?),
+            Op::Bin32Const(b, c) => {
+                let lhs = top!() as u32;
+                top!() = u64::from(bin32(b, lhs, c)?);
+            }
+            Op::Bin64Const(b, c) => {
+                let lhs = top!();
+                top!() = bin64(b, lhs, c)?;
+            }
+            Op::Local32Const { op, local, c } => {
+                let v = *stack.get(fp + local as usize).ok_or(Trap::Internal)? as u32;
+                push!(u64::from(bin32(op, v, c)?));
+            }
+            Op::Local32Local { op, a, b } => {
+                let x = *stack.get(fp + a as usize).ok_or(Trap::Internal)? as u32;
+                let y = *stack.get(fp + b as usize).ok_or(Trap::Internal)? as u32;
+                push!(u64::from(bin32(op, x, y)?));
+            }
+            Op::JumpIfBin32 { op, target } => {
+                let rhs = pop!() as u32;
+                let lhs = pop!() as u32;
+                if bin32(op, lhs, rhs)? != 0 {
+                    pc = target as usize;
+                }
+            }
+            Op::JumpIfBin32Const { op, c, target } => {
+                let lhs = pop!() as u32;
+                if bin32(op, lhs, c)? != 0 {
+                    pc = target as usize;
+                }
+            }
+            Op::MemoryFill => {
+                let n = pop!() as u32 as usize;
+                let value = pop!() as u8;
+                let dst = pop!() as u32 as usize;
+                dst.checked_add(n)
+                    .and_then(|end| heap.memory.get_mut(dst..end))
+                    .ok_or(Trap::MemoryOutOfBounds)?
+                    .fill(value);
+            }
+        }
+    }
+}
+
+#[inline]
+fn push_frame(
+    frames: &mut Vec<Frame>,
+    max_depth: usize,
+    code: u32,
+    pc: usize,
+    fp: usize,
+) -> Result<(), Trap> {
+    // Depth counts the running function too; `frames` has the callers.
+    if frames.len() + 2 > max_depth {
+        return Err(Trap::StackOverflow);
+    }
+    // Within the capacity reserved at creation: no allocation.
+    frames.push(Frame {
+        code,
+        pc: pc as u32,
+        fp: fp as u32,
+    });
+    Ok(())
+}
+
+impl Heap {
+    /// `memory.grow`: the old size in pages, or `u32::MAX` (-1).
+    fn grow(&mut self, delta: u32) -> u32 {
+        let old = self.memory.len() / PAGE;
+        let new = old + delta as usize;
+        if !self.has_memory || new > self.max_pages {
+            return u32::MAX;
+        }
+        if self.memory.try_reserve_exact((new - old) * PAGE).is_err() {
+            return u32::MAX;
+        }
+        self.memory.resize(new * PAGE, 0);
+        old as u32
+    }
+}
+
+/// Calls host function `f` with its arguments at the top of the stack;
+/// returns the new stack pointer.
+fn host(
+    stack: &mut [u64],
+    heap: &mut Heap,
+    f: HostFn,
+    sp: usize,
+    env: &mut Env<'_>,
+) -> Result<usize, Trap> {
+    let arg = |k: usize, n: usize| -> Result<i32, Trap> {
+        let i = sp.checked_sub(n).ok_or(Trap::Internal)? + k;
+        Ok(*stack.get(i).ok_or(Trap::Internal)? as u32 as i32)
+    };
+    let memory = heap.host_memory.then_some(&mut heap.memory[..]);
+    let (n, result): (usize, Option<u64>) = match f {
+        HostFn::PktU8 => {
+            let b = imports::pkt_bytes::<1>(env.packet, arg(0, 1)?)?;
+            (1, Some(u64::from(b[0])))
+        }
+        HostFn::PktU16 => {
+            let b = imports::pkt_bytes::<2>(env.packet, arg(0, 1)?)?;
+            (1, Some(u64::from(u16::from_be_bytes(b))))
+        }
+        HostFn::PktU32 => {
+            let b = imports::pkt_bytes::<4>(env.packet, arg(0, 1)?)?;
+            (1, Some(u64::from(u32::from_be_bytes(b))))
+        }
+        HostFn::PktU64 => {
+            let b = imports::pkt_bytes::<8>(env.packet, arg(0, 1)?)?;
+            (1, Some(u64::from_be_bytes(b)))
+        }
+        HostFn::PktRead => {
+            let (off, dst, len) = (arg(0, 3)?, arg(1, 3)?, arg(2, 3)?);
+            let n = imports::pkt_read(env.packet, memory, off, dst, len)?;
+            (3, Some(u64::from(n as u32)))
+        }
+        HostFn::Ctx => {
+            let v = imports::ctx(env.packet, env.ctx, arg(0, 1)?)?;
+            (1, Some(v as u64))
+        }
+        HostFn::ConfigGet => {
+            let (k, kl, d, cap) = (arg(0, 4)?, arg(1, 4)?, arg(2, 4)?, arg(3, 4)?);
+            let n = imports::config_get(env.config, memory, k, kl, d, cap)?;
+            (4, Some(u64::from(n as u32)))
+        }
+        HostFn::SetError => {
+            let (ptr, len) = (arg(0, 2)?, arg(1, 2)?);
+            imports::set_error(env.error, memory.as_deref(), ptr, len)?;
+            (2, None)
+        }
+    };
+    let mut sp = sp.checked_sub(n).ok_or(Trap::Internal)?;
+    if let Some(v) = result {
+        *stack.get_mut(sp).ok_or(Trap::Internal)? = v;
+        sp += 1;
+    }
+    Ok(sp)
+}
+
+#[inline(always)]
+fn bin32(op: Bin, a: u32, b: u32) -> Result<u32, Trap> {
+    let (sa, sb) = (a as i32, b as i32);
+    Ok(match op {
+        Bin::Add => a.wrapping_add(b),
+        Bin::Sub => a.wrapping_sub(b),
+        Bin::Mul => a.wrapping_mul(b),
+        Bin::DivS => {
+            if b == 0 {
+                return Err(Trap::DivisionByZero);
+            }
+            sa.checked_div(sb).ok_or(Trap::IntegerOverflow)? as u32
+        }
+        Bin::DivU => a.checked_div(b).ok_or(Trap::DivisionByZero)?,
+        Bin::RemS => {
+            if b == 0 {
+                return Err(Trap::DivisionByZero);
+            }
+            sa.wrapping_rem(sb) as u32
+        }
+        Bin::RemU => a.checked_rem(b).ok_or(Trap::DivisionByZero)?,
+        Bin::And => a & b,
+        Bin::Or => a | b,
+        Bin::Xor => a ^ b,
+        Bin::Shl => a.wrapping_shl(b),
+        Bin::ShrS => sa.wrapping_shr(b) as u32,
+        Bin::ShrU => a.wrapping_shr(b),
+        Bin::Rotl => a.rotate_left(b % 32),
+        Bin::Rotr => a.rotate_right(b % 32),
+        Bin::Eq => u32::from(a == b),
+        Bin::Ne => u32::from(a != b),
+        Bin::LtS => u32::from(sa < sb),
+        Bin::LtU => u32::from(a < b),
+        Bin::GtS => u32::from(sa > sb),
+        Bin::GtU => u32::from(a > b),
+        Bin::LeS => u32::from(sa <= sb),
+        Bin::LeU => u32::from(a <= b),
+        Bin::GeS => u32::from(sa >= sb),
+        Bin::GeU => u32::from(a >= b),
+    })
+}
+
+#[inline(always)]
+fn bin64(op: Bin, a: u64, b: u64) -> Result<u64, Trap> {
+    let (sa, sb) = (a as i64, b as i64);
+    Ok(match op {
+        Bin::Add => a.wrapping_add(b),
+        Bin::Sub => a.wrapping_sub(b),
+        Bin::Mul => a.wrapping_mul(b),
+        Bin::DivS => {
+            if b == 0 {
+                return Err(Trap::DivisionByZero);
+            }
+            sa.checked_div(sb).ok_or(Trap::IntegerOverflow)? as u64
+        }
+        Bin::DivU => a.checked_div(b).ok_or(Trap::DivisionByZero)?,
+        Bin::RemS => {
+            if b == 0 {
+                return Err(Trap::DivisionByZero);
+            }
+            sa.wrapping_rem(sb) as u64
+        }
+        Bin::RemU => a.checked_rem(b).ok_or(Trap::DivisionByZero)?,
+        Bin::And => a & b,
+        Bin::Or => a | b,
+        Bin::Xor => a ^ b,
+        Bin::Shl => a.wrapping_shl(b as u32),
+        Bin::ShrS => sa.wrapping_shr(b as u32) as u64,
+        Bin::ShrU => a.wrapping_shr(b as u32),
+        Bin::Rotl => a.rotate_left((b % 64) as u32),
+        Bin::Rotr => a.rotate_right((b % 64) as u32),
+        Bin::Eq => u64::from(a == b),
+        Bin::Ne => u64::from(a != b),
+        Bin::LtS => u64::from(sa < sb),
+        Bin::LtU => u64::from(a < b),
+        Bin::GtS => u64::from(sa > sb),
+        Bin::GtU => u64::from(a > b),
+        Bin::LeS => u64::from(sa <= sb),
+        Bin::LeU => u64::from(a <= b),
+        Bin::GeS => u64::from(sa >= sb),
+        Bin::GeU => u64::from(a >= b),
+    })
+}
+
+#[inline(always)]
+fn un32(op: Un, v: u32) -> u32 {
+    match op {
+        Un::Eqz => u32::from(v == 0),
+        Un::Clz => v.leading_zeros(),
+        Un::Ctz => v.trailing_zeros(),
+        Un::Popcnt => v.count_ones(),
+        Un::Extend8S => v as u8 as i8 as i32 as u32,
+        Un::Extend16S => v as u16 as i16 as i32 as u32,
+        Un::Extend32S => v,
+    }
+}
+
+#[inline(always)]
+fn un64(op: Un, v: u64) -> u64 {
+    match op {
+        // `i64.eqz` gives an i32.
+        Un::Eqz => u64::from(v == 0),
+        Un::Clz => u64::from(v.leading_zeros()),
+        Un::Ctz => u64::from(v.trailing_zeros()),
+        Un::Popcnt => u64::from(v.count_ones()),
+        Un::Extend8S => v as u8 as i8 as i64 as u64,
+        Un::Extend16S => v as u16 as i16 as i64 as u64,
+        Un::Extend32S => v as u32 as i32 as i64 as u64,
+    }
+}
+
+/// The `N` bytes at `addr + offset`, or a trap.
+#[inline(always)]
+fn bytes<const N: usize>(memory: &[u8], addr: u32, offset: u32) -> Result<[u8; N], Trap> {
+    let at = addr as usize + offset as usize;
+    at.checked_add(N)
+        .and_then(|end| memory.get(at..end))
+        .and_then(|s| <[u8; N]>::try_from(s).ok())
+        .ok_or(Trap::MemoryOutOfBounds)
+}
+
+#[inline(always)]
+fn load(memory: &[u8], kind: Load, addr: u32, offset: u32) -> Result<u64, Trap> {
+    Ok(match kind {
+        Load::I32 => u64::from(u32::from_le_bytes(bytes(memory, addr, offset)?)),
+        Load::I64 => u64::from_le_bytes(bytes(memory, addr, offset)?),
+        Load::I32U8 => u64::from(bytes::<1>(memory, addr, offset)?[0]),
+        Load::I32S8 => u64::from(bytes::<1>(memory, addr, offset)?[0] as i8 as i32 as u32),
+        Load::I32U16 => u64::from(u16::from_le_bytes(bytes(memory, addr, offset)?)),
+        Load::I32S16 => u64::from(i16::from_le_bytes(bytes(memory, addr, offset)?) as i32 as u32),
+        Load::I64U8 => u64::from(bytes::<1>(memory, addr, offset)?[0]),
+        Load::I64S8 => bytes::<1>(memory, addr, offset)?[0] as i8 as i64 as u64,
+        Load::I64U16 => u64::from(u16::from_le_bytes(bytes(memory, addr, offset)?)),
+        Load::I64S16 => i16::from_le_bytes(bytes(memory, addr, offset)?) as i64 as u64,
+        Load::I64U32 => u64::from(u32::from_le_bytes(bytes(memory, addr, offset)?)),
+        Load::I64S32 => i32::from_le_bytes(bytes(memory, addr, offset)?) as i64 as u64,
+    })
+}
+
+#[inline(always)]
+fn put<const N: usize>(memory: &mut [u8], addr: u32, offset: u32, v: [u8; N]) -> Result<(), Trap> {
+    let at = addr as usize + offset as usize;
+    at.checked_add(N)
+        .and_then(|end| memory.get_mut(at..end))
+        .ok_or(Trap::MemoryOutOfBounds)?
+        .copy_from_slice(&v);
+    Ok(())
+}
+
+#[inline(always)]
+fn store(memory: &mut [u8], kind: Store, addr: u32, offset: u32, v: u64) -> Result<(), Trap> {
+    match kind {
+        Store::I32 | Store::B32 => put(memory, addr, offset, (v as u32).to_le_bytes()),
+        Store::I64 => put(memory, addr, offset, v.to_le_bytes()),
+        Store::B8 => put(memory, addr, offset, [v as u8]),
+        Store::B16 => put(memory, addr, offset, (v as u16).to_le_bytes()),
+    }
+}

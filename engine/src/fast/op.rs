@@ -1,0 +1,207 @@
+//! The fast tier's instruction set: Wasm's integer instructions, with
+//! control flow resolved to absolute jumps and stack adjustments.
+//!
+//! Operand stack positions and local indices are slots relative to the
+//! frame pointer (`fp`): a function's parameters and locals are slots
+//! `0..locals`, its operand stack starts at slot `locals`. Heights in
+//! branches are relative to `fp` too.
+
+/// Where a taken branch goes and what it keeps: the top `arity` values move
+/// down to slot `height` (relative to `fp`) and the stack ends above them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Target {
+    /// Index of the next instruction.
+    pub pc: u32,
+    /// Slot (relative to `fp`) of the first value kept.
+    pub height: u32,
+    /// Number of values kept.
+    pub arity: u32,
+}
+
+/// A host function a filter imports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum HostFn {
+    PktU8,
+    PktU16,
+    PktU32,
+    PktU64,
+    PktRead,
+    Ctx,
+    ConfigGet,
+    SetError,
+}
+
+impl HostFn {
+    /// The import of that name, with its parameter and result counts.
+    pub fn from_name(name: &str) -> Option<HostFn> {
+        Some(match name {
+            "pkt_u8" => HostFn::PktU8,
+            "pkt_u16" => HostFn::PktU16,
+            "pkt_u32" => HostFn::PktU32,
+            "pkt_u64" => HostFn::PktU64,
+            "pkt_read" => HostFn::PktRead,
+            "ctx" => HostFn::Ctx,
+            "config_get" => HostFn::ConfigGet,
+            "set_error" => HostFn::SetError,
+            _ => return None,
+        })
+    }
+}
+
+/// Binary integer operators (two operands, one result).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Bin {
+    Add,
+    Sub,
+    Mul,
+    DivS,
+    DivU,
+    RemS,
+    RemU,
+    And,
+    Or,
+    Xor,
+    Shl,
+    ShrS,
+    ShrU,
+    Rotl,
+    Rotr,
+    Eq,
+    Ne,
+    LtS,
+    LtU,
+    GtS,
+    GtU,
+    LeS,
+    LeU,
+    GeS,
+    GeU,
+}
+
+/// Unary integer operators.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Un {
+    Eqz,
+    Clz,
+    Ctz,
+    Popcnt,
+    Extend8S,
+    Extend16S,
+    /// `i64.extend32_s` (only as a 64-bit operator).
+    Extend32S,
+}
+
+/// Memory access widths and signedness.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Load {
+    I32,
+    I64,
+    I32U8,
+    I32S8,
+    I32U16,
+    I32S16,
+    I64U8,
+    I64S8,
+    I64U16,
+    I64S16,
+    I64U32,
+    I64S32,
+}
+
+/// Memory store widths.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Store {
+    I32,
+    I64,
+    B8,
+    B16,
+    B32,
+}
+
+/// One instruction. Kept to 16 bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Op {
+    /// Charges fuel for the straight-line run of instructions that follows.
+    Fuel(u32),
+    Unreachable,
+    /// Jump without changing the stack.
+    Jump(u32),
+    /// Pops a condition; jumps if it is zero.
+    JumpIfZero(u32),
+    /// Pops a condition; jumps if it is not zero.
+    JumpIfNonZero(u32),
+    /// Jump keeping values (index into the function's targets).
+    Br(u32),
+    /// Pops a condition; if it is not zero, jump keeping values.
+    BrIf(u32),
+    /// Pops an index; jumps to one of `len` targets starting at `first` (the
+    /// last one is the default).
+    BrTable {
+        first: u32,
+        len: u32,
+    },
+    /// Returns the function's results to the caller.
+    Return,
+    /// Calls a function defined in the module.
+    Call(u32),
+    /// Calls a host function.
+    CallHost(HostFn),
+    /// Pops a table index; calls the function there if its type is the
+    /// canonical type given.
+    CallIndirect(u32),
+    Drop,
+    Select,
+    LocalGet(u32),
+    LocalSet(u32),
+    LocalTee(u32),
+    GlobalGet(u32),
+    GlobalSet(u32),
+    Const(u64),
+    Bin32(Bin),
+    Bin64(Bin),
+    Un32(Un),
+    Un64(Un),
+    WrapI64,
+    ExtendI32S,
+    ExtendI32U,
+    Load(Load, u32),
+    Store(Store, u32),
+    MemorySize,
+    MemoryGrow,
+    MemoryCopy,
+    MemoryFill,
+
+    // Fused forms of frequent sequences (see `translate::Translator::fuse`).
+    /// `i32.const a; load offset=o`: a load from the fixed address `a + o`.
+    LoadAbs(Load, u32),
+    /// `i32.const c; bin`: the top of the stack `op` a constant.
+    Bin32Const(Bin, u32),
+    /// `i64.const c; bin`.
+    Bin64Const(Bin, u64),
+    /// `local.get l; i32.const c; bin`: pushes local `l` `op` `c`.
+    Local32Const {
+        op: Bin,
+        local: u16,
+        c: u32,
+    },
+    /// `local.get a; local.get b; bin`: pushes local `a` `op` local `b`.
+    Local32Local {
+        op: Bin,
+        a: u16,
+        b: u16,
+    },
+    /// `bin; br_if` (no values kept): pops two, jumps if `a op b` is not 0.
+    JumpIfBin32 {
+        op: Bin,
+        target: u32,
+    },
+    /// `i32.const c; bin; br_if`: pops one, jumps if `a op c` is not 0.
+    JumpIfBin32Const {
+        op: Bin,
+        c: u32,
+        target: u32,
+    },
+}
+
+// The interpreter's cache footprint depends on this.
+const _: () = assert!(core::mem::size_of::<Op>() <= 16);

@@ -1,0 +1,922 @@
+//! Translation of a validated module into the fast tier's form: functions
+//! as [`Op`] arrays with resolved jumps, plus what instantiation needs.
+//!
+//! Runs at load time on a module that already passed the ABI check and
+//! wasmi's validation, so it may rely on the module being well typed. It
+//! still never panics on anything it reads: a construct it does not handle
+//! is reported as [`Unsupported`], and the filter runs on wasmi instead.
+
+use super::op::{Bin, HostFn, Load, Op, Store, Target, Un};
+use alloc::vec::Vec;
+use wasmparser::{
+    BlockType, CompositeInnerType, ConstExpr, DataKind, ElementItems, ElementKind, ExternalKind,
+    FuncType, FunctionBody, Operator, Parser, Payload, TableInit, TypeRef, ValType,
+};
+
+/// Why a module is left to wasmi: the first construct the fast tier lacks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Unsupported(pub &'static str);
+
+/// A function's type, as the interpreter needs it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Sig {
+    pub params: u32,
+    pub results: u32,
+    /// The index of the first structurally equal type: what
+    /// `call_indirect` compares.
+    pub canon: u32,
+}
+
+/// What a function index refers to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Callee {
+    Host(HostFn),
+    /// Index into [`Module::codes`].
+    Wasm(u32),
+}
+
+/// A translated function body.
+#[derive(Debug)]
+pub(crate) struct Code {
+    pub ops: Vec<Op>,
+    pub targets: Vec<Target>,
+    pub params: u32,
+    pub results: u32,
+    /// Parameters plus declared locals.
+    pub locals: u32,
+    /// Most slots the function uses above its frame pointer.
+    pub max_height: u32,
+}
+
+/// A module translated for the fast tier.
+#[derive(Debug)]
+pub(crate) struct Module {
+    /// The function index space: imports first, then defined functions,
+    /// each with its canonical type.
+    pub funcs: Vec<(Callee, u32)>,
+    pub codes: Vec<Code>,
+    /// Initial values and mutability of the globals.
+    pub globals: Vec<u64>,
+    /// Initial and maximum pages of the memory, if the module has one.
+    pub memory: Option<(u32, Option<u32>)>,
+    /// Active data segments: offset and bytes.
+    pub data: Vec<(u32, Vec<u8>)>,
+    /// Initial size of the table.
+    pub table: u32,
+    /// Active element segments: offset and function indices (`None`: null).
+    pub elems: Vec<(u32, Vec<Option<u32>>)>,
+    /// The `filter` export's function index.
+    pub filter: u32,
+    /// The `init` export's function index.
+    pub init: Option<u32>,
+    /// Whether the memory is exported (host functions see only an
+    /// exported memory, as in the ABI).
+    pub memory_exported: bool,
+}
+
+const NO_EXPORT: u32 = u32::MAX;
+
+fn bad(_: wasmparser::BinaryReaderError) -> Unsupported {
+    Unsupported("unreadable module")
+}
+
+fn int_type(ty: ValType) -> Result<(), Unsupported> {
+    match ty {
+        ValType::I32 | ValType::I64 => Ok(()),
+        _ => Err(Unsupported("a value type other than i32 and i64")),
+    }
+}
+
+/// The value of a constant expression made of one integer constant.
+fn const_value(expr: &ConstExpr<'_>) -> Result<u64, Unsupported> {
+    let mut ops = expr.get_operators_reader();
+    let value = match ops.read().map_err(bad)? {
+        Operator::I32Const { value } => u64::from(value as u32),
+        Operator::I64Const { value } => value as u64,
+        _ => return Err(Unsupported("a non-constant initializer")),
+    };
+    match ops.read().map_err(bad)? {
+        Operator::End => Ok(value),
+        _ => Err(Unsupported("a non-constant initializer")),
+    }
+}
+
+/// Translates `wasm`, which passed validation.
+pub(crate) fn translate(wasm: &[u8]) -> Result<Module, Unsupported> {
+    let mut types: Vec<FuncType> = Vec::new();
+    let mut sigs: Vec<Sig> = Vec::new();
+    let mut funcs: Vec<(Callee, u32)> = Vec::new();
+    // Type indices of the defined functions, in order.
+    let mut defined: Vec<u32> = Vec::new();
+    let mut m = Module {
+        funcs: Vec::new(),
+        codes: Vec::new(),
+        globals: Vec::new(),
+        memory: None,
+        data: Vec::new(),
+        table: 0,
+        elems: Vec::new(),
+        filter: NO_EXPORT,
+        init: None,
+        memory_exported: false,
+    };
+    let mut bodies: Vec<FunctionBody<'_>> = Vec::new();
+    for payload in Parser::new(0).parse_all(wasm) {
+        match payload.map_err(bad)? {
+            Payload::TypeSection(reader) => {
+                for group in reader {
+                    for sub in group.map_err(bad)?.into_types() {
+                        let CompositeInnerType::Func(ft) = sub.composite_type.inner else {
+                            return Err(Unsupported("a non-function type"));
+                        };
+                        for ty in ft.params().iter().chain(ft.results()) {
+                            int_type(*ty)?;
+                        }
+                        let index = types.len() as u32;
+                        let canon = types
+                            .iter()
+                            .position(|t| *t == ft)
+                            .map_or(index, |i| i as u32);
+                        sigs.push(Sig {
+                            params: ft.params().len() as u32,
+                            results: ft.results().len() as u32,
+                            canon,
+                        });
+                        types.push(ft);
+                    }
+                }
+            }
+            Payload::ImportSection(reader) => {
+                for import in reader {
+                    let import = import.map_err(bad)?;
+                    let TypeRef::Func(ty) = import.ty else {
+                        return Err(Unsupported("a non-function import"));
+                    };
+                    let host =
+                        HostFn::from_name(import.name).ok_or(Unsupported("an unknown import"))?;
+                    funcs.push((Callee::Host(host), ty));
+                }
+            }
+            Payload::FunctionSection(reader) => {
+                for ty in reader {
+                    let ty = ty.map_err(bad)?;
+                    funcs.push((Callee::Wasm(defined.len() as u32), ty));
+                    defined.push(ty);
+                }
+            }
+            Payload::TableSection(reader) => {
+                for table in reader {
+                    let table = table.map_err(bad)?;
+                    if m.table != 0 || !matches!(table.init, TableInit::RefNull) {
+                        return Err(Unsupported("more than one table or a table initializer"));
+                    }
+                    m.table = u32::try_from(table.ty.initial)
+                        .map_err(|_| Unsupported("a table too large"))?;
+                }
+            }
+            Payload::MemorySection(reader) => {
+                for memory in reader {
+                    let memory = memory.map_err(bad)?;
+                    if m.memory.is_some() || memory.memory64 || memory.shared {
+                        return Err(Unsupported("a memory other than one 32-bit memory"));
+                    }
+                    let initial = u32::try_from(memory.initial)
+                        .map_err(|_| Unsupported("a memory too large"))?;
+                    let maximum = memory.maximum.map(|m| u32::try_from(m).unwrap_or(u32::MAX));
+                    m.memory = Some((initial, maximum));
+                }
+            }
+            Payload::GlobalSection(reader) => {
+                for global in reader {
+                    let global = global.map_err(bad)?;
+                    int_type(global.ty.content_type)?;
+                    m.globals.push(const_value(&global.init_expr)?);
+                }
+            }
+            Payload::ExportSection(reader) => {
+                for export in reader {
+                    let export = export.map_err(bad)?;
+                    match (export.kind, export.name) {
+                        (ExternalKind::Func, "filter") => m.filter = export.index,
+                        (ExternalKind::Func, "init") => m.init = Some(export.index),
+                        (ExternalKind::Memory, "memory") => m.memory_exported = true,
+                        _ => {}
+                    }
+                }
+            }
+            Payload::ElementSection(reader) => {
+                for elem in reader {
+                    let elem = elem.map_err(bad)?;
+                    let ElementKind::Active {
+                        table_index,
+                        offset_expr,
+                    } = elem.kind
+                    else {
+                        // Passive and declared segments only matter to
+                        // instructions this tier does not translate.
+                        continue;
+                    };
+                    if table_index.unwrap_or(0) != 0 {
+                        return Err(Unsupported("a second table"));
+                    }
+                    let offset = const_value(&offset_expr)? as u32;
+                    let mut items = Vec::new();
+                    match elem.items {
+                        ElementItems::Functions(reader) => {
+                            for f in reader {
+                                items.push(Some(f.map_err(bad)?));
+                            }
+                        }
+                        ElementItems::Expressions(_, reader) => {
+                            for expr in reader {
+                                let expr = expr.map_err(bad)?;
+                                let mut ops = expr.get_operators_reader();
+                                items.push(match ops.read().map_err(bad)? {
+                                    Operator::RefFunc { function_index } => Some(function_index),
+                                    Operator::RefNull { .. } => None,
+                                    _ => return Err(Unsupported("an element expression")),
+                                });
+                            }
+                        }
+                    }
+                    m.elems.push((offset, items));
+                }
+            }
+            Payload::DataSection(reader) => {
+                for data in reader {
+                    let data = data.map_err(bad)?;
+                    if let DataKind::Active {
+                        memory_index,
+                        offset_expr,
+                    } = data.kind
+                    {
+                        if memory_index != 0 {
+                            return Err(Unsupported("a second memory"));
+                        }
+                        let offset = const_value(&offset_expr)? as u32;
+                        m.data.push((offset, data.data.to_vec()));
+                    }
+                }
+            }
+            Payload::CodeSectionEntry(body) => bodies.push(body),
+            Payload::StartSection { .. } => return Err(Unsupported("a start function")),
+            Payload::TagSection(_) => return Err(Unsupported("exception tags")),
+            _ => {}
+        }
+    }
+    if m.filter == NO_EXPORT {
+        return Err(Unsupported("no `filter` export"));
+    }
+    let sig_of = |ty: u32| {
+        sigs.get(ty as usize)
+            .copied()
+            .ok_or(Unsupported("a type index"))
+    };
+    for (callee, ty) in &funcs {
+        m.funcs.push((*callee, sig_of(*ty)?.canon));
+    }
+    if bodies.len() != defined.len() {
+        return Err(Unsupported("a function without a body"));
+    }
+    for (body, ty) in bodies.iter().zip(&defined) {
+        let code = Translator::new(&sigs, &funcs, sig_of(*ty)?).function(body)?;
+        m.codes.push(code);
+    }
+    Ok(m)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Block,
+    Loop,
+    If,
+    Else,
+}
+
+/// An open block, loop or if.
+struct Control {
+    kind: Kind,
+    /// Height (relative to `fp`) where the block's parameters start.
+    height: u32,
+    params: u32,
+    results: u32,
+    /// For loops: the loop header.
+    start: u32,
+    /// Jumps and targets to point at the block's end.
+    patches: Vec<Patch>,
+    /// For an `if`: the conditional jump to point at the `else` arm.
+    else_jump: Option<usize>,
+}
+
+#[derive(Clone, Copy)]
+enum Patch {
+    Op(usize),
+    Target(usize),
+}
+
+struct Translator<'a> {
+    sigs: &'a [Sig],
+    funcs: &'a [(Callee, u32)],
+    sig: Sig,
+    ops: Vec<Op>,
+    targets: Vec<Target>,
+    controls: Vec<Control>,
+    height: u32,
+    max_height: u32,
+    /// Index of the current straight-line run's `Fuel` and its length.
+    segment: usize,
+    segment_len: u32,
+    /// Inside dead code: how many blocks deep below the dead point.
+    dead: Option<u32>,
+}
+
+impl<'a> Translator<'a> {
+    fn new(sigs: &'a [Sig], funcs: &'a [(Callee, u32)], sig: Sig) -> Self {
+        Translator {
+            sigs,
+            funcs,
+            sig,
+            ops: Vec::new(),
+            targets: Vec::new(),
+            controls: Vec::new(),
+            height: 0,
+            max_height: 0,
+            segment: 0,
+            segment_len: 0,
+            dead: None,
+        }
+    }
+
+    fn emit(&mut self, op: Op) {
+        let op = self.fuse(op);
+        self.ops.push(op);
+    }
+
+    /// The last emitted instruction, if it may be fused with the next one:
+    /// it is in the current straight-line run (after its `Fuel`, which is
+    /// where every jump into the run lands), so no jump targets it.
+    fn fusable(&self, back: usize) -> Option<Op> {
+        let at = self.ops.len().checked_sub(back)?;
+        (at > self.segment)
+            .then(|| self.ops.get(at).copied())
+            .flatten()
+    }
+
+    /// Folds `op` into the instructions before it where a fused form
+    /// exists; removes those and returns what to emit instead.
+    fn fuse(&mut self, op: Op) -> Op {
+        let fused = match (self.fusable(2), self.fusable(1), op) {
+            (_, Some(Op::Const(a)), Op::Load(kind, o)) => match (a as u32).checked_add(o) {
+                Some(addr) => (1, Op::LoadAbs(kind, addr)),
+                None => (0, op),
+            },
+            (Some(Op::LocalGet(l)), Some(Op::Const(c)), Op::Bin32(b)) => match u16::try_from(l) {
+                Ok(local) => (
+                    2,
+                    Op::Local32Const {
+                        op: b,
+                        local,
+                        c: c as u32,
+                    },
+                ),
+                Err(_) => (1, Op::Bin32Const(b, c as u32)),
+            },
+            (_, Some(Op::Const(c)), Op::Bin32(b)) => (1, Op::Bin32Const(b, c as u32)),
+            (_, Some(Op::Const(c)), Op::Bin64(b)) => (1, Op::Bin64Const(b, c)),
+            (Some(Op::LocalGet(a)), Some(Op::LocalGet(b)), Op::Bin32(op)) => {
+                match (u16::try_from(a), u16::try_from(b)) {
+                    (Ok(a), Ok(b)) => (2, Op::Local32Local { op, a, b }),
+                    _ => (0, Op::Bin32(op)),
+                }
+            }
+            (_, Some(Op::Bin32(op)), Op::JumpIfNonZero(target)) => {
+                (1, Op::JumpIfBin32 { op, target })
+            }
+            (_, Some(Op::Bin32Const(op, c)), Op::JumpIfNonZero(target)) => {
+                (1, Op::JumpIfBin32Const { op, c, target })
+            }
+            (_, Some(Op::Un32(Un::Eqz)), Op::JumpIfNonZero(t)) => (1, Op::JumpIfZero(t)),
+            (_, Some(Op::Un32(Un::Eqz)), Op::JumpIfZero(t)) => (1, Op::JumpIfNonZero(t)),
+            _ => (0, op),
+        };
+        self.ops.truncate(self.ops.len() - fused.0);
+        fused.1
+    }
+
+    fn push(&mut self, n: u32) {
+        self.height = self.height.saturating_add(n);
+        self.max_height = self.max_height.max(self.height);
+    }
+
+    fn pop(&mut self, n: u32) -> Result<(), Unsupported> {
+        self.height = self
+            .height
+            .checked_sub(n)
+            .ok_or(Unsupported("an operand stack underflow"))?;
+        Ok(())
+    }
+
+    /// Ends the current straight-line run and starts one here: jumps land on
+    /// the new `Fuel`, so every path pays for what it runs.
+    fn new_segment(&mut self) {
+        self.close_segment();
+        self.segment = self.ops.len();
+        self.segment_len = 0;
+        self.emit(Op::Fuel(0));
+    }
+
+    fn close_segment(&mut self) {
+        if let Some(Op::Fuel(n)) = self.ops.get_mut(self.segment) {
+            *n = self.segment_len;
+        }
+    }
+
+    fn block_type(&self, ty: BlockType) -> Result<(u32, u32), Unsupported> {
+        Ok(match ty {
+            BlockType::Empty => (0, 0),
+            BlockType::Type(t) => {
+                int_type(t)?;
+                (0, 1)
+            }
+            BlockType::FuncType(i) => {
+                let s = self
+                    .sigs
+                    .get(i as usize)
+                    .ok_or(Unsupported("a type index"))?;
+                (s.params, s.results)
+            }
+        })
+    }
+
+    fn open(&mut self, kind: Kind, ty: BlockType) -> Result<(), Unsupported> {
+        let (params, results) = self.block_type(ty)?;
+        let height = self
+            .height
+            .checked_sub(params)
+            .ok_or(Unsupported("an operand stack underflow"))?;
+        self.controls.push(Control {
+            kind,
+            height,
+            params,
+            results,
+            start: 0,
+            patches: Vec::new(),
+            else_jump: None,
+        });
+        Ok(())
+    }
+
+    /// The branch to label `depth` from the current height: a plain jump if
+    /// no value has to move, else a target.
+    fn branch(
+        &mut self,
+        depth: u32,
+        plain: fn(u32) -> Op,
+        adjust: fn(u32) -> Op,
+    ) -> Result<(), Unsupported> {
+        let index = self
+            .controls
+            .len()
+            .checked_sub(1 + depth as usize)
+            .ok_or(Unsupported("a branch depth"))?;
+        let target = self.target(index)?;
+        let is_loop = self.controls.get(index).map(|c| c.kind) == Some(Kind::Loop);
+        let patch = if self.height == target.height + target.arity {
+            self.emit(plain(target.pc));
+            Patch::Op(self.ops.len() - 1)
+        } else {
+            let t = self.targets.len();
+            self.targets.push(target);
+            self.emit(adjust(t as u32));
+            Patch::Target(t)
+        };
+        if !is_loop {
+            if let Some(c) = self.controls.get_mut(index) {
+                c.patches.push(patch);
+            }
+        }
+        Ok(())
+    }
+
+    /// Where a branch to control `index` goes (pc patched later for blocks).
+    fn target(&self, index: usize) -> Result<Target, Unsupported> {
+        let c = self
+            .controls
+            .get(index)
+            .ok_or(Unsupported("a branch depth"))?;
+        Ok(match c.kind {
+            Kind::Loop => Target {
+                pc: c.start,
+                height: c.height,
+                arity: c.params,
+            },
+            _ => Target {
+                pc: 0,
+                height: c.height,
+                arity: c.results,
+            },
+        })
+    }
+
+    fn call(&mut self, func: u32) -> Result<(), Unsupported> {
+        let (callee, canon) = *self
+            .funcs
+            .get(func as usize)
+            .ok_or(Unsupported("a function index"))?;
+        let sig = *self
+            .sigs
+            .get(canon as usize)
+            .ok_or(Unsupported("a type index"))?;
+        self.pop(sig.params)?;
+        self.push(sig.results);
+        self.emit(match callee {
+            Callee::Host(h) => Op::CallHost(h),
+            Callee::Wasm(i) => Op::Call(i),
+        });
+        Ok(())
+    }
+
+    fn function(mut self, body: &FunctionBody<'_>) -> Result<Code, Unsupported> {
+        let mut locals = self.sig.params;
+        for group in body.get_locals_reader().map_err(bad)? {
+            let (n, ty) = group.map_err(bad)?;
+            int_type(ty)?;
+            locals = locals
+                .checked_add(n)
+                .ok_or(Unsupported("too many locals"))?;
+        }
+        self.height = locals;
+        self.max_height = locals;
+        self.controls.push(Control {
+            kind: Kind::Block,
+            height: locals,
+            params: 0,
+            results: self.sig.results,
+            start: 0,
+            patches: Vec::new(),
+            else_jump: None,
+        });
+        self.new_segment();
+        let mut reader = body.get_operators_reader().map_err(bad)?;
+        while !reader.eof() {
+            let op = reader.read().map_err(bad)?;
+            if self.dead.is_some() && !self.dead_code(&op) {
+                continue;
+            }
+            self.segment_len += 1;
+            self.operator(op)?;
+            if self.controls.is_empty() {
+                break;
+            }
+        }
+        self.close_segment();
+        Ok(Code {
+            ops: self.ops,
+            targets: self.targets,
+            params: self.sig.params,
+            results: self.sig.results,
+            locals,
+            max_height: self.max_height,
+        })
+    }
+
+    /// In dead code: tracks nesting; returns whether `op` ends the dead
+    /// stretch (an `else` or `end` of the block that went dead).
+    fn dead_code(&mut self, op: &Operator<'_>) -> bool {
+        let Some(depth) = self.dead else { return true };
+        match op {
+            Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => {
+                self.dead = Some(depth + 1);
+                false
+            }
+            Operator::Else if depth == 0 => true,
+            Operator::End if depth == 0 => true,
+            Operator::End => {
+                self.dead = Some(depth - 1);
+                false
+            }
+            _ => false,
+        }
+    }
+
+    fn operator(&mut self, op: Operator<'_>) -> Result<(), Unsupported> {
+        use Operator as O;
+        match op {
+            O::Nop => {}
+            O::Unreachable => {
+                self.emit(Op::Unreachable);
+                self.dead = Some(0);
+            }
+            O::Block { blockty } => self.open(Kind::Block, blockty)?,
+            O::Loop { blockty } => {
+                self.open(Kind::Loop, blockty)?;
+                self.new_segment();
+                let start = self.segment as u32;
+                if let Some(c) = self.controls.last_mut() {
+                    c.start = start;
+                }
+            }
+            O::If { blockty } => {
+                self.pop(1)?;
+                self.open(Kind::If, blockty)?;
+                self.emit(Op::JumpIfZero(0));
+                let at = self.ops.len() - 1;
+                if let Some(c) = self.controls.last_mut() {
+                    c.else_jump = Some(at);
+                }
+            }
+            O::Else => {
+                let at = self.ops.len();
+                self.emit(Op::Jump(0));
+                self.new_segment();
+                let here = self.segment as u32;
+                let c = self.controls.last_mut().ok_or(Unsupported("an else"))?;
+                c.patches.push(Patch::Op(at));
+                if let Some(j) = c.else_jump.take() {
+                    if let Some(op) = self.ops.get_mut(j) {
+                        set_jump(op, here);
+                    }
+                }
+                c.kind = Kind::Else;
+                self.height = c.height + c.params;
+                self.dead = None;
+            }
+            O::End => self.end()?,
+            O::Br { relative_depth } => {
+                self.branch(relative_depth, Op::Jump, Op::Br)?;
+                self.dead = Some(0);
+            }
+            O::BrIf { relative_depth } => {
+                self.pop(1)?;
+                self.branch(relative_depth, Op::JumpIfNonZero, Op::BrIf)?;
+            }
+            O::BrTable { targets } => {
+                self.pop(1)?;
+                let first = self.targets.len() as u32;
+                let depths = targets
+                    .targets()
+                    .chain(core::iter::once(Ok(targets.default())));
+                for depth in depths {
+                    let depth = depth.map_err(bad)?;
+                    let index = self
+                        .controls
+                        .len()
+                        .checked_sub(1 + depth as usize)
+                        .ok_or(Unsupported("a branch depth"))?;
+                    let target = self.target(index)?;
+                    let t = self.targets.len();
+                    self.targets.push(target);
+                    if let Some(c) = self.controls.get_mut(index) {
+                        if c.kind != Kind::Loop {
+                            c.patches.push(Patch::Target(t));
+                        }
+                    }
+                }
+                let len = self.targets.len() as u32 - first;
+                self.emit(Op::BrTable { first, len });
+                self.dead = Some(0);
+            }
+            O::Return => {
+                self.emit(Op::Return);
+                self.dead = Some(0);
+            }
+            O::Call { function_index } => self.call(function_index)?,
+            O::CallIndirect {
+                type_index,
+                table_index,
+            } => {
+                if table_index != 0 {
+                    return Err(Unsupported("a second table"));
+                }
+                let sig = *self
+                    .sigs
+                    .get(type_index as usize)
+                    .ok_or(Unsupported("a type index"))?;
+                self.pop(1 + sig.params)?;
+                self.push(sig.results);
+                self.emit(Op::CallIndirect(sig.canon));
+            }
+            O::Drop => {
+                self.pop(1)?;
+                self.emit(Op::Drop);
+            }
+            O::Select => self.select()?,
+            O::TypedSelect { ty } => {
+                int_type(ty)?;
+                self.select()?;
+            }
+            O::LocalGet { local_index } => {
+                self.push(1);
+                self.emit(Op::LocalGet(local_index));
+            }
+            O::LocalSet { local_index } => {
+                self.pop(1)?;
+                self.emit(Op::LocalSet(local_index));
+            }
+            O::LocalTee { local_index } => self.emit(Op::LocalTee(local_index)),
+            O::GlobalGet { global_index } => {
+                self.push(1);
+                self.emit(Op::GlobalGet(global_index));
+            }
+            O::GlobalSet { global_index } => {
+                self.pop(1)?;
+                self.emit(Op::GlobalSet(global_index));
+            }
+            O::I32Const { value } => self.constant(u64::from(value as u32)),
+            O::I64Const { value } => self.constant(value as u64),
+            O::I32Load { memarg } => self.load(Load::I32, memarg.offset)?,
+            O::I64Load { memarg } => self.load(Load::I64, memarg.offset)?,
+            O::I32Load8S { memarg } => self.load(Load::I32S8, memarg.offset)?,
+            O::I32Load8U { memarg } => self.load(Load::I32U8, memarg.offset)?,
+            O::I32Load16S { memarg } => self.load(Load::I32S16, memarg.offset)?,
+            O::I32Load16U { memarg } => self.load(Load::I32U16, memarg.offset)?,
+            O::I64Load8S { memarg } => self.load(Load::I64S8, memarg.offset)?,
+            O::I64Load8U { memarg } => self.load(Load::I64U8, memarg.offset)?,
+            O::I64Load16S { memarg } => self.load(Load::I64S16, memarg.offset)?,
+            O::I64Load16U { memarg } => self.load(Load::I64U16, memarg.offset)?,
+            O::I64Load32S { memarg } => self.load(Load::I64S32, memarg.offset)?,
+            O::I64Load32U { memarg } => self.load(Load::I64U32, memarg.offset)?,
+            O::I32Store { memarg } => self.store(Store::I32, memarg.offset)?,
+            O::I64Store { memarg } => self.store(Store::I64, memarg.offset)?,
+            O::I32Store8 { memarg } | O::I64Store8 { memarg } => {
+                self.store(Store::B8, memarg.offset)?
+            }
+            O::I32Store16 { memarg } | O::I64Store16 { memarg } => {
+                self.store(Store::B16, memarg.offset)?
+            }
+            O::I64Store32 { memarg } => self.store(Store::B32, memarg.offset)?,
+            O::MemorySize { mem: 0 } => {
+                self.push(1);
+                self.emit(Op::MemorySize);
+            }
+            O::MemoryGrow { mem: 0 } => self.emit(Op::MemoryGrow),
+            O::MemoryCopy {
+                dst_mem: 0,
+                src_mem: 0,
+            } => {
+                self.pop(3)?;
+                self.emit(Op::MemoryCopy);
+            }
+            O::MemoryFill { mem: 0 } => {
+                self.pop(3)?;
+                self.emit(Op::MemoryFill);
+            }
+            O::I32Eqz => self.emit(Op::Un32(Un::Eqz)),
+            O::I64Eqz => self.emit(Op::Un64(Un::Eqz)),
+            O::I32Clz => self.emit(Op::Un32(Un::Clz)),
+            O::I32Ctz => self.emit(Op::Un32(Un::Ctz)),
+            O::I32Popcnt => self.emit(Op::Un32(Un::Popcnt)),
+            O::I64Clz => self.emit(Op::Un64(Un::Clz)),
+            O::I64Ctz => self.emit(Op::Un64(Un::Ctz)),
+            O::I64Popcnt => self.emit(Op::Un64(Un::Popcnt)),
+            O::I32Extend8S => self.emit(Op::Un32(Un::Extend8S)),
+            O::I32Extend16S => self.emit(Op::Un32(Un::Extend16S)),
+            O::I64Extend8S => self.emit(Op::Un64(Un::Extend8S)),
+            O::I64Extend16S => self.emit(Op::Un64(Un::Extend16S)),
+            O::I64Extend32S => self.emit(Op::Un64(Un::Extend32S)),
+            O::I32WrapI64 => self.emit(Op::WrapI64),
+            O::I64ExtendI32S => self.emit(Op::ExtendI32S),
+            O::I64ExtendI32U => self.emit(Op::ExtendI32U),
+            other => {
+                let (bin, wide) = binary(&other).ok_or(Unsupported("an instruction outside its set (integer MVP, sign extension, memory.copy and memory.fill)"))?;
+                self.pop(1)?;
+                self.emit(if wide { Op::Bin64(bin) } else { Op::Bin32(bin) });
+            }
+        }
+        Ok(())
+    }
+
+    fn constant(&mut self, value: u64) {
+        self.push(1);
+        self.emit(Op::Const(value));
+    }
+
+    fn select(&mut self) -> Result<(), Unsupported> {
+        self.pop(2)?;
+        self.emit(Op::Select);
+        Ok(())
+    }
+
+    fn load(&mut self, kind: Load, offset: u64) -> Result<(), Unsupported> {
+        let offset = u32::try_from(offset).map_err(|_| Unsupported("a 64-bit offset"))?;
+        self.emit(Op::Load(kind, offset));
+        Ok(())
+    }
+
+    fn store(&mut self, kind: Store, offset: u64) -> Result<(), Unsupported> {
+        let offset = u32::try_from(offset).map_err(|_| Unsupported("a 64-bit offset"))?;
+        self.pop(2)?;
+        self.emit(Op::Store(kind, offset));
+        Ok(())
+    }
+
+    fn end(&mut self) -> Result<(), Unsupported> {
+        let c = self.controls.pop().ok_or(Unsupported("an end"))?;
+        if self.controls.is_empty() {
+            // The function's own end: return what is on the stack.
+            self.emit(Op::Return);
+            self.end_label(c, self.ops.len().saturating_sub(1) as u32);
+            return Ok(());
+        }
+        self.new_segment();
+        let here = self.segment as u32;
+        self.height = c.height + c.results;
+        self.max_height = self.max_height.max(self.height);
+        self.dead = None;
+        self.end_label(c, here);
+        Ok(())
+    }
+
+    /// Points every branch to `c`'s end (and an `if` without `else`) at `pc`.
+    fn end_label(&mut self, c: Control, pc: u32) {
+        if let Some(j) = c.else_jump {
+            if let Some(op) = self.ops.get_mut(j) {
+                set_jump(op, pc);
+            }
+        }
+        for patch in c.patches {
+            match patch {
+                Patch::Op(i) => {
+                    if let Some(op) = self.ops.get_mut(i) {
+                        set_jump(op, pc);
+                    }
+                }
+                Patch::Target(i) => {
+                    if let Some(t) = self.targets.get_mut(i) {
+                        t.pc = pc;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Points jump `op` at `pc`.
+fn set_jump(op: &mut Op, pc: u32) {
+    match op {
+        Op::Jump(t)
+        | Op::JumpIfNonZero(t)
+        | Op::JumpIfZero(t)
+        | Op::JumpIfBin32 { target: t, .. }
+        | Op::JumpIfBin32Const { target: t, .. } => *t = pc,
+        _ => {}
+    }
+}
+
+/// The binary operator `op` is, and whether it is 64-bit.
+fn binary(op: &Operator<'_>) -> Option<(Bin, bool)> {
+    use Operator as O;
+    Some(match op {
+        O::I32Add => (Bin::Add, false),
+        O::I32Sub => (Bin::Sub, false),
+        O::I32Mul => (Bin::Mul, false),
+        O::I32DivS => (Bin::DivS, false),
+        O::I32DivU => (Bin::DivU, false),
+        O::I32RemS => (Bin::RemS, false),
+        O::I32RemU => (Bin::RemU, false),
+        O::I32And => (Bin::And, false),
+        O::I32Or => (Bin::Or, false),
+        O::I32Xor => (Bin::Xor, false),
+        O::I32Shl => (Bin::Shl, false),
+        O::I32ShrS => (Bin::ShrS, false),
+        O::I32ShrU => (Bin::ShrU, false),
+        O::I32Rotl => (Bin::Rotl, false),
+        O::I32Rotr => (Bin::Rotr, false),
+        O::I32Eq => (Bin::Eq, false),
+        O::I32Ne => (Bin::Ne, false),
+        O::I32LtS => (Bin::LtS, false),
+        O::I32LtU => (Bin::LtU, false),
+        O::I32GtS => (Bin::GtS, false),
+        O::I32GtU => (Bin::GtU, false),
+        O::I32LeS => (Bin::LeS, false),
+        O::I32LeU => (Bin::LeU, false),
+        O::I32GeS => (Bin::GeS, false),
+        O::I32GeU => (Bin::GeU, false),
+        O::I64Add => (Bin::Add, true),
+        O::I64Sub => (Bin::Sub, true),
+        O::I64Mul => (Bin::Mul, true),
+        O::I64DivS => (Bin::DivS, true),
+        O::I64DivU => (Bin::DivU, true),
+        O::I64RemS => (Bin::RemS, true),
+        O::I64RemU => (Bin::RemU, true),
+        O::I64And => (Bin::And, true),
+        O::I64Or => (Bin::Or, true),
+        O::I64Xor => (Bin::Xor, true),
+        O::I64Shl => (Bin::Shl, true),
+        O::I64ShrS => (Bin::ShrS, true),
+        O::I64ShrU => (Bin::ShrU, true),
+        O::I64Rotl => (Bin::Rotl, true),
+        O::I64Rotr => (Bin::Rotr, true),
+        O::I64Eq => (Bin::Eq, true),
+        O::I64Ne => (Bin::Ne, true),
+        O::I64LtS => (Bin::LtS, true),
+        O::I64LtU => (Bin::LtU, true),
+        O::I64GtS => (Bin::GtS, true),
+        O::I64GtU => (Bin::GtU, true),
+        O::I64LeS => (Bin::LeS, true),
+        O::I64LeU => (Bin::LeU, true),
+        O::I64GeS => (Bin::GeS, true),
+        O::I64GeU => (Bin::GeU, true),
+        _ => return None,
+    })
+}

@@ -1,0 +1,155 @@
+//! What each ABI import does, independent of the engine running the filter:
+//! wasmi's host functions ([`crate::host`]) and the fast tier
+//! ([`crate::fast`]) both call these.
+//!
+//! Each takes exactly what it reads: the packet of the call in progress
+//! (`None` during `init`), the filter's memory (`None` if it exports none)
+//! and the arguments as the filter passed them.
+
+use crate::config::FilterConfig;
+use crate::host::HostTrap;
+use crate::packet::PacketView;
+use core::ops::Range;
+
+/// Longest message `set_error` keeps.
+pub const ERROR_MESSAGE_MAX: usize = 128;
+
+/// The message a filter gave with `set_error`.
+pub(crate) struct ErrorMessage {
+    bytes: [u8; ERROR_MESSAGE_MAX],
+    len: usize,
+}
+
+impl Default for ErrorMessage {
+    fn default() -> Self {
+        ErrorMessage {
+            bytes: [0; ERROR_MESSAGE_MAX],
+            len: 0,
+        }
+    }
+}
+
+impl ErrorMessage {
+    /// The message, if one was given.
+    pub(crate) fn get(&self) -> Option<&str> {
+        let bytes = self.bytes.get(..self.len)?;
+        (!bytes.is_empty()).then(|| core::str::from_utf8(bytes).unwrap_or("<not UTF-8>"))
+    }
+}
+
+/// A non-negative offset or length, or a trap.
+pub(crate) fn offset(v: i32) -> Result<usize, HostTrap> {
+    usize::try_from(v).map_err(|_| HostTrap::BadArgument)
+}
+
+/// The filter's memory `[ptr, ptr + len)`, or a trap.
+fn guest_range(ptr: i32, len: usize, size: usize) -> Result<Range<usize>, HostTrap> {
+    let ptr = offset(ptr)?;
+    match ptr.checked_add(len) {
+        Some(end) if end <= size => Ok(ptr..end),
+        _ => Err(HostTrap::MemoryOutOfBounds),
+    }
+}
+
+/// The packet, or a trap if there is none (during `init`).
+fn packet(pkt: Option<&dyn PacketView>) -> Result<&dyn PacketView, HostTrap> {
+    pkt.ok_or(HostTrap::BadArgument)
+}
+
+/// `pkt_u8` .. `pkt_u64`: the `N` bytes at `off`, as on the wire.
+#[inline]
+pub(crate) fn pkt_bytes<const N: usize>(
+    pkt: Option<&dyn PacketView>,
+    off: i32,
+) -> Result<[u8; N], HostTrap> {
+    let pkt = packet(pkt)?;
+    let mut buf = [0u8; N];
+    match pkt.copy_to(offset(off)?, &mut buf) {
+        true => Ok(buf),
+        false => Err(HostTrap::PacketOutOfBounds),
+    }
+}
+
+/// `pkt_read(off, dst, len)`.
+pub(crate) fn pkt_read(
+    pkt: Option<&dyn PacketView>,
+    memory: Option<&mut [u8]>,
+    off: i32,
+    dst: i32,
+    len: i32,
+) -> Result<i32, HostTrap> {
+    let off = offset(off)?;
+    let memory = memory.ok_or(HostTrap::MemoryOutOfBounds)?;
+    let pkt = packet(pkt)?;
+    let n = pkt.len().saturating_sub(off).min(offset(len)?);
+    let range = guest_range(dst, n, memory.len())?;
+    let dst = memory.get_mut(range).ok_or(HostTrap::MemoryOutOfBounds)?;
+    if n > 0 && !pkt.copy_to(off, dst) {
+        return Err(HostTrap::PacketOutOfBounds);
+    }
+    Ok(n as i32)
+}
+
+/// `config_get(key, key_len, dst, cap)`.
+pub(crate) fn config_get(
+    config: &FilterConfig,
+    memory: Option<&mut [u8]>,
+    key: i32,
+    key_len: i32,
+    dst: i32,
+    cap: i32,
+) -> Result<i32, HostTrap> {
+    let memory = memory.ok_or(HostTrap::MemoryOutOfBounds)?;
+    let key = guest_range(key, offset(key_len)?, memory.len())?;
+    let Some(value) = memory.get(key).and_then(|k| config.get_bytes(k)) else {
+        return Ok(-1);
+    };
+    let value = value.as_bytes();
+    let n = value.len().min(offset(cap)?);
+    let dst = guest_range(dst, n, memory.len())?;
+    if let (Some(dst), Some(src)) = (memory.get_mut(dst), value.get(..n)) {
+        dst.copy_from_slice(src);
+    }
+    Ok(value.len() as i32)
+}
+
+/// `set_error(ptr, len)`.
+pub(crate) fn set_error(
+    error: &mut ErrorMessage,
+    memory: Option<&[u8]>,
+    ptr: i32,
+    len: i32,
+) -> Result<(), HostTrap> {
+    let memory = memory.ok_or(HostTrap::MemoryOutOfBounds)?;
+    let range = guest_range(ptr, offset(len)?, memory.len())?;
+    let msg = memory.get(range).unwrap_or_default();
+    let n = msg.len().min(ERROR_MESSAGE_MAX);
+    if let (Some(dst), Some(src)) = (error.bytes.get_mut(..n), msg.get(..n)) {
+        dst.copy_from_slice(src);
+        error.len = n;
+    }
+    Ok(())
+}
+
+/// `ctx(field)`: a hook-context field (`abi::ctx_field`).
+pub(crate) fn ctx(
+    pkt: Option<&dyn PacketView>,
+    ctx: &crate::packet::Ctx,
+    field: i32,
+) -> Result<i64, HostTrap> {
+    use crate::abi::ctx_field;
+    use crate::packet::PktInfo;
+    let pkt = packet(pkt)?;
+    Ok(match field {
+        ctx_field::LEN => pkt.len() as i64,
+        ctx_field::HOOK => i64::from(ctx.hook as u32),
+        ctx_field::FAMILY => i64::from(ctx.family as u32),
+        ctx_field::IIF => i64::from(ctx.iif),
+        ctx_field::OIF => i64::from(ctx.oif),
+        ctx_field::MARK => i64::from(ctx.mark),
+        ctx_field::TSTAMP_NS => ctx.tstamp_ns as i64,
+        ctx_field::L4 => PktInfo::encode(PktInfo::parse(pkt, ctx.family).as_ref()).0 as i64,
+        ctx_field::PORTS => i64::from(PktInfo::encode(PktInfo::parse(pkt, ctx.family).as_ref()).1),
+        _ => return Err(HostTrap::BadArgument),
+    })
+}

@@ -1,0 +1,389 @@
+//! The fast tier against wasmi, the reference: the same filters, modules and
+//! packets must give the same result on both, run by run (verdict, status,
+//! trap kind, invalid verdict value), and the same counters.
+
+use std::path::Path;
+use wasmnf_ctl::capture::Frames;
+use wasmnf_engine::{
+    Ctx, Filter, FilterConfig, FilterOptions, Hook, Instance, Limits, LoadError, RunResult, Tier,
+};
+use wasmnf_tests::*;
+
+fn options(config: &[&str], tier: Tier) -> FilterOptions {
+    FilterOptions {
+        config: FilterConfig::from_entries(config.iter().copied()).unwrap(),
+        tier,
+        ..FilterOptions::default()
+    }
+}
+
+/// The module on each tier: (fast, wasmi). Panics if the fast tier does
+/// not take it.
+fn both(wasm: &[u8], config: &[&str]) -> (Instance, Instance) {
+    let fast = Filter::new(wasm, options(config, Tier::Auto)).unwrap();
+    assert_eq!(fast.tier(), (Tier::Auto, None), "the fast tier refused it");
+    let wasmi = Filter::new(wasm, options(config, Tier::Wasmi)).unwrap();
+    assert_eq!(wasmi.tier().0, Tier::Wasmi);
+    let (f, w) = (fast.instantiate().unwrap(), wasmi.instantiate().unwrap());
+    assert!(f.is_fast() && !w.is_fast());
+    (f, w)
+}
+
+/// Runs `pkts` through both and compares every result and the counters.
+fn compare(what: &str, fast: &mut Instance, wasmi: &mut Instance, pkts: &[(&[u8], Ctx)]) {
+    for (i, (pkt, ctx)) in pkts.iter().enumerate() {
+        let f: RunResult = fast.run_detailed(pkt, ctx);
+        let w: RunResult = wasmi.run_detailed(pkt, ctx);
+        assert_eq!(f, w, "{what}: packet {i} ({} bytes)", pkt.len());
+    }
+    assert_eq!(fast.counters(), wasmi.counters(), "{what}: counters");
+}
+
+/// Every IP packet of every capture in tests/data, with its context.
+fn capture_packets() -> Vec<(Vec<u8>, Ctx)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("data");
+    let mut out = Vec::new();
+    let mut paths: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    paths.sort();
+    for path in paths {
+        let Ok(frames) = Frames::read(&path) else {
+            continue;
+        };
+        for f in &frames.frames {
+            if let Some((pkt, family)) = frames.network(f) {
+                let ctx = Ctx {
+                    hook: Hook::Prerouting,
+                    family,
+                    tstamp_ns: f.ts_ns,
+                    ..Ctx::default()
+                };
+                out.push((pkt.to_vec(), ctx));
+            }
+        }
+    }
+    out
+}
+
+fn handmade_packets() -> Vec<(Vec<u8>, Ctx)> {
+    let pkts = [
+        udp4(8080, b"x"),
+        udp4(53, &dns_query("www.example.com")),
+        udp6(8080, b"payload"),
+        tcp4(8080),
+        tcp4(22),
+        tcp4_ack(8080),
+        tcp6(443),
+        tcp4_syn_from(SRC4, 80),
+        icmp4_from(SRC4),
+        icmp6_from([0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]),
+        with_ipv4_options(&udp4(8080, b"x")),
+        ipv4_fragment(&udp4(8080, b"x"), 0, true),
+        ipv4_fragment(&udp4(8080, b"x"), 8, false),
+        with_ipv6_ext(&tcp6(8080), &[(0, 96), (60, 64)], 0, false),
+        with_ipv6_ext(&udp6(8080, b"x"), &[(43, 8)], 1, true),
+        vec![0x45; 3],
+        vec![0x60; 39],
+        Vec::new(),
+    ];
+    pkts.into_iter()
+        .map(|p| {
+            let c = ctx(&p);
+            (p, c)
+        })
+        .collect()
+}
+
+const EXAMPLES: [(&str, &[&str]); 7] = [
+    ("accept_all", &[]),
+    ("drop_all", &[]),
+    ("drop_port", &["port=8080"]),
+    ("cidr_filter", &["deny=10.0.0.0/8,2001:db8::/32"]),
+    ("dns_block", &["names=example.com"]),
+    ("icmp_ratelimit", &["rate=5"]),
+    ("syn_flood", &["max=3"]),
+];
+
+#[test]
+fn examples_run_alike_on_both_tiers() {
+    let mut pkts = handmade_packets();
+    pkts.extend(capture_packets());
+    assert!(pkts.len() > 150, "only {} packets", pkts.len());
+    let pkts: Vec<(&[u8], Ctx)> = pkts.iter().map(|(p, c)| (p.as_slice(), *c)).collect();
+    for (name, config) in EXAMPLES {
+        let (mut fast, mut wasmi) = both(&wasm(name), config);
+        // Twice over: stateful filters see their state evolve alike.
+        compare(name, &mut fast, &mut wasmi, &pkts);
+        compare(name, &mut fast, &mut wasmi, &pkts);
+        assert!(fast.counters().packets > 0);
+    }
+}
+
+#[test]
+fn pcap_rules_run_alike_on_both_tiers() {
+    let pkts = capture_packets();
+    let pkts: Vec<(&[u8], Ctx)> = pkts.iter().map(|(p, c)| (p.as_slice(), *c)).collect();
+    let rules: [&[&str]; 6] = [
+        &["rule=tcp"],
+        &["rule=udp"],
+        &["rule=icmp"],
+        &["rule=dst_port", "port=53"],
+        &["rule=tcp_udp_dst_port", "port=443"],
+        &["rule=net", "net=192.168.0.0/16"],
+    ];
+    for config in rules {
+        let (mut fast, mut wasmi) = both(&wasm("pcap_rules"), config);
+        compare(config[0], &mut fast, &mut wasmi, &pkts);
+    }
+}
+
+/// Integer semantics, instruction by instruction: a module whose `filter`
+/// computes one case per `len` (and returns it as an invalid verdict, which
+/// carries the value), run on both tiers for every case.
+#[test]
+fn instructions_compute_alike() {
+    let cases = [
+        // (expression computing an i32, as wat)
+        "(i32.div_s (i32.const -2147483648) (i32.const -1))",
+        "(i32.div_s (i32.const 7) (i32.const 0))",
+        "(i32.div_u (i32.const -7) (i32.const 2))",
+        "(i32.rem_s (i32.const -2147483648) (i32.const -1))",
+        "(i32.rem_s (i32.const -7) (i32.const 2))",
+        "(i32.rem_u (i32.const -7) (i32.const 0))",
+        "(i32.shl (i32.const 1) (i32.const 33))",
+        "(i32.shr_s (i32.const -8) (i32.const 33))",
+        "(i32.shr_u (i32.const -8) (i32.const 65))",
+        "(i32.rotl (i32.const 0x80000001) (i32.const 33))",
+        "(i32.rotr (i32.const 0x80000001) (i32.const 1))",
+        "(i32.clz (i32.const 0))",
+        "(i32.ctz (i32.const 0x100))",
+        "(i32.popcnt (i32.const -1))",
+        "(i32.extend8_s (i32.const 0x80))",
+        "(i32.extend16_s (i32.const 0x8000))",
+        "(i32.wrap_i64 (i64.const 0x1234567887654321))",
+        "(i32.wrap_i64 (i64.div_s (i64.const -9223372036854775808) (i64.const -1)))",
+        "(i32.wrap_i64 (i64.rem_s (i64.const -9223372036854775808) (i64.const -1)))",
+        "(i32.wrap_i64 (i64.shr_u (i64.const -1) (i64.const 68)))",
+        "(i32.wrap_i64 (i64.rotl (i64.const 0x8000000000000001) (i64.const 65)))",
+        "(i32.wrap_i64 (i64.clz (i64.const 1)))",
+        "(i32.wrap_i64 (i64.popcnt (i64.const -1)))",
+        "(i32.wrap_i64 (i64.extend32_s (i64.const 0x80000000)))",
+        "(i32.wrap_i64 (i64.shr_s (i64.extend_i32_s (i32.const -5)) (i64.const 32)))",
+        "(i32.wrap_i64 (i64.shr_u (i64.extend_i32_u (i32.const -5)) (i64.const 1)))",
+        "(i64.lt_s (i64.const -1) (i64.const 0))",
+        "(i64.lt_u (i64.const -1) (i64.const 0))",
+        "(i64.eqz (i64.const 0))",
+        "(i32.ge_s (i32.const -1) (i32.const 1))",
+        "(i32.le_u (i32.const -1) (i32.const 1))",
+        "(i32.load8_s (i32.const 0))",
+        "(i32.load16_s (i32.const 0))",
+        "(i32.load (i32.const 65533))",
+        "(i32.wrap_i64 (i64.load32_s (i32.const 0)))",
+        "(i32.wrap_i64 (i64.shr_u (i64.load (i32.const 1)) (i64.const 40)))",
+        "(i32.load offset=4294967295 (i32.const 1))",
+        "(block (result i32) (i32.store16 (i32.const 100) (i32.const 0x12345)) (i32.load (i32.const 100)))",
+        "(block (result i32) (i64.store32 (i32.const 200) (i64.const -1)) (i32.load (i32.const 200)))",
+        "(block (result i32) (memory.fill (i32.const 300) (i32.const 0xab) (i32.const 3)) (i32.load (i32.const 300)))",
+        "(block (result i32) (memory.copy (i32.const 1) (i32.const 0) (i32.const 8)) (i32.load (i32.const 0)))",
+        "(block (result i32) (memory.copy (i32.const 65530) (i32.const 0) (i32.const 8)) (i32.const 9))",
+        "(block (result i32) (memory.fill (i32.const 65536) (i32.const 0) (i32.const 0)) (i32.const 9))",
+        "(memory.grow (i32.const 1))",
+        "(memory.grow (i32.const 100))",
+        "(block (result i32) (drop (memory.grow (i32.const 2))) (memory.size))",
+        "(select (i32.const 5) (i32.const 6) (i32.const 0))",
+        "(select (i32.const 5) (i32.const 6) (i32.const 7))",
+        "(block $b (result i32) (br_table 0 0 0 (i32.const 3) (i32.const 2)))",
+        "(block $a (result i32) (i32.add (block $b (result i32) (br_table $a $b (i32.const 10) (i32.const 1))) (i32.const 100)))",
+        "(block $a (result i32) (i32.add (block $b (result i32) (br_table $a $b (i32.const 10) (i32.const 0))) (i32.const 100)))",
+        "(block $a (result i32) (i32.add (block $b (result i32) (br_table $a $b (i32.const 10) (i32.const 9))) (i32.const 100)))",
+        "(i32.add (i32.const 1) (block (result i32) (br_if 0 (i32.const 7) (i32.const 1)) (drop) (i32.const 3)))",
+        "(i32.add (i32.const 1) (block (result i32) (br_if 0 (i32.const 7) (i32.const 0)) (drop) (i32.const 3)))",
+        "(call $two (i32.const 40))",
+        "(call_indirect (type $unary) (i32.const 7) (i32.const 0))",
+        "(call_indirect (type $unary) (i32.const 7) (i32.const 1))",
+        "(call_indirect (type $unary) (i32.const 7) (i32.const 2))",
+        "(call_indirect (type $unary) (i32.const 7) (i32.const 9))",
+        "(call $fact (i32.const 10))",
+        "(call $fact (i32.const 100000))",
+        "(call $sum (i32.const 1000))",
+        "(call $spin)",
+        "(block (result i32) (global.set $g (i32.add (global.get $g) (i32.const 3))) (global.get $g))",
+        "(call $multi (i32.const 4))",
+        "(if (result i32) (i32.const 0) (then (i32.const 11)) (else (i32.const 12)))",
+        "(loop (result i32) (i32.const 13))",
+        "(block (result i32) (unreachable))",
+    ];
+    let body: String = cases
+        .iter()
+        .enumerate()
+        .map(|(i, e)| format!("(if (i32.eq (local.get 0) (i32.const {i})) (then (return {e})))\n"))
+        .collect();
+    let wat = format!(
+        r#"(module
+          (type $unary (func (param i32) (result i32)))
+          (memory 1 4)
+          (global $g (mut i32) (i32.const 39))
+          (table 4 funcref)
+          (elem (i32.const 0) $two $fact)
+          (elem (i32.const 3) $spin)
+          (data (i32.const 0) "\80\81\82\83\84\85\86\87\88")
+          (func $two (param i32) (result i32) (i32.add (local.get 0) (i32.const 2)))
+          (func $fact (param i32) (result i32)
+            (if (result i32) (i32.le_u (local.get 0) (i32.const 1))
+              (then (i32.const 1))
+              (else (i32.mul (local.get 0) (call $fact (i32.sub (local.get 0) (i32.const 1)))))))
+          (func $sum (param $n i32) (result i32) (local $s i32)
+            (loop $l
+              (local.set $s (i32.add (local.get $s) (local.get $n)))
+              (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
+            (local.get $s))
+          (func $spin (result i32) (loop $l (br $l)) (i32.const 0))
+          (func $multi (param i32) (result i32)
+            (local.get 0) (i32.const 5)
+            (block (param i32 i32) (result i32 i32)
+              (i32.add) (i32.const 6))
+            (i32.mul))
+          (func (export "filter") (param i32) (result i32)
+            {body}
+            (i32.const -1)))"#
+    );
+    let wasm = wat::parse_str(&wat).unwrap();
+    let (mut fast, mut wasmi) = both(&wasm, &[]);
+    let pkts: Vec<Vec<u8>> = (0..=cases.len()).map(|n| vec![0x45; n]).collect();
+    let pkts: Vec<(&[u8], Ctx)> = pkts
+        .iter()
+        .map(|p| (p.as_slice(), Ctx::default()))
+        .collect();
+    compare("instructions", &mut fast, &mut wasmi, &pkts);
+    // Memory and globals changed alike: run everything again.
+    compare("instructions, again", &mut fast, &mut wasmi, &pkts);
+}
+
+/// The limits hold on the fast tier as on wasmi: fuel, call depth, memory.
+#[test]
+fn limits_hold_alike() {
+    let deep = |n: u32| {
+        format!(
+            r#"(module
+              (func $down (param i32) (result i32)
+                (if (result i32) (local.get 0)
+                  (then (call $down (i32.sub (local.get 0) (i32.const 1))))
+                  (else (i32.const 1))))
+              (func (export "filter") (param i32) (result i32) (call $down (i32.const {n}))))"#
+        )
+    };
+    for (wat, limits) in [
+        // Exactly the default depth (64 frames: filter + 63), then one more.
+        (deep(62), Limits::default()),
+        (deep(63), Limits::default()),
+        (
+            deep(500),
+            Limits {
+                max_call_depth: 1024,
+                ..Limits::default()
+            },
+        ),
+        (
+            r#"(module (func (export "filter") (param i32) (result i32) (loop $l (br $l)) (i32.const 1)))"#.to_string(),
+            Limits {
+                fuel: 1000,
+                ..Limits::default()
+            },
+        ),
+        (
+            r#"(module (memory 1) (func (export "filter") (param i32) (result i32) (memory.grow (i32.const 15))))"#.to_string(),
+            Limits::default(),
+        ),
+        (
+            r#"(module (memory 1) (func (export "filter") (param i32) (result i32) (memory.grow (i32.const 16))))"#.to_string(),
+            Limits::default(),
+        ),
+    ] {
+        let wasm = wat::parse_str(&wat).unwrap();
+        let mk = |tier| {
+            Filter::new(
+                &wasm,
+                FilterOptions {
+                    limits,
+                    tier,
+                    ..FilterOptions::default()
+                },
+            )
+            .and_then(|f| f.instantiate())
+        };
+        let (mut fast, mut wasmi) = (mk(Tier::Auto).unwrap(), mk(Tier::Wasmi).unwrap());
+        assert!(fast.is_fast());
+        let pkt = udp4(1, b"");
+        let pkts = [(pkt.as_slice(), ctx(&pkt)), (pkt.as_slice(), ctx(&pkt))];
+        compare(&wat, &mut fast, &mut wasmi, &pkts);
+    }
+}
+
+/// Mutated real filters: whatever both tiers load, they run alike.
+#[test]
+fn mutated_modules_run_alike() {
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        }
+    }
+    let pkts = handmade_packets();
+    let pkts: Vec<(&[u8], Ctx)> = pkts.iter().map(|(p, c)| (p.as_slice(), *c)).collect();
+    let config = [
+        "port=8080",
+        "names=example.com",
+        "deny=10.0.0.0/8",
+        "rate=5",
+        "max=3",
+    ];
+    let mut rng = Rng(0xfa57);
+    let mut compared = 0;
+    for name in [
+        "drop_port",
+        "dns_block",
+        "cidr_filter",
+        "icmp_ratelimit",
+        "syn_flood",
+    ] {
+        let original = wasm(name);
+        for round in 0..300 {
+            let mut bytes = original.clone();
+            for _ in 0..1 + rng.next() % 3 {
+                let at = (rng.next() as usize) % bytes.len();
+                match rng.next() % 2 {
+                    0 => bytes[at] = rng.next() as u8,
+                    _ => bytes[at] ^= 1 << (rng.next() % 8),
+                }
+            }
+            let load = |tier| -> Result<Instance, LoadError> {
+                Filter::new(&bytes, options(&config, tier))?.instantiate()
+            };
+            match (load(Tier::Auto), load(Tier::Wasmi)) {
+                (Ok(mut fast), Ok(mut wasmi)) => {
+                    if fast.is_fast() {
+                        compare(
+                            &format!("{name} round {round}"),
+                            &mut fast,
+                            &mut wasmi,
+                            &pkts,
+                        );
+                        compared += 1;
+                    }
+                }
+                (Err(_), Err(_)) => {}
+                (f, w) => panic!(
+                    "{name} round {round}: fast {:?}, wasmi {:?}",
+                    f.err(),
+                    w.err()
+                ),
+            }
+        }
+    }
+    assert!(compared > 100, "only {compared} mutants compared");
+}
