@@ -20,16 +20,13 @@ fn init() -> Result<(), InitError> {
 }
 
 fn filter(pkt: &Packet) -> Verdict {
-    let Some(l3) = pkt.l3() else {
-        return Verdict::Accept;
+    // The host found the ports (TCP or UDP, not a later fragment).
+    let dst = match PROTO.get() {
+        0 => pkt.ports().map(|(_, dst)| dst),
+        6 => pkt.tcp().map(|tcp| tcp.dst_port),
+        _ => pkt.udp().map(|udp| udp.dst_port),
     };
-    let proto = PROTO.get();
-    let offset = match (proto, l3.protocol) {
-        (0, 6 | 17) => l3.l4(l3.protocol),
-        (p, q) if p == q => l3.l4(p),
-        _ => None,
-    };
-    match offset.and_then(|off| pkt.u16(off + 2)) {
+    match dst {
         Some(dst) if dst == PORT.get() => Verdict::Drop,
         _ => Verdict::Accept,
     }
