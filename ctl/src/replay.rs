@@ -32,6 +32,8 @@ pub struct Report {
     pub ns_per_packet: f64,
     /// Millions of packets per second over all passes.
     pub mpps: f64,
+    /// The engine that ran the filter: `fast` or `wasmi`.
+    pub engine: &'static str,
 }
 
 /// Runs the IP frames of `frames` through `inst` `repeat` times at `hook`.
@@ -104,6 +106,7 @@ pub fn run(
         } else {
             0.0
         },
+        engine: if inst.is_fast() { "fast" } else { "wasmi" },
     };
     (report, verdicts)
 }

@@ -195,3 +195,36 @@ fn replay_refuses_bad_captures_and_writes_nothing() {
     );
     std::fs::remove_file(&cut).unwrap();
 }
+
+/// `--engine`: the fast tier by default, wasmi on request, the same counts.
+#[test]
+fn engines_are_named_and_agree() {
+    let dp = filter("drop_port");
+    let out = wasmnf(&["check", s(&dp), "--config", "port=53"]);
+    assert!(text(&out.stdout).contains("  engine    fast\n"));
+    let out = wasmnf(&["check", s(&dp), "--config", "port=53", "--engine", "wasmi"]);
+    assert!(text(&out.stdout).contains("  engine    wasmi\n"));
+    let capture = data("dns_tcp.pcap");
+    let replay = |engine: &str| {
+        let out = wasmnf(&[
+            "replay",
+            s(&capture),
+            "--filter",
+            s(&dp),
+            "--config",
+            "port=53",
+            "--engine",
+            engine,
+            "--json",
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let (fast, wasmi) = (replay("auto"), replay("wasmi"));
+    assert_eq!(fast["engine"], "fast");
+    assert_eq!(wasmi["engine"], "wasmi");
+    assert!(fast["dropped"].as_u64().unwrap() > 0);
+    for field in ["packets", "accepted", "dropped", "traps", "out_of_fuel"] {
+        assert_eq!(fast[field], wasmi[field], "{field}");
+    }
+}

@@ -41,7 +41,8 @@ pub(crate) struct Stats {
     pub(crate) traps: u64,
     pub(crate) out_of_fuel: u64,
     pub(crate) invalid_verdicts: u64,
-    /// Time in the filter (engine call), from `ktime_get_mono_fast_ns`.
+    /// Time in the filter (engine call), from `ktime_get_mono_fast_ns`,
+    /// estimated from one packet in [`TIMING_SAMPLE`] per CPU.
     pub(crate) run_ns: u64,
 }
 
@@ -58,6 +59,11 @@ struct Counters {
     invalid_verdicts: AtomicU64,
     run_ns: AtomicU64,
 }
+
+/// One packet in this many (per CPU) is timed into `run_ns`, which gets
+/// its time times this many: an unbiased estimate of the total at the cost
+/// of one clock read per packet (the context's timestamp) instead of two.
+pub(crate) const TIMING_SAMPLE: u64 = 16;
 
 /// Adds `n` to a counter that only the calling CPU writes.
 #[inline]
@@ -165,8 +171,12 @@ impl Runtime {
         let inst = unsafe { &mut *pc.instance.get() };
         let result = inst.run(&pkt, &ctx);
         let c = &pc.counters;
-        bump(&c.run_ns, cpu::mono_fast_ns().wrapping_sub(start));
-        bump(&c.packets, 1);
+        let seen = c.packets.load(Ordering::Relaxed);
+        if seen % TIMING_SAMPLE == 0 {
+            let took = cpu::mono_fast_ns().wrapping_sub(start);
+            bump(&c.run_ns, took.wrapping_mul(TIMING_SAMPLE));
+        }
+        c.packets.store(seen.wrapping_add(1), Ordering::Relaxed);
         match result.status() {
             Status::Ok => {}
             Status::Trap(_) => bump(&c.traps, 1),

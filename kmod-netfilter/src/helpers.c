@@ -41,19 +41,26 @@ int wasmnf_helper_dev_ifindex(const struct net_device *dev)
 	return dev->ifindex;
 }
 
-void wasmnf_helper_local_bh_disable(void)
+/*
+ * Disables bottom halves unless they already are (softirq context, or a
+ * caller that did local_bh_disable): either way no softirq can then run on
+ * this CPU and the task cannot migrate. Stores the CPU id; returns whether
+ * it disabled them (to be undone by wasmnf_helper_bh_exit). Not for
+ * PREEMPT_RT, where softirq_count() means something else.
+ */
+bool wasmnf_helper_bh_enter(unsigned int *cpu)
 {
-	local_bh_disable();
+	bool disable = !softirq_count();
+
+	if (disable)
+		local_bh_disable();
+	*cpu = smp_processor_id();
+	return disable;
 }
 
-void wasmnf_helper_local_bh_enable(void)
+void wasmnf_helper_bh_exit(void)
 {
 	local_bh_enable();
-}
-
-unsigned int wasmnf_helper_smp_processor_id(void)
-{
-	return smp_processor_id();
 }
 
 bool wasmnf_helper_in_task(void)

@@ -28,9 +28,8 @@ int wasmnf_helper_skb_network_offset(const struct sk_buff *skb);
 u32 wasmnf_helper_skb_mark(const struct sk_buff *skb);
 int wasmnf_helper_dev_ifindex(const struct net_device *dev);
 
-void wasmnf_helper_local_bh_disable(void);
-void wasmnf_helper_local_bh_enable(void);
-unsigned int wasmnf_helper_smp_processor_id(void);
+bool wasmnf_helper_bh_enter(unsigned int *cpu);
+void wasmnf_helper_bh_exit(void);
 bool wasmnf_helper_in_task(void);
 struct task_struct *wasmnf_helper_current(void);
 

@@ -211,6 +211,9 @@ fn instructions_compute_alike() {
         "(call $spin)",
         "(block (result i32) (global.set $g (i32.add (global.get $g) (i32.const 3))) (global.get $g))",
         "(call $multi (i32.const 4))",
+        "(i32.sub (call $pair (i32.const 3)))",
+        "(i32.add (i32.const 100) (i32.sub (call $pair (i32.const 3))))",
+        "(i32.sub (call $shift (i32.const 30)))",
         "(if (result i32) (i32.const 0) (then (i32.const 11)) (else (i32.const 12)))",
         "(loop (result i32) (i32.const 13))",
         "(block (result i32) (unreachable))",
@@ -240,6 +243,13 @@ fn instructions_compute_alike() {
               (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
             (local.get $s))
           (func $spin (result i32) (loop $l (br $l)) (i32.const 0))
+          (func $pair (param i32) (result i32 i32)
+            (local i32 i32)
+            (local.set 1 (i32.mul (local.get 0) (i32.const 7)))
+            (local.set 2 (i32.add (local.get 0) (i32.const 1)))
+            (local.get 1) (local.get 2))
+          (func $shift (param i32) (result i32 i32)
+            (i32.add (local.get 0) (i32.const 1)) (i32.const 2))
           (func $multi (param i32) (result i32)
             (local.get 0) (i32.const 5)
             (block (param i32 i32) (result i32 i32)

@@ -97,8 +97,8 @@ pub fn run(args: Args) -> Result {
     println!("  out of fuel   {}", r.out_of_fuel);
     println!("  bad verdicts  {}", r.invalid_verdicts);
     println!(
-        "  time          {:.1} ns/packet, {:.2} Mpps ({} packets x {} passes)",
-        r.ns_per_packet, r.mpps, r.packets, r.repeat
+        "  time          {:.1} ns/packet, {:.2} Mpps ({} packets x {} passes, {} engine)",
+        r.ns_per_packet, r.mpps, r.packets, r.repeat, r.engine
     );
     Ok(())
 }

@@ -173,7 +173,6 @@ impl Machine {
         let Some(&(Callee::Wasm(index), _)) = module.funcs.get(func as usize) else {
             return Err(Trap::Internal);
         };
-        self.frames.clear();
         let code = module.codes.get(index as usize).ok_or(Trap::Internal)?;
         if args.len() > self.stack.len() {
             return Err(Trap::StackOverflow);
@@ -182,7 +181,7 @@ impl Machine {
             *slot = *arg;
         }
         enter(&mut self.stack, code, 0, args.len())?;
-        execute(
+        let result = execute(
             &mut self.stack,
             &mut self.frames,
             self.max_depth,
@@ -191,12 +190,12 @@ impl Machine {
             module,
             index,
             env,
-        )?;
-        Ok(if code.results > 0 {
-            self.stack.first().copied().unwrap_or(0)
-        } else {
-            0
-        })
+        );
+        if result.is_err() {
+            // A trap leaves the callers' frames behind.
+            self.frames.clear();
+        }
+        result
     }
 }
 
@@ -220,8 +219,9 @@ fn enter(stack: &mut [u64], code: &Code, fp: usize, sp: usize) -> Result<usize, 
     Ok(locals_end)
 }
 
-/// Runs from the start of code `index` (frame already entered at 0) until
-/// it returns. The machine's parts come separately so that the loop keeps
+/// Runs from the start of code `index` (frame already entered at 0, no
+/// callers in `frames`) until it returns; returns its first result (0 if it
+/// has none). The machine's parts come separately so that the loop keeps
 /// them in registers.
 #[allow(clippy::too_many_arguments)]
 fn execute(
@@ -233,9 +233,11 @@ fn execute(
     module: &Module,
     index: u32,
     env: &mut Env<'_>,
-) -> Result<(), Trap> {
+) -> Result<u64, Trap> {
     let mut code_index = index;
     let mut code = module.codes.get(index as usize).ok_or(Trap::Internal)?;
+    // The running function's instructions, kept in registers.
+    let mut ops: &[Op] = &code.ops;
     let mut fp: usize = 0;
     let mut sp: usize = code.locals as usize;
     let mut pc: usize = 0;
@@ -281,7 +283,7 @@ fn execute(
     }
 
     loop {
-        let op = *code.ops.get(pc).ok_or(Trap::Internal)?;
+        let op = *ops.get(pc).ok_or(Trap::Internal)?;
         pc += 1;
         match op {
             Op::Fuel(n) => {
@@ -368,22 +370,38 @@ fn execute(
             Op::WrapI64 => top!() &= 0xffff_ffff,
             Op::ExtendI32S => top!() = top!() as u32 as i32 as i64 as u64,
             Op::ExtendI32U => top!() &= 0xffff_ffff,
-            Op::Return => {
-                let n = code.results as usize;
-                let src = sp.checked_sub(n).ok_or(Trap::Internal)?;
-                for i in 0..n {
-                    let v = *stack.get(src + i).ok_or(Trap::Internal)?;
-                    slot!(fp + i) = v;
+            Op::Return | Op::ReturnLocal(_) => {
+                // The first result (or 0) and how many there are.
+                let (first, n) = match op {
+                    Op::ReturnLocal(l) => (*stack.get(fp + l as usize).ok_or(Trap::Internal)?, 1),
+                    _ => match code.results as usize {
+                        0 => (0, 0),
+                        1 => (*stack.get(sp.wrapping_sub(1)).ok_or(Trap::Internal)?, 1),
+                        n => {
+                            let src = sp.checked_sub(n).ok_or(Trap::Internal)?;
+                            // Read before the moves below may overwrite it.
+                            let first = *stack.get(src).ok_or(Trap::Internal)?;
+                            for i in 1..n {
+                                let v = *stack.get(src + i).ok_or(Trap::Internal)?;
+                                slot!(fp + i) = v;
+                            }
+                            (first, n)
+                        }
+                    },
+                };
+                let Some(caller) = frames.pop() else {
+                    return Ok(first);
+                };
+                if n > 0 {
+                    slot!(fp) = first;
                 }
                 sp = fp + n;
-                let Some(caller) = frames.pop() else {
-                    return Ok(());
-                };
                 code_index = caller.code;
                 code = module
                     .codes
                     .get(code_index as usize)
                     .ok_or(Trap::Internal)?;
+                ops = &code.ops;
                 pc = caller.pc as usize;
                 fp = caller.fp as usize;
             }
@@ -394,6 +412,7 @@ fn execute(
                 sp = enter(stack, next, fp, sp)?;
                 code_index = callee;
                 code = next;
+                ops = &code.ops;
                 pc = 0;
             }
             Op::CallHost(f) => {
@@ -416,6 +435,7 @@ fn execute(
                         sp = enter(stack, next, fp, sp)?;
                         code_index = callee;
                         code = next;
+                        ops = &code.ops;
                         pc = 0;
                     }
                 }
@@ -468,6 +488,12 @@ fn execute(
                 if bin32(op, lhs, c)? != 0 {
                     pc = target as usize;
                 }
+            }
+            Op::LocalSetConst(l, c) => slot!(fp + l as usize) = c,
+            Op::Bin32Set { op, local } => {
+                let rhs = pop!() as u32;
+                let lhs = pop!() as u32;
+                slot!(fp + local as usize) = u64::from(bin32(op, lhs, rhs)?);
             }
             Op::MemoryFill => {
                 let n = pop!() as u32 as usize;

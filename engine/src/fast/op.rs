@@ -201,6 +201,15 @@ pub(crate) enum Op {
         c: u32,
         target: u32,
     },
+    /// `i32.const c; local.set l` (or `i64.const`).
+    LocalSetConst(u32, u64),
+    /// `bin; local.set l`: pops two, stores `a op b` in local `l`.
+    Bin32Set {
+        op: Bin,
+        local: u32,
+    },
+    /// `local.get l; return` in a function with one result.
+    ReturnLocal(u32),
 }
 
 // The interpreter's cache footprint depends on this.

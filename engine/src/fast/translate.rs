@@ -323,9 +323,15 @@ struct Translator<'a> {
     controls: Vec<Control>,
     height: u32,
     max_height: u32,
-    /// Index of the current straight-line run's `Fuel` and its length.
-    segment: usize,
-    segment_len: u32,
+    /// Index of the current fuel region's `Fuel` and the Wasm instructions
+    /// counted into it so far.
+    region: usize,
+    region_len: u32,
+    /// The regions of the loops (and the function) around the current one.
+    outer_regions: Vec<(usize, u32)>,
+    /// The first instruction after the latest label: instructions from
+    /// here on may be fused (no jump lands after it).
+    barrier: usize,
     /// Inside dead code: how many blocks deep below the dead point.
     dead: Option<u32>,
 }
@@ -341,8 +347,10 @@ impl<'a> Translator<'a> {
             controls: Vec::new(),
             height: 0,
             max_height: 0,
-            segment: 0,
-            segment_len: 0,
+            region: 0,
+            region_len: 0,
+            outer_regions: Vec::new(),
+            barrier: 0,
             dead: None,
         }
     }
@@ -357,7 +365,7 @@ impl<'a> Translator<'a> {
     /// where every jump into the run lands), so no jump targets it.
     fn fusable(&self, back: usize) -> Option<Op> {
         let at = self.ops.len().checked_sub(back)?;
-        (at > self.segment)
+        (at >= self.barrier)
             .then(|| self.ops.get(at).copied())
             .flatten()
     }
@@ -395,6 +403,11 @@ impl<'a> Translator<'a> {
             (_, Some(Op::Bin32Const(op, c)), Op::JumpIfNonZero(target)) => {
                 (1, Op::JumpIfBin32Const { op, c, target })
             }
+            (_, Some(Op::Const(c)), Op::LocalSet(l)) => (1, Op::LocalSetConst(l, c)),
+            (_, Some(Op::Bin32(op)), Op::LocalSet(local)) => (1, Op::Bin32Set { op, local }),
+            (_, Some(Op::LocalGet(l)), Op::Return) if self.sig.results == 1 => {
+                (1, Op::ReturnLocal(l))
+            }
             (_, Some(Op::Un32(Un::Eqz)), Op::JumpIfNonZero(t)) => (1, Op::JumpIfZero(t)),
             (_, Some(Op::Un32(Un::Eqz)), Op::JumpIfZero(t)) => (1, Op::JumpIfNonZero(t)),
             _ => (0, op),
@@ -416,19 +429,34 @@ impl<'a> Translator<'a> {
         Ok(())
     }
 
-    /// Ends the current straight-line run and starts one here: jumps land on
-    /// the new `Fuel`, so every path pays for what it runs.
-    fn new_segment(&mut self) {
-        self.close_segment();
-        self.segment = self.ops.len();
-        self.segment_len = 0;
-        self.emit(Op::Fuel(0));
+    /// Starts a fuel region here (function entry, loop header): its `Fuel`
+    /// charges every instruction of the region, the loops inside it
+    /// excepted, each time the region is entered. Every backward jump lands
+    /// on a loop header and every call on a function entry, so a run's
+    /// instructions never outnumber the fuel charged for them.
+    fn open_region(&mut self) {
+        self.outer_regions.push((self.region, self.region_len));
+        self.region = self.ops.len();
+        self.region_len = 0;
+        self.ops.push(Op::Fuel(0));
+        self.label();
     }
 
-    fn close_segment(&mut self) {
-        if let Some(Op::Fuel(n)) = self.ops.get_mut(self.segment) {
-            *n = self.segment_len;
+    /// Ends the current region (its `Fuel` gets its size) and resumes the
+    /// one around it.
+    fn close_region(&mut self) {
+        if let Some(Op::Fuel(n)) = self.ops.get_mut(self.region) {
+            *n = self.region_len;
         }
+        let (region, len) = self.outer_regions.pop().unwrap_or((0, 0));
+        self.region = region;
+        self.region_len = len;
+    }
+
+    /// Marks the next instruction as a jump target; returns its index.
+    fn label(&mut self) -> u32 {
+        self.barrier = self.ops.len();
+        self.barrier as u32
     }
 
     fn block_type(&self, ty: BlockType) -> Result<(u32, u32), Unsupported> {
@@ -556,20 +584,20 @@ impl<'a> Translator<'a> {
             patches: Vec::new(),
             else_jump: None,
         });
-        self.new_segment();
+        self.open_region();
         let mut reader = body.get_operators_reader().map_err(bad)?;
         while !reader.eof() {
             let op = reader.read().map_err(bad)?;
             if self.dead.is_some() && !self.dead_code(&op) {
                 continue;
             }
-            self.segment_len += 1;
+            self.region_len += 1;
             self.operator(op)?;
             if self.controls.is_empty() {
                 break;
             }
         }
-        self.close_segment();
+        self.close_region();
         Ok(Code {
             ops: self.ops,
             targets: self.targets,
@@ -610,8 +638,8 @@ impl<'a> Translator<'a> {
             O::Block { blockty } => self.open(Kind::Block, blockty)?,
             O::Loop { blockty } => {
                 self.open(Kind::Loop, blockty)?;
-                self.new_segment();
-                let start = self.segment as u32;
+                let start = self.ops.len() as u32;
+                self.open_region();
                 if let Some(c) = self.controls.last_mut() {
                     c.start = start;
                 }
@@ -628,8 +656,7 @@ impl<'a> Translator<'a> {
             O::Else => {
                 let at = self.ops.len();
                 self.emit(Op::Jump(0));
-                self.new_segment();
-                let here = self.segment as u32;
+                let here = self.label();
                 let c = self.controls.last_mut().ok_or(Unsupported("an else"))?;
                 c.patches.push(Patch::Op(at));
                 if let Some(j) = c.else_jump.take() {
@@ -818,8 +845,10 @@ impl<'a> Translator<'a> {
             self.end_label(c, self.ops.len().saturating_sub(1) as u32);
             return Ok(());
         }
-        self.new_segment();
-        let here = self.segment as u32;
+        if c.kind == Kind::Loop {
+            self.close_region();
+        }
+        let here = self.label();
         self.height = c.height + c.results;
         self.max_height = self.max_height.max(self.height);
         self.dead = None;

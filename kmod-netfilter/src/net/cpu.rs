@@ -8,28 +8,35 @@ use crate::bindings;
 /// softirq can run here, and the task cannot be preempted or migrated, so
 /// [`BhGuard::cpu`] stays this CPU's index for the guard's lifetime.
 ///
+/// In softirq context (prerouting, input and forward hooks) bottom halves
+/// are already off, and the guard costs one check instead of a
+/// disable/enable pair.
+///
 /// # Invariants
 ///
-/// `local_bh_disable()` was called by `new` and is undone by `Drop`, on the
-/// same CPU (the guard is not `Send`).
+/// If `disabled`, `new` called `local_bh_disable()` and `Drop` undoes it on
+/// the same CPU (the guard is not `Send`); if not, bottom halves were
+/// already disabled by the context the guard lives in, which outlives it.
 pub(crate) struct BhGuard {
     cpu: usize,
+    disabled: bool,
     _not_send: core::marker::PhantomData<*mut ()>,
 }
 
 impl BhGuard {
-    /// Disables bottom halves. Allowed in process and softirq context
-    /// (nests); never sleeps. Not from hard-IRQ context, where netfilter
+    /// Makes sure bottom halves are disabled. Allowed in process and softirq
+    /// context; never sleeps. Not from hard-IRQ context, where netfilter
     /// hooks do not run.
     #[inline]
     pub(crate) fn new() -> Self {
-        // SAFETY: no preconditions in task or softirq context.
-        unsafe { bindings::wasmnf_helper_local_bh_disable() };
-        // SAFETY: preemption is off (BH disabled), as `smp_processor_id`
-        // requires.
-        let cpu = unsafe { bindings::wasmnf_helper_smp_processor_id() } as usize;
+        let mut cpu: core::ffi::c_uint = 0;
+        // SAFETY: no preconditions in task or softirq context; `cpu` is a
+        // valid place for the CPU id, read with bottom halves (so
+        // preemption) off.
+        let disabled = unsafe { bindings::wasmnf_helper_bh_enter(&mut cpu) };
         BhGuard {
-            cpu,
+            cpu: cpu as usize,
+            disabled,
             _not_send: core::marker::PhantomData,
         }
     }
@@ -44,8 +51,10 @@ impl BhGuard {
 impl Drop for BhGuard {
     #[inline]
     fn drop(&mut self) {
-        // SAFETY: pairs with the `local_bh_disable` in `new` (invariant).
-        unsafe { bindings::wasmnf_helper_local_bh_enable() };
+        if self.disabled {
+            // SAFETY: pairs with the `local_bh_disable` in `new` (invariant).
+            unsafe { bindings::wasmnf_helper_bh_exit() };
+        }
     }
 }
 
