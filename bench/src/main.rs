@@ -10,7 +10,7 @@ use std::hint::black_box;
 use std::time::Instant;
 use wasmnf_bench::{filters_dir, gen, native_drop_port};
 use wasmnf_ctl::capture::Frames;
-use wasmnf_engine::{Ctx, Filter, FilterConfig, FilterOptions, Hook, Instance, Verdict};
+use wasmnf_engine::{Ctx, Filter, FilterConfig, FilterOptions, Hook, Instance, Tier, Verdict};
 
 const RULE: &str = "(tcp or udp) and dst port 8080";
 
@@ -87,16 +87,23 @@ fn time(reps: usize, items: usize, mut run: impl FnMut() -> u64) -> (f64, u64) {
     (samples[samples.len() / 2], count)
 }
 
-fn load(name: &str, config: &[&str]) -> Instance {
+fn load(name: &str, config: &[&str], tier: Tier) -> Instance {
     let path = filters_dir().join(format!("{name}.wasm"));
     let wasm = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let options = FilterOptions {
         config: FilterConfig::from_entries(config.iter().copied()).expect("valid config"),
+        tier,
         ..FilterOptions::default()
     };
-    Filter::new(&wasm, options)
+    let inst = Filter::new(&wasm, options)
         .and_then(|f| f.instantiate())
-        .unwrap_or_else(|e| panic!("{name}: {e}"))
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    assert_eq!(
+        inst.is_fast(),
+        tier == Tier::Auto,
+        "{name}: not on {tier:?}"
+    );
+    inst
 }
 
 /// wasmi's own cost of calling an exported `(i32) -> i32` that returns 1,
@@ -189,13 +196,33 @@ fn bench(mode: &str, s: &Set<'_>, loops: usize, reps: usize) -> Vec<Row> {
             ones
         }),
     );
-    let engine_rows: [(&str, &str, &[&str]); 3] = [
-        ("wasmnf accept_all", "accept_all", &[]),
-        ("wasmnf drop_port", "drop_port", &["port=8080"]),
-        ("wasmnf syn_flood", "syn_flood", &["max=1000000000"]),
+    // The engine on its fast tier (what replay and the kernel use), then on
+    // wasmi (the reference).
+    let engine_rows: [(&str, &str, &[&str], Tier); 6] = [
+        ("wasmnf accept_all", "accept_all", &[], Tier::Auto),
+        ("wasmnf drop_port", "drop_port", &["port=8080"], Tier::Auto),
+        (
+            "wasmnf syn_flood",
+            "syn_flood",
+            &["max=1000000000"],
+            Tier::Auto,
+        ),
+        ("  on wasmi: accept", "accept_all", &[], Tier::Wasmi),
+        (
+            "  on wasmi: drop_port",
+            "drop_port",
+            &["port=8080"],
+            Tier::Wasmi,
+        ),
+        (
+            "  on wasmi: syn_flood",
+            "syn_flood",
+            &["max=1000000000"],
+            Tier::Wasmi,
+        ),
     ];
-    for (label, name, config) in engine_rows {
-        let mut inst = load(name, config);
+    for (label, name, config, tier) in engine_rows {
+        let mut inst = load(name, config, tier);
         add(
             label,
             time(reps, n_net, || {
@@ -211,7 +238,7 @@ fn bench(mode: &str, s: &Set<'_>, loops: usize, reps: usize) -> Vec<Row> {
         assert_eq!(inst.counters().errors(), 0, "{name} failed runs");
     }
     // `wasmnf replay`'s loop over the same frames, drop_port again.
-    let mut inst = load("drop_port", &["port=8080"]);
+    let mut inst = load("drop_port", &["port=8080"], Tier::Auto);
     add(
         "wasmnf replay loop",
         time(reps, n_net, || {
@@ -241,12 +268,12 @@ fn print(rows: &[Row]) {
         get("wasmi bare call"),
     );
     println!(
-        "{:<20} {:>9} {:>8} {:>10} {:>9} {:>10}",
+        "{:<22} {:>9} {:>8} {:>10} {:>9} {:>10}",
         "", "ns/pkt", "Mpps", "x native", "x cBPF", "drops"
     );
     for r in rows {
         println!(
-            "{:<20} {:>9.1} {:>8.2} {:>10.2} {:>9.2} {:>10}",
+            "{:<22} {:>9.1} {:>8.2} {:>10.2} {:>9.2} {:>10}",
             r.name,
             r.ns,
             1e3 / r.ns,
@@ -256,8 +283,10 @@ fn print(rows: &[Row]) {
         );
     }
     println!(
-        "accept_all - bare wasmi call: {:+.1} ns",
-        get("wasmnf accept_all") - bare
+        "accept_all - bare wasmi call: {:+.1} ns (on wasmi: {:+.1} ns); replay loop - drop_port: {:+.1}%",
+        get("wasmnf accept_all") - bare,
+        get("  on wasmi: accept") - bare,
+        (get("wasmnf replay loop") / get("wasmnf drop_port") - 1.0) * 100.0
     );
 }
 
@@ -277,8 +306,13 @@ fn main() {
         );
         assert_eq!(native, cbpf, "native and cBPF disagree");
         assert_eq!(native, engine, "native and the engine disagree");
+        assert_eq!(
+            engine,
+            drops("  on wasmi: drop_port"),
+            "the fast tier and wasmi disagree"
+        );
         println!(
-            "verdicts agree: native = cBPF = wasmnf drop_port = {} drops",
+            "verdicts agree: native = cBPF = wasmnf drop_port (both tiers) = {} drops",
             native.unwrap_or(0)
         );
     };

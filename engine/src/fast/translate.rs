@@ -46,6 +46,15 @@ pub(crate) struct Code {
     pub locals: u32,
     /// Most slots the function uses above its frame pointer.
     pub max_height: u32,
+    /// Fuel charged on entry: the function's own region. `ops[0]` is its
+    /// `Fuel`, which nothing jumps to; calls charge this and start at
+    /// [`Code::START`] instead.
+    pub entry_fuel: u32,
+}
+
+impl Code {
+    /// Where execution of a function starts (after its entry `Fuel`).
+    pub const START: usize = 1;
 }
 
 /// A module translated for the fast tier.
@@ -598,7 +607,12 @@ impl<'a> Translator<'a> {
             }
         }
         self.close_region();
+        let entry_fuel = match self.ops.first() {
+            Some(Op::Fuel(n)) => *n,
+            _ => return Err(Unsupported("a function without an entry region")),
+        };
         Ok(Code {
+            entry_fuel,
             ops: self.ops,
             targets: self.targets,
             params: self.sig.params,
