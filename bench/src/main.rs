@@ -60,14 +60,8 @@ fn set(frames: &Frames) -> Set<'_> {
     };
     for f in &frames.frames {
         s.frames.push(frames.bytes(f));
-        if let Some((pkt, family)) = frames.network(f) {
-            let ctx = Ctx {
-                hook: Hook::Prerouting,
-                family,
-                tstamp_ns: f.ts_ns,
-                ..Ctx::default()
-            };
-            s.net.push((pkt, ctx));
+        if let Some(packet) = frames.packet(f, Hook::Prerouting) {
+            s.net.push(packet);
         }
     }
     s
@@ -252,6 +246,21 @@ fn bench(mode: &str, s: &Set<'_>, loops: usize, reps: usize) -> Vec<Row> {
             report.dropped * loops as u64
         }),
     );
+    // The same, as `wasmnf replay` reports it: its own timer covers the run
+    // loop, not laying out the packet index before it (part of loading).
+    let mut reported = Vec::new();
+    let mut dropped = 0;
+    for _ in 0..reps {
+        let (report, _) =
+            wasmnf_ctl::replay::run(&mut inst, s.source, Hook::Prerouting, loops as u32, |_| {});
+        reported.push(report.ns_per_packet);
+        dropped = report.dropped * loops as u64;
+    }
+    reported.sort_by(|a, b| a.total_cmp(b));
+    add(
+        "  as replay reports it",
+        (reported[reported.len() / 2], dropped),
+    );
     println!(
         "\n{mode}: {} packets ({} IP) x {loops} loops, median of {reps}",
         s.frames.len(),
@@ -283,10 +292,12 @@ fn print(rows: &[Row]) {
         );
     }
     println!(
-        "accept_all - bare wasmi call: {:+.1} ns (on wasmi: {:+.1} ns); replay loop - drop_port: {:+.1}%",
+        "accept_all - bare wasmi call: {:+.1} ns (on wasmi: {:+.1} ns)\n\
+         replay over drop_port: {:+.1}% whole call, {:+.1}% as replay reports it",
         get("wasmnf accept_all") - bare,
         get("  on wasmi: accept") - bare,
-        (get("wasmnf replay loop") / get("wasmnf drop_port") - 1.0) * 100.0
+        (get("wasmnf replay loop") / get("wasmnf drop_port") - 1.0) * 100.0,
+        (get("  as replay reports it") / get("wasmnf drop_port") - 1.0) * 100.0
     );
 }
 

@@ -5,7 +5,7 @@
 use pcap::{Capture, Linktype, Precision};
 use std::fmt;
 use std::path::{Path, PathBuf};
-use wasmnf_engine::Family;
+use wasmnf_engine::{Ctx, Family, Hook};
 
 /// Link types whose network layer replay can find.
 pub const SUPPORTED: &[(i32, &str)] = &[
@@ -117,6 +117,19 @@ impl Frames {
     pub fn network(&self, f: &Frame) -> Option<(&[u8], Family)> {
         let (off, family) = f.net?;
         Some((&self.bytes(f)[off..], family))
+    }
+
+    /// The packet a hook at `hook` sees for frame `f`, with its context
+    /// (family, capture time as the timestamp), if the frame is IP.
+    pub fn packet(&self, f: &Frame, hook: Hook) -> Option<(&[u8], Ctx)> {
+        let (pkt, family) = self.network(f)?;
+        let ctx = Ctx {
+            hook,
+            family,
+            tstamp_ns: f.ts_ns,
+            ..Ctx::default()
+        };
+        Some((pkt, ctx))
     }
 
     /// Reads every frame of the pcap or pcapng file at `path`.

@@ -53,16 +53,7 @@ pub fn run(
         .frames
         .iter()
         .enumerate()
-        .filter_map(|(i, f)| {
-            let (pkt, family) = frames.network(f)?;
-            let ctx = Ctx {
-                hook,
-                family,
-                tstamp_ns: f.ts_ns,
-                ..Ctx::default()
-            };
-            Some((i, pkt, ctx))
-        })
+        .filter_map(|(i, f)| frames.packet(f, hook).map(|(pkt, ctx)| (i, pkt, ctx)))
         .collect();
     let mut verdicts = vec![None; frames.frames.len()];
     let before = *inst.counters();

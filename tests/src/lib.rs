@@ -212,3 +212,18 @@ pub fn dns_query(name: &str) -> Vec<u8> {
     q.extend_from_slice(&[0, 0, 1, 0, 1]);
     q
 }
+
+/// xorshift64*: deterministic pseudo-random numbers (mutations), the same on
+/// every run.
+pub struct Rng(pub u64);
+
+impl Rng {
+    /// The next number.
+    #[allow(clippy::should_implement_trait)]
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+}

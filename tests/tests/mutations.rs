@@ -5,18 +5,6 @@
 use wasmnf_engine::{Ctx, Filter, FilterOptions};
 use wasmnf_tests::*;
 
-/// xorshift64*: deterministic mutations, the same on every run.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-}
-
 #[test]
 fn mutated_modules_never_panic() {
     let pkts = [udp4(8080, b"x"), tcp6(80), vec![0x45; 3], Vec::new()];

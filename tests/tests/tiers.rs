@@ -53,13 +53,7 @@ fn capture_packets() -> Vec<(Vec<u8>, Ctx)> {
             continue;
         };
         for f in &frames.frames {
-            if let Some((pkt, family)) = frames.network(f) {
-                let ctx = Ctx {
-                    hook: Hook::Prerouting,
-                    family,
-                    tstamp_ns: f.ts_ns,
-                    ..Ctx::default()
-                };
+            if let Some((pkt, ctx)) = frames.packet(f, Hook::Prerouting) {
                 out.push((pkt.to_vec(), ctx));
             }
         }
@@ -334,15 +328,6 @@ fn limits_hold_alike() {
 /// Mutated real filters: whatever both tiers load, they run alike.
 #[test]
 fn mutated_modules_run_alike() {
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-        }
-    }
     let pkts = handmade_packets();
     let pkts: Vec<(&[u8], Ctx)> = pkts.iter().map(|(p, c)| (p.as_slice(), *c)).collect();
     let config = [

@@ -611,89 +611,58 @@ fn host(
     Ok(sp)
 }
 
-#[inline(always)]
-fn bin32(op: Bin, a: u32, b: u32) -> Result<u32, Trap> {
-    let (sa, sb) = (a as i32, b as i32);
-    Ok(match op {
-        Bin::Add => a.wrapping_add(b),
-        Bin::Sub => a.wrapping_sub(b),
-        Bin::Mul => a.wrapping_mul(b),
-        Bin::DivS => {
-            if b == 0 {
-                return Err(Trap::DivisionByZero);
-            }
-            sa.checked_div(sb).ok_or(Trap::IntegerOverflow)? as u32
+/// `binary!(name, unsigned, signed)`: a binary operator on one integer
+/// width (`i32` values are `u32` here, `i64` values `u64`).
+macro_rules! binary {
+    ($name:ident, $u:ty, $s:ty) => {
+        #[inline(always)]
+        fn $name(op: Bin, a: $u, b: $u) -> Result<$u, Trap> {
+            let (sa, sb) = (a as $s, b as $s);
+            // Shift and rotate counts are taken modulo the width.
+            let n = (b % <$u>::BITS as $u) as u32;
+            Ok(match op {
+                Bin::Add => a.wrapping_add(b),
+                Bin::Sub => a.wrapping_sub(b),
+                Bin::Mul => a.wrapping_mul(b),
+                Bin::DivS => {
+                    if b == 0 {
+                        return Err(Trap::DivisionByZero);
+                    }
+                    sa.checked_div(sb).ok_or(Trap::IntegerOverflow)? as $u
+                }
+                Bin::DivU => a.checked_div(b).ok_or(Trap::DivisionByZero)?,
+                Bin::RemS => {
+                    if b == 0 {
+                        return Err(Trap::DivisionByZero);
+                    }
+                    sa.wrapping_rem(sb) as $u
+                }
+                Bin::RemU => a.checked_rem(b).ok_or(Trap::DivisionByZero)?,
+                Bin::And => a & b,
+                Bin::Or => a | b,
+                Bin::Xor => a ^ b,
+                Bin::Shl => a.wrapping_shl(n),
+                Bin::ShrS => sa.wrapping_shr(n) as $u,
+                Bin::ShrU => a.wrapping_shr(n),
+                Bin::Rotl => a.rotate_left(n),
+                Bin::Rotr => a.rotate_right(n),
+                Bin::Eq => <$u>::from(a == b),
+                Bin::Ne => <$u>::from(a != b),
+                Bin::LtS => <$u>::from(sa < sb),
+                Bin::LtU => <$u>::from(a < b),
+                Bin::GtS => <$u>::from(sa > sb),
+                Bin::GtU => <$u>::from(a > b),
+                Bin::LeS => <$u>::from(sa <= sb),
+                Bin::LeU => <$u>::from(a <= b),
+                Bin::GeS => <$u>::from(sa >= sb),
+                Bin::GeU => <$u>::from(a >= b),
+            })
         }
-        Bin::DivU => a.checked_div(b).ok_or(Trap::DivisionByZero)?,
-        Bin::RemS => {
-            if b == 0 {
-                return Err(Trap::DivisionByZero);
-            }
-            sa.wrapping_rem(sb) as u32
-        }
-        Bin::RemU => a.checked_rem(b).ok_or(Trap::DivisionByZero)?,
-        Bin::And => a & b,
-        Bin::Or => a | b,
-        Bin::Xor => a ^ b,
-        Bin::Shl => a.wrapping_shl(b),
-        Bin::ShrS => sa.wrapping_shr(b) as u32,
-        Bin::ShrU => a.wrapping_shr(b),
-        Bin::Rotl => a.rotate_left(b % 32),
-        Bin::Rotr => a.rotate_right(b % 32),
-        Bin::Eq => u32::from(a == b),
-        Bin::Ne => u32::from(a != b),
-        Bin::LtS => u32::from(sa < sb),
-        Bin::LtU => u32::from(a < b),
-        Bin::GtS => u32::from(sa > sb),
-        Bin::GtU => u32::from(a > b),
-        Bin::LeS => u32::from(sa <= sb),
-        Bin::LeU => u32::from(a <= b),
-        Bin::GeS => u32::from(sa >= sb),
-        Bin::GeU => u32::from(a >= b),
-    })
+    };
 }
 
-#[inline(always)]
-fn bin64(op: Bin, a: u64, b: u64) -> Result<u64, Trap> {
-    let (sa, sb) = (a as i64, b as i64);
-    Ok(match op {
-        Bin::Add => a.wrapping_add(b),
-        Bin::Sub => a.wrapping_sub(b),
-        Bin::Mul => a.wrapping_mul(b),
-        Bin::DivS => {
-            if b == 0 {
-                return Err(Trap::DivisionByZero);
-            }
-            sa.checked_div(sb).ok_or(Trap::IntegerOverflow)? as u64
-        }
-        Bin::DivU => a.checked_div(b).ok_or(Trap::DivisionByZero)?,
-        Bin::RemS => {
-            if b == 0 {
-                return Err(Trap::DivisionByZero);
-            }
-            sa.wrapping_rem(sb) as u64
-        }
-        Bin::RemU => a.checked_rem(b).ok_or(Trap::DivisionByZero)?,
-        Bin::And => a & b,
-        Bin::Or => a | b,
-        Bin::Xor => a ^ b,
-        Bin::Shl => a.wrapping_shl(b as u32),
-        Bin::ShrS => sa.wrapping_shr(b as u32) as u64,
-        Bin::ShrU => a.wrapping_shr(b as u32),
-        Bin::Rotl => a.rotate_left((b % 64) as u32),
-        Bin::Rotr => a.rotate_right((b % 64) as u32),
-        Bin::Eq => u64::from(a == b),
-        Bin::Ne => u64::from(a != b),
-        Bin::LtS => u64::from(sa < sb),
-        Bin::LtU => u64::from(a < b),
-        Bin::GtS => u64::from(sa > sb),
-        Bin::GtU => u64::from(a > b),
-        Bin::LeS => u64::from(sa <= sb),
-        Bin::LeU => u64::from(a <= b),
-        Bin::GeS => u64::from(sa >= sb),
-        Bin::GeU => u64::from(a >= b),
-    })
-}
+binary!(bin32, u32, i32);
+binary!(bin64, u64, i64);
 
 #[inline(always)]
 fn un32(op: Un, v: u32) -> u32 {
