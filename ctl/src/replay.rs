@@ -36,32 +36,58 @@ pub struct Report {
     pub engine: &'static str,
 }
 
-/// Runs the IP frames of `frames` through `inst` `repeat` times at `hook`.
-/// Returns the report and the first pass's verdict per frame (`None` for
-/// non-IP frames). `progress` is called with the packets done so far, every
-/// 65536 packets.
+/// The IP packets of a capture as a hook sees them, with their contexts,
+/// laid out once after loading (before any timing): what [`run`] replays.
+pub struct Packets<'a> {
+    frames: usize,
+    /// (frame index, packet from its network header, context)
+    list: Vec<(usize, &'a [u8], Ctx)>,
+}
+
+impl<'a> Packets<'a> {
+    /// The IP packets of `frames` at `hook`.
+    pub fn new(frames: &'a Frames, hook: Hook) -> Self {
+        let list = frames
+            .frames
+            .iter()
+            .enumerate()
+            .filter_map(|(i, f)| frames.packet(f, hook).map(|(pkt, ctx)| (i, pkt, ctx)))
+            .collect();
+        Packets {
+            frames: frames.frames.len(),
+            list,
+        }
+    }
+
+    /// How many IP packets there are.
+    pub fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+}
+
+/// Runs `packets` through `inst` `repeat` times. Returns the report and the
+/// first pass's verdict per frame of the capture (`None` for non-IP
+/// frames). `progress` is called with the packets done so far, every 65536
+/// packets.
 pub fn run(
     inst: &mut Instance,
-    frames: &Frames,
-    hook: Hook,
+    packets: &Packets<'_>,
     repeat: u32,
     mut progress: impl FnMut(u64),
 ) -> (Report, Vec<Option<Verdict>>) {
     let repeat = repeat.max(1);
-    // The IP packets and their contexts, laid out once before timing starts.
-    let packets: Vec<(usize, &[u8], Ctx)> = frames
-        .frames
-        .iter()
-        .enumerate()
-        .filter_map(|(i, f)| frames.packet(f, hook).map(|(pkt, ctx)| (i, pkt, ctx)))
-        .collect();
-    let mut verdicts = vec![None; frames.frames.len()];
+    let mut verdicts = vec![None; packets.frames];
     let before = *inst.counters();
     let mut first = Counters::default();
     let mut done = 0u64;
     let started = Instant::now();
     for pass in 0..repeat {
-        for (i, pkt, ctx) in &packets {
+        for (i, pkt, ctx) in &packets.list {
             let v = inst.run(pkt, ctx);
             if pass == 0 {
                 verdicts[*i] = Some(v);
@@ -82,8 +108,8 @@ pub fn run(
         elapsed / done as f64
     };
     let report = Report {
-        frames: frames.frames.len() as u64,
-        not_ip: frames.frames.iter().filter(|f| f.net.is_none()).count() as u64,
+        frames: packets.frames as u64,
+        not_ip: (packets.frames - packets.list.len()) as u64,
         packets: first.packets,
         accepted: first.accepted,
         dropped: first.dropped,

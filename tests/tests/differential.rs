@@ -40,7 +40,8 @@ fn comparable(frames: &Frames, i: usize) -> bool {
 /// (the test filters drop what matches; non-IP frames never match).
 fn engine(frames: &Frames, filter: &str, config: &[&str]) -> Vec<bool> {
     let mut inst = load(filter, config);
-    let (report, verdicts) = replay::run(&mut inst, frames, Hook::Prerouting, 1, |_| {});
+    let packets = replay::Packets::new(frames, Hook::Prerouting);
+    let (report, verdicts) = replay::run(&mut inst, &packets, 1, |_| {});
     assert_eq!(
         report.traps + report.out_of_fuel + report.invalid_verdicts,
         0

@@ -58,7 +58,8 @@ pub fn run(args: Args) -> Result {
         );
         bar
     });
-    let (report, verdicts) = replay::run(&mut inst, &frames, args.hook, args.repeat, |done| {
+    let packets = replay::Packets::new(&frames, args.hook);
+    let (report, verdicts) = replay::run(&mut inst, &packets, args.repeat, |done| {
         if let Some(bar) = &bar {
             bar.set_position(done);
         }
