@@ -23,7 +23,7 @@
 //! an RCU grace period, and frees the old one: a packet sees either the old
 //! filter or the new one, whole.
 
-use crate::engine::{self, Ctx, EngineError, Instance, PacketSource, Status};
+use crate::engine::{self, Ctx, EngineError, Instance, PacketReader, Status};
 use crate::net::cpu::{self, BhGuard};
 use crate::net::netfilter::{Hook, HookState, Verdict};
 use crate::net::skb::SkBuff;
@@ -146,7 +146,9 @@ impl Runtime {
     /// Runs the filter on one packet, on this CPU's instance.
     #[inline]
     fn run(&self, skb: &SkBuff, state: &HookState<'_>) -> Verdict {
-        let Some(pkt) = SkbPacket::new(skb) else {
+        // The packet from its network header on: the linear part in place,
+        // the rest through `NetworkReader`.
+        let Some((linear, len, rest)) = from_network_header(skb) else {
             // The network header is not inside the skb's data: not a packet
             // an inet hook sees. Let it pass unfiltered.
             return Verdict::Accept;
@@ -169,7 +171,7 @@ impl Runtime {
         // invariant stated at `impl Sync for Runtime`, nothing else uses
         // this instance until `bh` is dropped, after the last use of `inst`.
         let inst = unsafe { &mut *pc.instance.get() };
-        let result = inst.run(&pkt, &ctx);
+        let result = inst.run(linear, len, &rest, &ctx);
         let c = &pc.counters;
         let seen = c.packets.load(Ordering::Relaxed);
         if seen % TIMING_SAMPLE == 0 {
@@ -206,40 +208,26 @@ pub(crate) enum LoadFailure {
     NoMemory,
 }
 
-/// The packet from its network header on, over the skb: the linear part in
-/// place, the rest through a bounded `skb_header_pointer` copy into the engine's
-/// buffer (never more than the bytes the filter asked for).
-struct SkbPacket<'a> {
+/// The packet from the network header on: its linear part (in place), its
+/// length, and a reader of the rest (a bounded `skb_header_pointer` copy
+/// into the engine's buffer, never more than the bytes the filter asked
+/// for). `None` if the network header is not inside the linear data.
+#[inline]
+fn from_network_header(skb: &SkBuff) -> Option<(&[u8], usize, NetworkReader<'_>)> {
+    let off = usize::try_from(skb.network_offset()).ok()?;
+    let linear = skb.linear().get(off..)?;
+    let len = skb.len().checked_sub(off)?;
+    Some((linear, len, NetworkReader { skb, off }))
+}
+
+/// Reads an skb's bytes at offsets counted from its network header.
+struct NetworkReader<'a> {
     skb: &'a SkBuff,
     /// Offset of the network header from `skb->data`.
     off: usize,
-    len: usize,
-    linear: &'a [u8],
 }
 
-impl<'a> SkbPacket<'a> {
-    fn new(skb: &'a SkBuff) -> Option<Self> {
-        let off = usize::try_from(skb.network_offset()).ok()?;
-        let linear = skb.linear().get(off..)?;
-        let len = skb.len().checked_sub(off)?;
-        Some(SkbPacket {
-            skb,
-            off,
-            len,
-            linear,
-        })
-    }
-}
-
-impl PacketSource for SkbPacket<'_> {
-    fn len(&self) -> usize {
-        self.len
-    }
-
-    fn linear(&self) -> &[u8] {
-        self.linear
-    }
-
+impl PacketReader for NetworkReader<'_> {
     fn read(&self, offset: usize, dst: &mut [u8]) -> bool {
         match offset.checked_add(self.off) {
             Some(o) => self.skb.copy_to(o, dst),

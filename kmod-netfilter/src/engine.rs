@@ -101,8 +101,7 @@ extern "C" {
         inst: *mut RawInstance,
         pkt: *const RawPacket,
         ctx: *const Ctx,
-        out: *mut RawRunResult,
-    );
+    ) -> RawRunResult;
     fn wasmnf_engine_describe_status(
         result: *const RawRunResult,
         buf: *mut u8,
@@ -262,35 +261,31 @@ pub(crate) struct LoadOptions<'a> {
     pub(crate) config: &'a [u8],
 }
 
-/// A packet the engine reads in place: a linear part, and the rest through
-/// bounded copies. Implemented over the skb by the data plane.
-pub(crate) trait PacketSource {
-    /// The packet's length.
-    fn len(&self) -> usize;
-    /// The leading bytes readable in place.
-    fn linear(&self) -> &[u8];
-    /// Copies `[offset, offset + dst.len())` into `dst`; `false` if the range
-    /// is not inside the packet.
+/// The bytes of a packet past its linear part, copied on demand: what the
+/// engine's read callback calls. Implemented over the skb by the data plane.
+pub(crate) trait PacketReader {
+    /// Copies `[offset, offset + dst.len())` of the packet into `dst`;
+    /// `false` if the range is not inside the packet.
     fn read(&self, offset: usize, dst: &mut [u8]) -> bool;
 }
 
-/// The engine's read callback for a `P: PacketSource`.
+/// The engine's read callback for an `R: PacketReader`.
 ///
 /// # Safety
 ///
-/// `ctx` is the `&P` that [`Instance::run`] passed with this function, alive
+/// `ctx` is the `&R` that [`Instance::run`] passed with this function, alive
 /// for the call; `dst` is valid for `n` bytes of writes.
-unsafe extern "C" fn read_trampoline<P: PacketSource>(
+unsafe extern "C" fn read_trampoline<R: PacketReader>(
     ctx: *const c_void,
     offset: usize,
     dst: *mut u8,
     n: usize,
 ) -> bool {
-    // SAFETY: `ctx` is the `&P` given by `Instance::run`, alive for the run.
-    let pkt = unsafe { &*ctx.cast::<P>() };
+    // SAFETY: `ctx` is the `&R` given by `Instance::run`, alive for the run.
+    let reader = unsafe { &*ctx.cast::<R>() };
     // SAFETY: the engine passes a buffer valid for `n` bytes of writes.
     let dst = unsafe { core::slice::from_raw_parts_mut(dst, n) };
-    pkt.read(offset, dst)
+    reader.read(offset, dst)
 }
 
 /// A checked, compiled filter.
@@ -413,6 +408,7 @@ pub(crate) struct RunResult {
 
 impl RunResult {
     /// The verdict, after the failure policy.
+    #[inline]
     pub(crate) fn verdict(&self) -> Verdict {
         if self.raw.verdict == 0 {
             Verdict::Drop
@@ -422,6 +418,7 @@ impl RunResult {
     }
 
     /// How the run ended.
+    #[inline]
     pub(crate) fn status(&self) -> Status {
         match self.raw.status {
             0 => Status::Ok,
@@ -460,34 +457,39 @@ impl Instance {
             read: None,
             read_ctx: ptr::null(),
         };
-        let mut out = RawRunResult::default();
         // SAFETY: `self.raw` is live and exclusively borrowed (type invariant
         // and `&mut self`); `raw_pkt` describes `pkt`, which is borrowed for
-        // the call and does not change; `ctx` and `out` are valid.
-        unsafe { wasmnf_engine_instance_run(self.raw.as_ptr(), &raw_pkt, ctx, &mut out) };
-        RunResult { raw: out }
+        // the call and does not change; `ctx` is valid.
+        let raw = unsafe { wasmnf_engine_instance_run(self.raw.as_ptr(), &raw_pkt, ctx) };
+        RunResult { raw }
     }
 }
 
 impl Instance {
-    /// Runs the filter on `pkt`: its linear part in place, the rest through
-    /// [`PacketSource::read`]. Allocates nothing and never sleeps.
-    pub(crate) fn run<P: PacketSource>(&mut self, pkt: &P, ctx: &Ctx) -> RunResult {
-        let linear = pkt.linear();
+    /// Runs the filter on a packet of `len` bytes whose first bytes are
+    /// `linear` (read in place) and whose rest `rest` copies on demand.
+    /// Allocates nothing and never sleeps.
+    #[inline]
+    pub(crate) fn run<R: PacketReader>(
+        &mut self,
+        linear: &[u8],
+        len: usize,
+        rest: &R,
+        ctx: &Ctx,
+    ) -> RunResult {
         let raw_pkt = RawPacket {
             linear: linear.as_ptr(),
             linear_len: linear.len(),
-            len: pkt.len(),
-            read: Some(read_trampoline::<P>),
-            read_ctx: (pkt as *const P).cast::<c_void>(),
+            len,
+            read: Some(read_trampoline::<R>),
+            read_ctx: (rest as *const R).cast::<c_void>(),
         };
-        let mut out = RawRunResult::default();
         // SAFETY: `self.raw` is live and exclusively borrowed (type invariant
-        // and `&mut self`); `raw_pkt` describes `pkt`, borrowed for the call,
-        // with a read callback whose context is `pkt` itself; `ctx` and `out`
-        // are valid.
-        unsafe { wasmnf_engine_instance_run(self.raw.as_ptr(), &raw_pkt, ctx, &mut out) };
-        RunResult { raw: out }
+        // and `&mut self`); `raw_pkt` describes a packet borrowed for the
+        // call (`linear` and `rest`), with a read callback whose context is
+        // `rest` itself; `ctx` is valid.
+        let raw = unsafe { wasmnf_engine_instance_run(self.raw.as_ptr(), &raw_pkt, ctx) };
+        RunResult { raw }
     }
 }
 

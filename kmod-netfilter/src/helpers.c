@@ -21,26 +21,6 @@ const void *wasmnf_helper_skb_header_pointer(const struct sk_buff *skb,
 	return skb_header_pointer(skb, offset, len, buffer);
 }
 
-unsigned int wasmnf_helper_skb_headlen(const struct sk_buff *skb)
-{
-	return skb_headlen(skb);
-}
-
-int wasmnf_helper_skb_network_offset(const struct sk_buff *skb)
-{
-	return skb_network_offset(skb);
-}
-
-u32 wasmnf_helper_skb_mark(const struct sk_buff *skb)
-{
-	return skb->mark;
-}
-
-int wasmnf_helper_dev_ifindex(const struct net_device *dev)
-{
-	return dev->ifindex;
-}
-
 /*
  * Disables bottom halves unless they already are (softirq context, or a
  * caller that did local_bh_disable): either way no softirq can then run on

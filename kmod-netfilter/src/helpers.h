@@ -23,10 +23,6 @@ struct task_struct;
 
 const void *wasmnf_helper_skb_header_pointer(const struct sk_buff *skb,
 					     int offset, int len, void *buffer);
-unsigned int wasmnf_helper_skb_headlen(const struct sk_buff *skb);
-int wasmnf_helper_skb_network_offset(const struct sk_buff *skb);
-u32 wasmnf_helper_skb_mark(const struct sk_buff *skb);
-int wasmnf_helper_dev_ifindex(const struct net_device *dev);
 
 bool wasmnf_helper_bh_enter(unsigned int *cpu);
 void wasmnf_helper_bh_exit(void);

@@ -52,6 +52,7 @@ ${BINDGEN:-bindgen} "$header" "${bindgen_opts[@]}" \
 	--allowlist-type 'netlink_callback|netlink_ext_ack|nlattr|nlmsghdr|pernet_operations' \
 	--allowlist-var 'NLA_.*|GENL_.*|NLM_F_.*|NLMSG_HDRLEN|GENL_HDRLEN|NETLINK_MAX_FMTMSG_LEN|NLMSG_DEFAULT_SIZE' \
 	--allowlist-type 'nf_hook_ops|nf_hook_state|nf_inet_hooks|nf_hook_ops_type' \
+	--allowlist-var 'WASMNF_.*' \
 	--allowlist-var 'init_net|NF_DROP|NF_ACCEPT|NFPROTO_.*|NF_IP_PRI_.*|NF_IP6_PRI_.*' \
 	--opaque-type 'net|net_device|sock|nf_hook_entries|rcu_head|sk_buff_head|sec_path|nf_conntrack|skb_ext|module|xarray|task_struct' \
 	--allowlist-type 'sk_buff|net|net_device' \

@@ -388,7 +388,8 @@ impl PacketView for FfiPacket<'_> {
     }
 }
 
-/// Runs the instance's filter on one packet. Allocates nothing, never
+/// Runs the instance's filter on one packet and returns the result (by
+/// value: 12 bytes, returned in registers). Allocates nothing, never
 /// sleeps. On a null argument the result is a trap (`BadHostCall`) with an
 /// accept verdict.
 ///
@@ -396,22 +397,17 @@ impl PacketView for FfiPacket<'_> {
 ///
 /// `inst` is a live instance not being run elsewhere; `pkt` and `ctx` are
 /// valid for reads; `pkt.linear` is valid for `pkt.linear_len` bytes and,
-/// with `pkt.read`, describes a packet that does not change during the run;
-/// `out` is valid for a write.
+/// with `pkt.read`, describes a packet that does not change during the run.
 #[no_mangle]
 pub unsafe extern "C" fn wasmnf_engine_instance_run(
     inst: *mut Instance,
     pkt: *const WasmnfPacket,
     ctx: *const WasmnfCtx,
-    out: *mut WasmnfRunResult,
-) {
-    if out.is_null() {
-        return;
-    }
+) -> WasmnfRunResult {
     // SAFETY: each pointer is null or valid (caller's contract); `inst` is
     // not aliased while this call runs.
     let (inst, pkt, ctx) = unsafe { (inst.as_mut(), pkt.as_ref(), ctx.as_ref()) };
-    let result = match (inst, pkt, ctx) {
+    match (inst, pkt, ctx) {
         (Some(inst), Some(pkt), Some(ctx)) => {
             let linear: &[u8] = if pkt.linear.is_null() || pkt.linear_len == 0 {
                 &[]
@@ -456,9 +452,7 @@ pub unsafe extern "C" fn wasmnf_engine_instance_run(
             status: STATUS_TRAP,
             detail: trap_code(TrapKind::BadHostCall),
         },
-    };
-    // SAFETY: `out` is non-null and valid for a write (caller's contract).
-    unsafe { out.write(result) };
+    }
 }
 
 /// Describes a run's status in words (`ok`, `trap: ...`, `out of fuel`)
@@ -537,10 +531,8 @@ mod tests {
             mark: 0,
             tstamp_ns: 0,
         };
-        let mut out = WasmnfRunResult::default();
-        // SAFETY: live instance, valid packet, context and result.
-        unsafe { wasmnf_engine_instance_run(inst, &p, &ctx, &mut out) };
-        out
+        // SAFETY: live instance, valid packet and context.
+        unsafe { wasmnf_engine_instance_run(inst, &p, &ctx) }
     }
 
     fn describe(r: &WasmnfRunResult) -> std::string::String {

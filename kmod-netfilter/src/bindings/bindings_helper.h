@@ -12,3 +12,12 @@
 #include <net/genetlink.h>
 
 #include "../helpers.h"
+
+/*
+ * Field offsets of opaque types (bindgen keeps `struct net_device` opaque),
+ * computed by clang from the kernel's own definitions with the kernel's
+ * flags, for reads on the packet path without a call into C.
+ */
+enum {
+	WASMNF_NET_DEVICE_IFINDEX_OFFSET = offsetof(struct net_device, ifindex),
+};

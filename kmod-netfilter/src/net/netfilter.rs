@@ -113,31 +113,42 @@ pub(crate) struct HookState<'a> {
 
 impl HookState<'_> {
     /// `NF_INET_*` hook number.
+    #[inline]
     pub(crate) fn hook(&self) -> u32 {
         self.raw.hook.into()
     }
 
     /// `NFPROTO_*` of this packet (IPv4 or IPv6, also for an inet hook).
+    #[inline]
     pub(crate) fn pf(&self) -> u32 {
         self.raw.pf.into()
     }
 
+    /// `dev->ifindex`, 0 for no device.
+    #[inline]
     fn ifindex(dev: *mut bindings::net_device) -> u32 {
         if dev.is_null() {
             return 0;
         }
+        // `struct net_device` is opaque to bindgen; clang computed the
+        // offset of its `int ifindex` from the kernel's definition.
+        let at = bindings::WASMNF_NET_DEVICE_IFINDEX_OFFSET as usize;
         // SAFETY: a non-null device in the hook state is held by the caller
-        // for the hook call (type invariant).
-        let idx = unsafe { bindings::wasmnf_helper_dev_ifindex(dev) };
+        // for the hook call (type invariant), so the whole `struct
+        // net_device` is valid for reads; `at` is the offset of its
+        // `ifindex` field, an `int` (naturally aligned within the struct).
+        let idx = unsafe { dev.cast_const().cast::<u8>().add(at).cast::<i32>().read() };
         idx as u32
     }
 
     /// Input interface index, 0 if none.
+    #[inline]
     pub(crate) fn in_ifindex(&self) -> u32 {
         Self::ifindex(self.raw.in_)
     }
 
     /// Output interface index, 0 if none.
+    #[inline]
     pub(crate) fn out_ifindex(&self) -> u32 {
         Self::ifindex(self.raw.out)
     }

@@ -29,11 +29,29 @@ impl SkBuff {
         unsafe { &*ptr.cast::<SkBuff>() }
     }
 
+    /// The raw `struct sk_buff`.
+    #[inline]
+    fn raw(&self) -> *const bindings::sk_buff {
+        self.0.get().cast_const()
+    }
+
+    /// The `headers` group of `struct sk_buff` (bindgen makes the
+    /// `struct_group` a union of two identical structs).
+    #[inline]
+    fn headers(&self) -> &bindings::sk_buff__bindgen_ty_4__bindgen_ty_2 {
+        // SAFETY: the skb is valid for reads and unchanged while `&self`
+        // lives (type invariant). `headers` is one of the two members of
+        // the `struct_group(headers, ...)` union; both members are the same
+        // struct of plain integer fields, so either view is valid.
+        unsafe { (*self.raw()).__bindgen_anon_4.headers.as_ref() }
+    }
+
     /// The packet's length in bytes (linear and paged parts together).
+    #[inline]
     pub(crate) fn len(&self) -> usize {
         // SAFETY: by the type invariant the skb is valid for reads and its
         // `len` field does not change while we hold `&self`.
-        let len = unsafe { (*self.0.get()).len };
+        let len = unsafe { (*self.raw()).len };
         len as usize
     }
 
@@ -67,36 +85,52 @@ impl SkBuff {
         true
     }
 
-    /// The linear part, from `skb->data` on: `skb_headlen()` bytes, readable
-    /// in place (zero-copy).
+    /// The linear part, from `skb->data` on: `skb_headlen()` = `len -
+    /// data_len` bytes, readable in place (zero-copy).
+    #[inline]
     pub(crate) fn linear(&self) -> &[u8] {
         // SAFETY: by the type invariant the skb is valid for reads and
-        // unchanged while `&self` lives; `skb_headlen` has no other
-        // precondition.
-        let (data, headlen) = unsafe {
-            (
-                (*self.0.get()).data,
-                bindings::wasmnf_helper_skb_headlen(self.0.get()),
-            )
+        // unchanged while `&self` lives.
+        let (data, len, data_len) = unsafe {
+            let raw = self.raw();
+            ((*raw).data, (*raw).len, (*raw).data_len)
         };
-        if data.is_null() || headlen == 0 {
+        // `data_len <= len` is an skb invariant; checked anyway, as the
+        // slice below relies on it.
+        let Some(headlen) = len.checked_sub(data_len) else {
+            return &[];
+        };
+        if data.is_null() {
             return &[];
         }
-        // SAFETY: `data` points at `headlen` bytes of linear packet data,
-        // which stay valid and unchanged while the skb is held (invariant).
+        // SAFETY: `data` points at `skb_headlen()` bytes of linear packet
+        // data, which stay valid and unchanged while the skb is held
+        // (invariant).
         unsafe { core::slice::from_raw_parts(data.cast_const(), headlen as usize) }
     }
 
-    /// Offset of the network header from `skb->data` (0 at the netfilter
-    /// inet hooks; may be negative in general).
-    pub(crate) fn network_offset(&self) -> i32 {
+    /// Offset of the network header from `skb->data`
+    /// (`skb_network_offset()`: 0 at the netfilter inet hooks; may be
+    /// negative in general).
+    #[inline]
+    pub(crate) fn network_offset(&self) -> isize {
         // SAFETY: the skb is valid for reads (type invariant).
-        unsafe { bindings::wasmnf_helper_skb_network_offset(self.0.get()) }
+        let (head, data) = unsafe {
+            let raw = self.raw();
+            ((*raw).head, (*raw).data)
+        };
+        let nh = self.headers().network_header as usize;
+        // skb_network_header() - skb->data, without forming a pointer
+        // outside the buffer.
+        (head as usize).wrapping_add(nh).wrapping_sub(data as usize) as isize
     }
 
     /// The packet mark (`skb->mark`).
+    #[inline]
     pub(crate) fn mark(&self) -> u32 {
-        // SAFETY: the skb is valid for reads (type invariant).
-        unsafe { bindings::wasmnf_helper_skb_mark(self.0.get()) }
+        // SAFETY: `mark` shares a union with `reserved_tailroom` (used only
+        // on skbs being built, never on one a hook sees); both are `u32`,
+        // so reading it is always a valid integer.
+        unsafe { self.headers().__bindgen_anon_4.mark }
     }
 }
