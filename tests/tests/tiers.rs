@@ -382,3 +382,56 @@ fn mutated_modules_run_alike() {
     }
     assert!(compared > 100, "only {compared} mutants compared");
 }
+
+/// Cases a review found: branches to the function's own label after a
+/// fusable `local.get`, bulk memory bounded by fuel like wasmi, a second
+/// table, an exported import.
+#[test]
+fn review_cases_run_alike() {
+    let cases = [
+        // A branch to the function label carries its own value.
+        r#"(module (func (export "filter") (param $len i32) (result i32) (local $x i32)
+            (local.set $x (i32.const 5))
+            (br_if 0 (i32.const 1) (local.get $len))
+            (drop)
+            (local.get $x)))"#,
+        r#"(module (func (export "filter") (param $len i32) (result i32) (local $x i32)
+            (local.set $x (i32.const 7))
+            (block (br_table 1 1 (i32.const 3) (i32.const 0)))
+            (local.get $x)))"#,
+        // memory.fill / memory.copy / memory.grow cost fuel by size.
+        r#"(module (memory 16)
+            (func (export "filter") (param i32) (result i32)
+              (loop $l (memory.fill (i32.const 0) (i32.const 1) (i32.const 1048576)) (br $l))
+              (i32.const 1)))"#,
+        r#"(module (memory 16)
+            (func (export "filter") (param i32) (result i32)
+              (loop $l (memory.copy (i32.const 0) (i32.const 8) (i32.const 1048000)) (br $l))
+              (i32.const 1)))"#,
+        r#"(module (memory 1)
+            (func (export "filter") (param i32) (result i32)
+              (memory.fill (i32.const 0) (i32.const 1) (i32.const 65536))
+              (i32.const 1)))"#,
+    ];
+    let pkt = udp4(1, b"");
+    let pkts = [(pkt.as_slice(), ctx(&pkt)), (pkt.as_slice(), ctx(&pkt))];
+    for wat in cases {
+        let wasm = wat::parse_str(wat).unwrap();
+        let (mut fast, mut wasmi) = both(&wasm, &[]);
+        compare(wat, &mut fast, &mut wasmi, &pkts);
+    }
+    // Left to wasmi, which refuses or runs them itself.
+    for wat in [
+        r#"(module (table $a 0 funcref) (table $b 3 funcref)
+            (elem (table $a) (i32.const 0) func $g)
+            (func $g (result i32) (i32.const 1))
+            (func (export "filter") (param i32) (result i32) (i32.const 1)))"#,
+        r#"(module (import "wasmnf" "pkt_u8" (func $u8 (param i32) (result i32)))
+            (export "filter" (func $u8)))"#,
+    ] {
+        let wasm = wat::parse_str(wat).unwrap();
+        if let Ok(filter) = Filter::new(&wasm, options(&[], Tier::Auto)) {
+            assert_eq!(filter.tier().0, Tier::Wasmi, "{wat}");
+        }
+    }
+}

@@ -468,12 +468,17 @@ fn execute(
             Op::MemorySize => push!((heap.memory.len() / PAGE) as u64),
             Op::MemoryGrow => {
                 let delta = top!() as u32;
+                // Pages added are zeroed: paid like bytes copied.
+                if heap.can_grow(delta) {
+                    charge_bytes(fuel, u64::from(delta) * PAGE as u64)?;
+                }
                 top!() = u64::from(heap.grow(delta));
             }
             Op::MemoryCopy => {
                 let n = pop!() as u32 as usize;
                 let src = pop!() as u32 as usize;
                 let dst = pop!() as u32 as usize;
+                charge_bytes(fuel, n as u64)?;
                 let len = heap.memory.len();
                 match (src.checked_add(n), dst.checked_add(n)) {
                     (Some(s), Some(d)) if s <= len && d <= len => {
@@ -523,6 +528,7 @@ fn execute(
                 let n = pop!() as u32 as usize;
                 let value = pop!() as u8;
                 let dst = pop!() as u32 as usize;
+                charge_bytes(fuel, n as u64)?;
                 dst.checked_add(n)
                     .and_then(|end| heap.memory.get_mut(dst..end))
                     .ok_or(Trap::MemoryOutOfBounds)?
@@ -530,6 +536,19 @@ fn execute(
             }
         }
     }
+}
+
+/// Bytes a run may copy, fill or zero for one unit of fuel (wasmi's rate).
+const BYTES_PER_FUEL: u64 = 64;
+
+/// Charges `fuel` for touching `bytes` bytes of memory: bulk instructions
+/// cost by size, so fuel bounds a run's time, not only its instructions.
+#[inline]
+fn charge_bytes(fuel: &mut u64, bytes: u64) -> Result<(), Trap> {
+    *fuel = fuel
+        .checked_sub(bytes / BYTES_PER_FUEL)
+        .ok_or(Trap::OutOfFuel)?;
+    Ok(())
 }
 
 #[inline]
@@ -554,11 +573,16 @@ fn push_frame(
 }
 
 impl Heap {
+    /// Whether `memory.grow` by `delta` pages stays within the limit.
+    fn can_grow(&self, delta: u32) -> bool {
+        self.has_memory && self.memory.len() / PAGE + delta as usize <= self.max_pages
+    }
+
     /// `memory.grow`: the old size in pages, or `u32::MAX` (-1).
     fn grow(&mut self, delta: u32) -> u32 {
         let old = self.memory.len() / PAGE;
         let new = old + delta as usize;
-        if !self.has_memory || new > self.max_pages {
+        if !self.can_grow(delta) {
             return u32::MAX;
         }
         if self.memory.try_reserve_exact((new - old) * PAGE).is_err() {

@@ -85,6 +85,9 @@ pub(crate) struct Module {
 
 const NO_EXPORT: u32 = u32::MAX;
 
+/// Most function types a module may declare for this tier.
+const TYPES_MAX: u32 = 1024;
+
 fn bad(_: wasmparser::BinaryReaderError) -> Unsupported {
     Unsupported("unreadable module")
 }
@@ -130,6 +133,8 @@ pub(crate) fn translate(wasm: &[u8]) -> Result<Module, Unsupported> {
         memory_exported: false,
     };
     let mut bodies: Vec<FunctionBody<'_>> = Vec::new();
+    let mut tables = 0;
+    let mut imports = 0u32;
     for payload in Parser::new(0).parse_all(wasm) {
         match payload.map_err(bad)? {
             Payload::TypeSection(reader) => {
@@ -142,6 +147,11 @@ pub(crate) fn translate(wasm: &[u8]) -> Result<Module, Unsupported> {
                             int_type(*ty)?;
                         }
                         let index = types.len() as u32;
+                        // Finding the canonical type is linear in the types so
+                        // far: cap them so translation stays fast.
+                        if index >= TYPES_MAX {
+                            return Err(Unsupported("more than 1024 function types"));
+                        }
                         let canon = types
                             .iter()
                             .position(|t| *t == ft)
@@ -164,6 +174,7 @@ pub(crate) fn translate(wasm: &[u8]) -> Result<Module, Unsupported> {
                     let host =
                         HostFn::from_name(import.name).ok_or(Unsupported("an unknown import"))?;
                     funcs.push((Callee::Host(host), ty));
+                    imports += 1;
                 }
             }
             Payload::FunctionSection(reader) => {
@@ -176,9 +187,10 @@ pub(crate) fn translate(wasm: &[u8]) -> Result<Module, Unsupported> {
             Payload::TableSection(reader) => {
                 for table in reader {
                     let table = table.map_err(bad)?;
-                    if m.table != 0 || !matches!(table.init, TableInit::RefNull) {
+                    if tables > 0 || !matches!(table.init, TableInit::RefNull) {
                         return Err(Unsupported("more than one table or a table initializer"));
                     }
+                    tables += 1;
                     m.table = u32::try_from(table.ty.initial)
                         .map_err(|_| Unsupported("a table too large"))?;
                 }
@@ -275,6 +287,13 @@ pub(crate) fn translate(wasm: &[u8]) -> Result<Module, Unsupported> {
     }
     if m.filter == NO_EXPORT {
         return Err(Unsupported("no `filter` export"));
+    }
+    // The entry points must be the module's own functions (an export may
+    // name an imported host function, which wasmi calls directly).
+    for export in core::iter::once(m.filter).chain(m.init) {
+        if export < imports {
+            return Err(Unsupported("an exported entry point that is an import"));
+        }
     }
     let sig_of = |ty: u32| {
         sigs.get(ty as usize)
@@ -854,7 +873,12 @@ impl<'a> Translator<'a> {
     fn end(&mut self) -> Result<(), Unsupported> {
         let c = self.controls.pop().ok_or(Unsupported("an end"))?;
         if self.controls.is_empty() {
-            // The function's own end: return what is on the stack.
+            // The function's own end: return what is on the stack. Branches
+            // to the function's label land on this `Return`: then it must
+            // not be fused with what precedes it.
+            if !c.patches.is_empty() {
+                self.label();
+            }
             self.emit(Op::Return);
             self.end_label(c, self.ops.len().saturating_sub(1) as u32);
             return Ok(());
