@@ -215,6 +215,8 @@ pub(crate) enum SelftestFilter {
     Spin = 1,
     /// Calls every host function, 40 Wasm calls deep; accepts if all checks pass.
     Hostcalls = 2,
+    /// Drops IPv4 UDP, on wasmi rather than the engine's fast tier.
+    OnWasmi = 3,
 }
 
 /// The Wasm bytes of a built-in self-test filter.

@@ -47,7 +47,7 @@ struct Case {
     status: Expect,
 }
 
-const CASES: [Case; 6] = [
+const CASES: [Case; 8] = [
     Case {
         filter: SelftestFilter::DropUdp8080,
         filter_name: "drop_udp_8080",
@@ -95,6 +95,24 @@ const CASES: [Case; 6] = [
         pkt: &UDP_8080,
         verdict: Verdict::Accept,
         status: Expect::Ok,
+    },
+    // The same kinds of runs on wasmi, which the example filters no longer
+    // reach: a verdict, and a trap (wasmi allocates its error).
+    Case {
+        filter: SelftestFilter::OnWasmi,
+        filter_name: "on_wasmi",
+        pkt_name: "udp:8080",
+        pkt: &UDP_8080,
+        verdict: Verdict::Drop,
+        status: Expect::Ok,
+    },
+    Case {
+        filter: SelftestFilter::OnWasmi,
+        filter_name: "on_wasmi",
+        pkt_name: "short",
+        pkt: &SHORT,
+        verdict: Verdict::Accept,
+        status: Expect::Trap,
     },
 ];
 

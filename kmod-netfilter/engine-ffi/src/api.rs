@@ -35,9 +35,11 @@ static SELFTEST_DROP_UDP_8080: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/drop_udp_8080.wasm"));
 static SELFTEST_SPIN: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/spin.wasm"));
 static SELFTEST_HOSTCALLS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/hostcalls.wasm"));
+static SELFTEST_ON_WASMI: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/on_wasmi.wasm"));
 
 /// The built-in self-test filters: 0 = `drop_udp_8080`, 1 = `spin` (never
-/// returns), 2 = `hostcalls` (every host function, 40 Wasm calls deep).
+/// returns), 2 = `hostcalls` (every host function, 40 Wasm calls deep),
+/// 3 = `on_wasmi` (drops UDP; runs on wasmi, not the fast tier).
 /// Any other index gives an empty range.
 #[no_mangle]
 pub extern "C" fn wasmnf_engine_selftest_wasm(which: u32) -> WasmnfBytes {
@@ -45,6 +47,7 @@ pub extern "C" fn wasmnf_engine_selftest_wasm(which: u32) -> WasmnfBytes {
         0 => SELFTEST_DROP_UDP_8080,
         1 => SELFTEST_SPIN,
         2 => SELFTEST_HOSTCALLS,
+        3 => SELFTEST_ON_WASMI,
         _ => &[],
     };
     WasmnfBytes {
@@ -540,6 +543,40 @@ mod tests {
         // SAFETY: valid result and buffer.
         let n = unsafe { wasmnf_engine_describe_status(r, buf.as_mut_ptr(), buf.len()) };
         std::string::String::from_utf8_lossy(&buf[..n]).into_owned()
+    }
+
+    /// The self-test covers both engines: `on_wasmi` runs on wasmi, the
+    /// others on the fast tier; `on_wasmi` drops UDP and traps on a short
+    /// packet.
+    #[test]
+    fn selftest_filters_cover_both_engines() {
+        for (wasm, tier) in [
+            (SELFTEST_DROP_UDP_8080, wasmnf_engine::Tier::Auto),
+            (SELFTEST_SPIN, wasmnf_engine::Tier::Auto),
+            (SELFTEST_HOSTCALLS, wasmnf_engine::Tier::Auto),
+            (SELFTEST_ON_WASMI, wasmnf_engine::Tier::Wasmi),
+        ] {
+            let f = new_filter(wasm, 0).unwrap();
+            // SAFETY: live filter, freed below.
+            unsafe {
+                assert_eq!((*f).tier().0, tier);
+                wasmnf_engine_filter_free(f);
+            }
+        }
+        let f = new_filter(SELFTEST_ON_WASMI, 0).unwrap();
+        // SAFETY: live filter.
+        let inst = unsafe { wasmnf_engine_instance_new(f, ptr::null_mut(), 0, ptr::null_mut()) };
+        assert!(!inst.is_null());
+        let r = run(inst, &UDP_8080);
+        assert_eq!((r.verdict, r.status), (VERDICT_DROP, STATUS_OK));
+        let r = run(inst, &UDP_8080[..3]);
+        assert_eq!((r.verdict, r.status), (VERDICT_ACCEPT, STATUS_TRAP));
+        assert_eq!(describe(&r), "trap: packet read out of bounds");
+        // SAFETY: live objects, not used again.
+        unsafe {
+            wasmnf_engine_instance_free(inst);
+            wasmnf_engine_filter_free(f);
+        }
     }
 
     #[test]
