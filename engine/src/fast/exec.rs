@@ -115,20 +115,10 @@ impl Machine {
         memory.resize(initial * PAGE, 0);
         let mut table = vec![None; module.table as usize];
         for (offset, items) in &module.elems {
-            let start = *offset as usize;
-            let dst = start
-                .checked_add(items.len())
-                .and_then(|end| table.get_mut(start..end))
-                .ok_or(InstantiateError::SegmentOutOfBounds)?;
-            dst.copy_from_slice(items);
+            place(&mut table, *offset, items)?;
         }
         for (offset, bytes) in &module.data {
-            let start = *offset as usize;
-            let dst = start
-                .checked_add(bytes.len())
-                .and_then(|end| memory.get_mut(start..end))
-                .ok_or(InstantiateError::SegmentOutOfBounds)?;
-            dst.copy_from_slice(bytes);
+            place(&mut memory, *offset, bytes)?;
         }
         let mut frames = Vec::new();
         frames
@@ -188,6 +178,18 @@ impl Machine {
         }
         result
     }
+}
+
+/// Copies an active segment's `items` to `offset` in `dst` (a table or a
+/// memory), or fails if it does not fit.
+fn place<T: Copy>(dst: &mut [T], offset: u32, items: &[T]) -> Result<(), InstantiateError> {
+    let start = offset as usize;
+    start
+        .checked_add(items.len())
+        .and_then(|end| dst.get_mut(start..end))
+        .ok_or(InstantiateError::SegmentOutOfBounds)?
+        .copy_from_slice(items);
+    Ok(())
 }
 
 /// Sets up the frame of `code` at `fp`, whose parameters end at `sp`:
@@ -288,6 +290,20 @@ fn execute(
         () => {
             slot!(sp.wrapping_sub(1))
         };
+    }
+    // Enters defined function `callee`, whose arguments are on the stack.
+    macro_rules! call_wasm {
+        ($callee:expr) => {{
+            let callee: u32 = $callee;
+            let next = module.codes.get(callee as usize).ok_or(Trap::Internal)?;
+            push_frame(frames, max_depth, code_index, pc, fp)?;
+            fp = sp.checked_sub(next.params as usize).ok_or(Trap::Internal)?;
+            sp = enter(stack, fuel, next, fp, sp)?;
+            code_index = callee;
+            code = next;
+            ops = &code.ops;
+            pc = Code::START;
+        }};
     }
     macro_rules! branch {
         ($t:expr) => {{
@@ -429,16 +445,7 @@ fn execute(
                 pc = caller.pc as usize;
                 fp = caller.fp as usize;
             }
-            Op::Call(callee) => {
-                let next = module.codes.get(callee as usize).ok_or(Trap::Internal)?;
-                push_frame(frames, max_depth, code_index, pc, fp)?;
-                fp = sp.checked_sub(next.params as usize).ok_or(Trap::Internal)?;
-                sp = enter(stack, fuel, next, fp, sp)?;
-                code_index = callee;
-                code = next;
-                ops = &code.ops;
-                pc = Code::START;
-            }
+            Op::Call(callee) => call_wasm!(callee),
             Op::CallHost(f) => {
                 sp = host(stack, heap, f, sp, env)?;
             }
@@ -452,16 +459,7 @@ fn execute(
                 }
                 match callee {
                     Callee::Host(f) => sp = host(stack, heap, f, sp, env)?,
-                    Callee::Wasm(callee) => {
-                        let next = module.codes.get(callee as usize).ok_or(Trap::Internal)?;
-                        push_frame(frames, max_depth, code_index, pc, fp)?;
-                        fp = sp.checked_sub(next.params as usize).ok_or(Trap::Internal)?;
-                        sp = enter(stack, fuel, next, fp, sp)?;
-                        code_index = callee;
-                        code = next;
-                        ops = &code.ops;
-                        pc = Code::START;
-                    }
+                    Callee::Wasm(callee) => call_wasm!(callee),
                 }
             }
             Op::Unreachable => return Err(Trap::Unreachable),

@@ -563,15 +563,23 @@ mod tests {
                 wasmnf_engine_filter_free(f);
             }
         }
-        let f = new_filter(SELFTEST_ON_WASMI, 0).unwrap();
+        with_instance(SELFTEST_ON_WASMI, 0, |inst| {
+            let r = run(inst, &UDP_8080);
+            assert_eq!((r.verdict, r.status), (VERDICT_DROP, STATUS_OK));
+            let r = run(inst, &UDP_8080[..3]);
+            assert_eq!((r.verdict, r.status), (VERDICT_ACCEPT, STATUS_TRAP));
+            assert_eq!(describe(&r), "trap: packet read out of bounds");
+        });
+    }
+
+    /// Runs `check` on an instance of `wasm` with `fuel` per packet (0: the
+    /// default), then frees the instance and its filter.
+    fn with_instance(wasm: &[u8], fuel: u64, check: impl FnOnce(*mut Instance)) {
+        let f = new_filter(wasm, fuel).unwrap();
         // SAFETY: live filter.
         let inst = unsafe { wasmnf_engine_instance_new(f, ptr::null_mut(), 0, ptr::null_mut()) };
         assert!(!inst.is_null());
-        let r = run(inst, &UDP_8080);
-        assert_eq!((r.verdict, r.status), (VERDICT_DROP, STATUS_OK));
-        let r = run(inst, &UDP_8080[..3]);
-        assert_eq!((r.verdict, r.status), (VERDICT_ACCEPT, STATUS_TRAP));
-        assert_eq!(describe(&r), "trap: packet read out of bounds");
+        check(inst);
         // SAFETY: live objects, not used again.
         unsafe {
             wasmnf_engine_instance_free(inst);
@@ -581,53 +589,32 @@ mod tests {
 
     #[test]
     fn selftest_filters_give_the_verdicts_the_module_expects() {
-        let f = new_filter(SELFTEST_DROP_UDP_8080, 0).unwrap();
-        // SAFETY: live filter.
-        let inst = unsafe { wasmnf_engine_instance_new(f, ptr::null_mut(), 0, ptr::null_mut()) };
-        assert!(!inst.is_null());
-        let r = run(inst, &UDP_8080);
-        assert_eq!((r.verdict, r.status), (VERDICT_DROP, STATUS_OK));
-        let mut udp53 = UDP_8080;
-        udp53[22..24].copy_from_slice(&53u16.to_be_bytes());
-        let r = run(inst, &udp53);
-        assert_eq!((r.verdict, r.status), (VERDICT_ACCEPT, STATUS_OK));
-        let r = run(inst, &UDP_8080[..3]);
-        assert_eq!((r.verdict, r.status), (VERDICT_ACCEPT, STATUS_TRAP));
-        assert_eq!(describe(&r), "trap: packet read out of bounds");
-        // SAFETY: live objects, not used again.
-        unsafe {
-            wasmnf_engine_instance_free(inst);
-            wasmnf_engine_filter_free(f);
-        }
+        with_instance(SELFTEST_DROP_UDP_8080, 0, |inst| {
+            let r = run(inst, &UDP_8080);
+            assert_eq!((r.verdict, r.status), (VERDICT_DROP, STATUS_OK));
+            let mut udp53 = UDP_8080;
+            udp53[22..24].copy_from_slice(&53u16.to_be_bytes());
+            let r = run(inst, &udp53);
+            assert_eq!((r.verdict, r.status), (VERDICT_ACCEPT, STATUS_OK));
+            let r = run(inst, &UDP_8080[..3]);
+            assert_eq!((r.verdict, r.status), (VERDICT_ACCEPT, STATUS_TRAP));
+            assert_eq!(describe(&r), "trap: packet read out of bounds");
+        });
 
-        let f = new_filter(SELFTEST_HOSTCALLS, 0).unwrap();
-        // SAFETY: live filter.
-        let inst = unsafe { wasmnf_engine_instance_new(f, ptr::null_mut(), 0, ptr::null_mut()) };
-        assert!(!inst.is_null());
-        let r = run(inst, &UDP_8080);
-        assert_eq!(
-            (r.verdict, r.status),
-            (VERDICT_ACCEPT, STATUS_OK),
-            "{}",
-            describe(&r)
-        );
-        // SAFETY: live objects, not used again.
-        unsafe {
-            wasmnf_engine_instance_free(inst);
-            wasmnf_engine_filter_free(f);
-        }
-
-        let f = new_filter(SELFTEST_SPIN, 1000).unwrap();
-        // SAFETY: live filter.
-        let inst = unsafe { wasmnf_engine_instance_new(f, ptr::null_mut(), 0, ptr::null_mut()) };
-        let r = run(inst, &UDP_8080);
-        assert_eq!((r.verdict, r.status), (VERDICT_ACCEPT, STATUS_OUT_OF_FUEL));
-        assert_eq!(describe(&r), "out of fuel");
-        // SAFETY: live objects, not used again.
-        unsafe {
-            wasmnf_engine_instance_free(inst);
-            wasmnf_engine_filter_free(f);
-        }
+        with_instance(SELFTEST_HOSTCALLS, 0, |inst| {
+            let r = run(inst, &UDP_8080);
+            assert_eq!(
+                (r.verdict, r.status),
+                (VERDICT_ACCEPT, STATUS_OK),
+                "{}",
+                describe(&r)
+            );
+        });
+        with_instance(SELFTEST_SPIN, 1000, |inst| {
+            let r = run(inst, &UDP_8080);
+            assert_eq!((r.verdict, r.status), (VERDICT_ACCEPT, STATUS_OUT_OF_FUEL));
+            assert_eq!(describe(&r), "out of fuel");
+        });
     }
 
     #[test]
