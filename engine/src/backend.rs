@@ -11,7 +11,7 @@ use crate::instance::{Status, TrapKind};
 use crate::packet::{Ctx, PacketView};
 use alloc::boxed::Box;
 use alloc::sync::Arc;
-use wasmi::{Linker, Memory, Module, Store, TrapCode, TypedFunc};
+use wasmi::{Linker, Module, Store, TrapCode, TypedFunc};
 
 /// Which engine runs a filter.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -45,7 +45,6 @@ pub(crate) struct FastBackend {
 pub(crate) struct WasmiBackend {
     pub(crate) store: Store<HostState>,
     pub(crate) filter: TypedFunc<i32, i32>,
-    pub(crate) memory: Option<Memory>,
     pub(crate) init: Option<TypedFunc<(), i32>>,
 }
 
@@ -71,7 +70,8 @@ impl Backend {
     pub(crate) fn memory_mut(&mut self) -> Option<&mut [u8]> {
         match self {
             Backend::Fast(b) => b.machine.memory_mut(),
-            Backend::Wasmi(b) => Some(b.memory?.data_mut(&mut b.store)),
+            // The exported memory, which the host functions use too.
+            Backend::Wasmi(b) => Some(b.store.data().memory?.data_mut(&mut b.store)),
         }
     }
 

@@ -243,7 +243,6 @@ impl Filter {
         let mut backend = WasmiBackend {
             store,
             filter,
-            memory,
             init,
         };
         backend

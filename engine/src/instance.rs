@@ -1,7 +1,7 @@
 //! A pre-instantiated filter and its per-packet entry point.
 
 use crate::abi::{verdict, window};
-use crate::backend::{Backend, Tier};
+use crate::backend::Backend;
 use crate::counters::Counters;
 use crate::filter::{Clock, FilterOptions, OnError};
 use crate::packet::{Ctx, PacketView};
@@ -120,14 +120,6 @@ impl Instance {
     /// Runs `init`, with the largest fuel budget a filter may have.
     pub(crate) fn call_init(&mut self) -> Result<i32, Status> {
         self.backend.call_init()
-    }
-
-    /// The engine this instance runs on.
-    pub fn tier(&self) -> Tier {
-        match self.backend.is_fast() {
-            true => Tier::Auto,
-            false => Tier::Wasmi,
-        }
     }
 
     /// Whether this instance runs on the fast tier.

@@ -22,15 +22,19 @@ pub fn load_bytes(wasm: &[u8], config: &[&str]) -> Result<Instance, LoadError> {
     load_tier(wasm, config, Tier::Auto)
 }
 
-/// Loads `wasm` with `config` on `tier` (`Tier::Auto`: the fast tier when
-/// it takes the module).
-pub fn load_tier(wasm: &[u8], config: &[&str], tier: Tier) -> Result<Instance, LoadError> {
-    let options = FilterOptions {
+/// Default load options with `config` on `tier` (`Tier::Auto`: the fast
+/// tier when it takes the module).
+pub fn options(config: &[&str], tier: Tier) -> Result<FilterOptions, LoadError> {
+    Ok(FilterOptions {
         config: FilterConfig::from_entries(config.iter().copied())?,
         tier,
         ..FilterOptions::default()
-    };
-    Filter::new(wasm, options)?.instantiate()
+    })
+}
+
+/// Loads `wasm` with `config` on `tier` (see [`options`]).
+pub fn load_tier(wasm: &[u8], config: &[&str], tier: Tier) -> Result<Instance, LoadError> {
+    Filter::new(wasm, options(config, tier)?)?.instantiate()
 }
 
 /// Loads example filter `name` with `config`; panics with the load error.

@@ -5,24 +5,16 @@
 use std::path::Path;
 use wasmnf_ctl::capture::Frames;
 use wasmnf_engine::{
-    Ctx, Filter, FilterConfig, FilterOptions, Hook, Instance, Limits, LoadError, RunResult, Tier,
+    Ctx, Filter, FilterOptions, Hook, Instance, Limits, LoadError, RunResult, Tier,
 };
 use wasmnf_tests::*;
-
-fn options(config: &[&str], tier: Tier) -> FilterOptions {
-    FilterOptions {
-        config: FilterConfig::from_entries(config.iter().copied()).unwrap(),
-        tier,
-        ..FilterOptions::default()
-    }
-}
 
 /// The module on each tier: (fast, wasmi). Panics if the fast tier does
 /// not take it.
 fn both(wasm: &[u8], config: &[&str]) -> (Instance, Instance) {
-    let fast = Filter::new(wasm, options(config, Tier::Auto)).unwrap();
+    let fast = Filter::new(wasm, options(config, Tier::Auto).unwrap()).unwrap();
     assert_eq!(fast.tier(), (Tier::Auto, None), "the fast tier refused it");
-    let wasmi = Filter::new(wasm, options(config, Tier::Wasmi)).unwrap();
+    let wasmi = Filter::new(wasm, options(config, Tier::Wasmi).unwrap()).unwrap();
     assert_eq!(wasmi.tier().0, Tier::Wasmi);
     let (f, w) = (fast.instantiate().unwrap(), wasmi.instantiate().unwrap());
     assert!(f.is_fast() && !w.is_fast());
@@ -357,7 +349,7 @@ fn mutated_modules_run_alike() {
                 }
             }
             let load = |tier| -> Result<Instance, LoadError> {
-                Filter::new(&bytes, options(&config, tier))?.instantiate()
+                Filter::new(&bytes, options(&config, tier)?)?.instantiate()
             };
             match (load(Tier::Auto), load(Tier::Wasmi)) {
                 (Ok(mut fast), Ok(mut wasmi)) => {
@@ -430,7 +422,7 @@ fn review_cases_run_alike() {
             (export "filter" (func $u8)))"#,
     ] {
         let wasm = wat::parse_str(wat).unwrap();
-        if let Ok(filter) = Filter::new(&wasm, options(&[], Tier::Auto)) {
+        if let Ok(filter) = Filter::new(&wasm, options(&[], Tier::Auto).unwrap()) {
             assert_eq!(filter.tier().0, Tier::Wasmi, "{wat}");
         }
     }
