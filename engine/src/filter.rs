@@ -7,7 +7,7 @@ use crate::config::FilterConfig;
 use crate::error::LoadError;
 use crate::fast::{self, InstantiateError, Unsupported};
 use crate::host::{self, HostState};
-use crate::instance::{Instance, Verdict};
+use crate::instance::{Instance, Staging, Verdict};
 use crate::validate::{self, ModuleInfo};
 use alloc::boxed::Box;
 use alloc::format;
@@ -163,11 +163,7 @@ impl Filter {
             Ok(module) => self.instantiate_fast(module)?,
             Err(_) => self.instantiate_wasmi()?,
         };
-        let window = match (self.info.window, self.info.exports_memory) {
-            (Some(addr), true) => Some(addr as usize),
-            _ => None,
-        };
-        let mut inst = Instance::new(backend, window, &self.options);
+        let mut inst = Instance::new(backend, self.staging(), &self.options);
         if self.info.has_init {
             match inst.call_init() {
                 Ok(0) => {}
@@ -181,6 +177,31 @@ impl Filter {
             }
         }
         Ok(inst)
+    }
+
+    /// What instances stage in the window before each run: on the fast
+    /// tier only the fields the filter can read, on wasmi everything.
+    fn staging(&self) -> Option<Staging> {
+        let addr = match (self.info.window, self.info.exports_memory) {
+            (Some(addr), true) => addr as usize,
+            _ => return None,
+        };
+        Some(match &self.fast {
+            Ok(module) => Staging::for_reads(addr, &module.reads.memory),
+            Err(_) => Staging::full(addr),
+        })
+    }
+
+    /// Whether a run can see the packet's timestamp (through the `ctx`
+    /// import or the window). A host may skip reading its clock for
+    /// packets of a filter that cannot; the timestamp it passes is then
+    /// never seen.
+    pub fn reads_timestamp(&self) -> bool {
+        let ctx = match &self.fast {
+            Ok(module) => module.reads.ctx,
+            Err(_) => self.info.imports.iter().any(|i| i == "ctx"),
+        };
+        ctx || self.staging().is_some_and(|s| s.tstamp())
     }
 
     fn instantiate_fast(&self, module: &Arc<fast::Module>) -> Result<Backend, LoadError> {

@@ -3,6 +3,7 @@
 use crate::abi::{verdict, window};
 use crate::backend::Backend;
 use crate::counters::Counters;
+use crate::fast::Reads;
 use crate::filter::{Clock, FilterOptions, OnError};
 use crate::packet::{Ctx, PacketView};
 use core::fmt;
@@ -94,7 +95,7 @@ pub struct RunResult {
 /// or runs out of fuel allocates once, because wasmi boxes every error.
 pub struct Instance {
     backend: Backend,
-    window: Option<usize>,
+    window: Option<Staging>,
     fuel: u64,
     on_error: OnError,
     clock: Option<Clock>,
@@ -104,7 +105,7 @@ pub struct Instance {
 impl Instance {
     pub(crate) fn new(
         backend: Backend,
-        window: Option<usize>,
+        window: Option<Staging>,
         options: &FilterOptions,
     ) -> Instance {
         Instance {
@@ -175,10 +176,10 @@ impl Instance {
         RunResult { verdict, status }
     }
 
-    /// Copies the context, the host's parse of the network layer and the
-    /// packet's first bytes into the window.
+    /// Copies into the window what the filter can read of the context, the
+    /// host's parse of the network layer and the packet's first bytes.
     fn stage(&mut self, pkt: &dyn PacketView, ctx: &Ctx) {
-        let Some(addr) = self.window else {
+        let Some(plan) = self.window else {
             return;
         };
         // The window was checked to lie inside the initial memory, and memory
@@ -186,26 +187,87 @@ impl Instance {
         let Some(w) = self
             .backend
             .memory_mut()
-            .and_then(|m| m.get_mut(addr..addr + window::SIZE))
+            .and_then(|m| m.get_mut(plan.addr..plan.addr + window::SIZE))
         else {
             return;
         };
         let len = pkt.len();
-        let staged = len.min(window::PACKET_MAX);
         let put32 =
             |w: &mut [u8], at: usize, v: u32| w[at..at + 4].copy_from_slice(&v.to_le_bytes());
-        put32(w, window::LEN, len as u32);
-        put32(w, window::STAGED, staged as u32);
-        put32(w, window::HOOK, ctx.hook as u32);
-        put32(w, window::FAMILY, ctx.family as u32);
-        put32(w, window::IIF, ctx.iif);
-        put32(w, window::OIF, ctx.oif);
-        put32(w, window::MARK, ctx.mark);
-        w[window::TSTAMP_NS..window::TSTAMP_NS + 8].copy_from_slice(&ctx.tstamp_ns.to_le_bytes());
-        let info = crate::packet::PktInfo::parse(pkt, ctx.family);
-        let (l4, ports) = crate::packet::PktInfo::encode(info.as_ref());
-        w[window::L4_OFFSET..window::L4_OFFSET + 8].copy_from_slice(&l4.to_le_bytes());
-        put32(w, window::SPORT, ports);
-        pkt.copy_to(0, &mut w[window::PACKET..window::PACKET + staged]);
+        if plan.header {
+            put32(w, window::LEN, len as u32);
+            put32(w, window::STAGED, len.min(window::PACKET_MAX) as u32);
+            put32(w, window::HOOK, ctx.hook as u32);
+            put32(w, window::FAMILY, ctx.family as u32);
+            put32(w, window::IIF, ctx.iif);
+            put32(w, window::OIF, ctx.oif);
+            put32(w, window::MARK, ctx.mark);
+        }
+        if plan.tstamp {
+            w[window::TSTAMP_NS..window::TSTAMP_NS + 8]
+                .copy_from_slice(&ctx.tstamp_ns.to_le_bytes());
+        }
+        if plan.l4 {
+            let info = crate::packet::PktInfo::parse(pkt, ctx.family);
+            let (l4, ports) = crate::packet::PktInfo::encode(info.as_ref());
+            w[window::L4_OFFSET..window::L4_OFFSET + 8].copy_from_slice(&l4.to_le_bytes());
+            put32(w, window::SPORT, ports);
+        }
+        let n = len.min(plan.packet);
+        if n > 0 {
+            pkt.copy_to(0, &mut w[window::PACKET..window::PACKET + n]);
+        }
+    }
+}
+
+/// What [`Instance::stage`] writes into a filter's window before each run:
+/// every field, or only those the filter can read ([`Staging::for_reads`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Staging {
+    /// The window's address in the filter's memory.
+    addr: usize,
+    /// Bytes `0..32`: length, bytes staged, hook, family, interfaces, mark.
+    header: bool,
+    /// Bytes `32..40`: the timestamp.
+    tstamp: bool,
+    /// Bytes `40..64`: the host's parse of the network layer.
+    l4: bool,
+    /// How many of the packet's first bytes to copy to byte 64 (at most
+    /// [`window::PACKET_MAX`]; fewer if the packet is shorter).
+    packet: usize,
+}
+
+impl Staging {
+    /// Stages every field: for filters whose reads are not known.
+    pub(crate) fn full(addr: usize) -> Staging {
+        Staging {
+            addr,
+            header: true,
+            tstamp: true,
+            l4: true,
+            packet: window::PACKET_MAX,
+        }
+    }
+
+    /// Stages the fields of the window at `addr` that `reads` can see.
+    /// Unseen bytes keep whatever they held: no run can read them.
+    pub(crate) fn for_reads(addr: usize, reads: &Reads) -> Staging {
+        let field = |from: usize, to: usize| {
+            let at = addr as u64;
+            at + from as u64..at + to as u64
+        };
+        let packet = field(window::PACKET, window::SIZE);
+        Staging {
+            addr,
+            header: reads.overlaps(field(0, window::TSTAMP_NS)),
+            tstamp: reads.overlaps(field(window::TSTAMP_NS, window::L4_OFFSET)),
+            l4: reads.overlaps(field(window::L4_OFFSET, window::PACKET)),
+            packet: (reads.end_within(packet.clone()) - packet.start) as usize,
+        }
+    }
+
+    /// Whether a run can see the timestamp in the window.
+    pub(crate) fn tstamp(&self) -> bool {
+        self.tstamp
     }
 }

@@ -61,8 +61,10 @@ struct Counters {
 }
 
 /// One packet in this many (per CPU) is timed into `run_ns`, which gets
-/// its time times this many: an unbiased estimate of the total at the cost
-/// of one clock read per packet (the context's timestamp) instead of two.
+/// its time times this many: an unbiased estimate of the total. The clock
+/// is read once per packet for filters that can see the timestamp (the
+/// context's `tstamp_ns`, which also starts the timing), otherwise only for
+/// the timed packets.
 pub(crate) const TIMING_SAMPLE: u64 = 16;
 
 /// Adds `n` to a counter that only the calling CPU writes.
@@ -95,6 +97,9 @@ struct PerCpu {
 /// A filter ready for packets on every CPU.
 pub(crate) struct Runtime {
     percpu: KVec<PerCpu>,
+    /// Whether the filter can see the packet's timestamp: if not, the
+    /// clock is read only for the packets timed into `run_ns`.
+    reads_timestamp: bool,
 }
 
 // SAFETY: the instance of `percpu[i]` is used (mutably) only by `run` on CPU
@@ -125,7 +130,10 @@ impl Runtime {
                 )
                 .map_err(|_| LoadFailure::NoMemory)?;
         }
-        Ok(Runtime { percpu })
+        Ok(Runtime {
+            percpu,
+            reads_timestamp: filter.reads_timestamp(),
+        })
     }
 
     /// How many instances there are.
@@ -153,7 +161,21 @@ impl Runtime {
             // an inet hook sees. Let it pass unfiltered.
             return Verdict::Accept;
         };
-        let start = cpu::mono_fast_ns();
+        let bh = BhGuard::new();
+        let Some(pc) = self.percpu.get(bh.cpu()) else {
+            // Cannot happen: every CPU id is below `nr_cpu_ids`.
+            return Verdict::Accept;
+        };
+        let c = &pc.counters;
+        let seen = c.packets.load(Ordering::Relaxed);
+        let timed = seen % TIMING_SAMPLE == 0;
+        // One clock read at most: for the filter (if it can see the
+        // timestamp) and for timing (one packet in `TIMING_SAMPLE`).
+        let start = if self.reads_timestamp || timed {
+            cpu::mono_fast_ns()
+        } else {
+            0
+        };
         let ctx = Ctx {
             hook: state.hook(),
             family: state.pf(),
@@ -162,19 +184,12 @@ impl Runtime {
             mark: skb.mark(),
             tstamp_ns: start,
         };
-        let bh = BhGuard::new();
-        let Some(pc) = self.percpu.get(bh.cpu()) else {
-            // Cannot happen: every CPU id is below `nr_cpu_ids`.
-            return Verdict::Accept;
-        };
         // SAFETY: this is CPU `bh.cpu()` with bottom halves disabled: by the
         // invariant stated at `impl Sync for Runtime`, nothing else uses
         // this instance until `bh` is dropped, after the last use of `inst`.
         let inst = unsafe { &mut *pc.instance.get() };
         let result = inst.run(linear, len, &rest, &ctx);
-        let c = &pc.counters;
-        let seen = c.packets.load(Ordering::Relaxed);
-        if seen % TIMING_SAMPLE == 0 {
+        if timed {
             let took = cpu::mono_fast_ns().wrapping_sub(start);
             bump(&c.run_ns, took.wrapping_mul(TIMING_SAMPLE));
         }

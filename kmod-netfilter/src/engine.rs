@@ -90,6 +90,7 @@ extern "C" {
         err_len: *mut usize,
     ) -> *mut RawFilter;
     fn wasmnf_engine_filter_free(filter: *mut RawFilter);
+    fn wasmnf_engine_filter_reads_timestamp(filter: *const RawFilter) -> bool;
     fn wasmnf_engine_instance_new(
         filter: *const RawFilter,
         err: *mut u8,
@@ -349,6 +350,13 @@ impl Filter {
             )
         };
         NonNull::new(raw).map(|raw| Filter { raw }).ok_or(err)
+    }
+
+    /// Whether runs can see the packet's timestamp; if not, the context's
+    /// `tstamp_ns` is never read and need not come from the clock.
+    pub(crate) fn reads_timestamp(&self) -> bool {
+        // SAFETY: `self.raw` is live (type invariant).
+        unsafe { wasmnf_engine_filter_reads_timestamp(self.raw.as_ptr()) }
     }
 
     /// A new instance, ready for packets (compiles, allocates, runs `init`).

@@ -231,3 +231,43 @@ fn accept_all_and_drop_all() {
     assert_eq!(accept.counters().accepted, 4);
     assert_eq!(drop.counters().dropped, 4);
 }
+
+/// Which filters can see the packet's timestamp: the kernel module reads
+/// its clock per packet only for those (`Filter::reads_timestamp`).
+#[test]
+fn timestamp_readers_are_known() {
+    use wasmnf_engine::{Filter, Tier};
+    let reads = |wasm: &[u8], config: &[&str], tier| {
+        Filter::new(wasm, options(config, tier).unwrap())
+            .unwrap()
+            .reads_timestamp()
+    };
+    for (name, config, expected) in [
+        ("drop_port", &["port=8080"][..], false),
+        ("accept_all", &[], false),
+        ("syn_flood", &[], true),
+        ("icmp_ratelimit", &[], true),
+    ] {
+        assert_eq!(reads(&wasm(name), config, Tier::Auto), expected, "{name}");
+    }
+    // On wasmi every window field is staged, the timestamp included.
+    assert!(reads(&wasm("drop_port"), &["port=8080"], Tier::Wasmi));
+    let window = |body: &str| {
+        wat::parse_str(format!(
+            r#"(module
+              (import "wasmnf" "ctx" (func $ctx (param i32) (result i64)))
+              (memory (export "memory") 1)
+              (global (export "wasmnf_window") i32 (i32.const 1024))
+              (func (export "filter") (param i32) (result i32) {body}))"#
+        ))
+        .unwrap()
+    };
+    for (body, expected) in [
+        ("(i32.load16_u (i32.const 1074))", false),
+        ("(i32.load (i32.const 1060))", true),
+        ("(i32.wrap_i64 (call $ctx (i32.const 7)))", true),
+        ("(i32.load (local.get 0))", true),
+    ] {
+        assert_eq!(reads(&window(body), &[], Tier::Auto), expected, "{body}");
+    }
+}

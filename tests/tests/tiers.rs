@@ -107,6 +107,53 @@ fn examples_run_alike_on_both_tiers() {
     }
 }
 
+/// The fast tier stages only the window fields a filter can read (when
+/// every load it can execute has a fixed address); wasmi stages them all.
+/// Filters reading different parts of the window at fixed addresses, and
+/// writing into it, must see the same bytes on both.
+#[test]
+fn window_staging_is_unobservable() {
+    let mut pkts = handmade_packets();
+    pkts.extend(capture_packets());
+    let pkts: Vec<(&[u8], Ctx)> = pkts.iter().map(|(p, c)| (p.as_slice(), *c)).collect();
+    // The window is at 1024: header 1024.., timestamp 1056, the host's
+    // parse 1064.., packet bytes 1088..1216.
+    let bodies = [
+        // A packet byte (the IPv4 protocol): 10 bytes staged.
+        "(i32.load8_u (i32.const 1097))",
+        // The last packet byte of the window.
+        "(i32.load8_u (i32.const 1215))",
+        // The host's parse only.
+        "(i32.add (i32.load16_u (i32.const 1074)) (i32.mul (i32.load8_u (i32.const 1068)) (i32.const 65536)))",
+        "(i32.load8_u (i32.const 1070))",
+        // The header: length and bytes staged, hook and family.
+        "(i32.add (i32.mul (i32.load (i32.const 1024)) (i32.const 1000)) (i32.load (i32.const 1028)))",
+        "(i32.add (i32.load (i32.const 1032)) (i32.load (i32.const 1036)))",
+        // The timestamp.
+        "(i32.wrap_i64 (i64.load (i32.const 1056)))",
+        // A field the filter overwrote this run: its own value.
+        "(i32.store (i32.const 1072) (i32.const 77)) (drop (i32.load8_u (i32.const 1068))) (i32.load (i32.const 1072))",
+        // A header byte it wrote last run: restaged before this one.
+        "(i32.load (i32.const 1024)) (i32.store (i32.const 1024) (i32.const 5)) (i32.add (i32.const 1))",
+        // A reserved byte written last run and read back: never staged.
+        "(i32.load (i32.const 1080)) (i32.store (i32.const 1080) (i32.add (i32.load (i32.const 1080)) (i32.const 3)))",
+        // A computed address: everything is staged.
+        "(i32.load8_u offset=1088 (local.get 0))",
+    ];
+    for body in bodies {
+        let wat = format!(
+            r#"(module
+              (memory (export "memory") 1)
+              (global (export "wasmnf_window") i32 (i32.const 1024))
+              (func (export "filter") (param i32) (result i32)
+                (i32.add (i32.const 2) {body})))"#
+        );
+        let (mut fast, mut wasmi) = both(&wat::parse_str(&wat).unwrap(), &[]);
+        compare(body, &mut fast, &mut wasmi, &pkts);
+        compare(body, &mut fast, &mut wasmi, &pkts);
+    }
+}
+
 #[test]
 fn pcap_rules_run_alike_on_both_tiers() {
     let pkts = capture_packets();
@@ -203,6 +250,21 @@ fn instructions_compute_alike() {
         "(if (result i32) (i32.const 0) (then (i32.const 11)) (else (i32.const 12)))",
         "(loop (result i32) (i32.const 13))",
         "(block (result i32) (unreachable))",
+        // Guards on a value at a fixed address (fused into one instruction
+        // on the fast tier): taken and not, every i32 load, traps.
+        "(block $b (result i32) (block (br_if 0 (i32.and (i32.load8_u (i32.const 1)) (i32.const 1))) (br $b (i32.const 21))) (i32.const 22))",
+        "(block $b (result i32) (block (br_if 0 (i32.and (i32.load8_u (i32.const 1)) (i32.const 2))) (br $b (i32.const 21))) (i32.const 22))",
+        "(if (result i32) (i32.eqz (i32.and (i32.load8_u (i32.const 2)) (i32.const 2))) (then (i32.const 31)) (else (i32.const 32)))",
+        "(if (result i32) (i32.eqz (i32.and (i32.load8_u (i32.const 2)) (i32.const 1))) (then (i32.const 31)) (else (i32.const 32)))",
+        "(if (result i32) (i32.load16_s (i32.const 0)) (then (i32.const 41)) (else (i32.const 42)))",
+        "(if (result i32) (i32.load16_u (i32.const 20)) (then (i32.const 41)) (else (i32.const 42)))",
+        "(if (result i32) (i32.eqz (i32.load (i32.const 20))) (then (i32.const 43)) (else (i32.const 44)))",
+        "(if (result i32) (i32.and (i32.load (i32.const 4)) (i32.const 0)) (then (i32.const 45)) (else (i32.const 46)))",
+        "(if (result i32) (i32.lt_s (i32.load8_s (i32.const 0)) (i32.const 0)) (then (i32.const 47)) (else (i32.const 48)))",
+        "(if (result i32) (i32.gt_u (i32.load8_s (i32.const 0)) (i32.const 0x7fffffff)) (then (i32.const 49)) (else (i32.const 50)))",
+        "(if (result i32) (i32.load (i32.const 65534)) (then (i32.const 51)) (else (i32.const 52)))",
+        "(if (result i32) (i32.div_u (i32.load8_u (i32.const 0)) (i32.const 0)) (then (i32.const 53)) (else (i32.const 54)))",
+        "(block $b (result i32) (block (br_if 0 (i32.ne (i32.load16_u (i32.const 2)) (i32.const 0x8382))) (br $b (i32.const 55))) (i32.const 56))",
     ];
     let body: String = cases
         .iter()

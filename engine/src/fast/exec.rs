@@ -242,6 +242,132 @@ fn enter_inline(
     Ok(locals_end)
 }
 
+/// What the interpreter loop needs only on calls, returns, host calls and
+/// fuel charges. It lives in memory and the loop reaches it through one
+/// pointer, so the registers hold the hot state (stack, code, `pc`, `sp`,
+/// `fp`): the loop's per-instruction cost depends on that (callgrind).
+struct Cold<'r, 'e, 'p> {
+    frames: &'r mut Vec<Frame>,
+    max_depth: usize,
+    fuel: &'r mut u64,
+    module: &'r Module,
+    env: &'e mut Env<'p>,
+    /// The running function and its index.
+    code: &'r Code,
+    code_index: u32,
+}
+
+/// Where the loop continues after a call or a return.
+struct Resume<'r> {
+    ops: &'r [Op],
+    pc: usize,
+    fp: usize,
+    sp: usize,
+}
+
+/// Enters defined function `callee`, whose arguments end at `sp`, from the
+/// running function at `pc`/`fp`.
+#[inline(never)]
+fn call_wasm<'r>(
+    cold: &mut Cold<'r, '_, '_>,
+    stack: &mut [u64],
+    callee: u32,
+    pc: usize,
+    fp: usize,
+    sp: usize,
+) -> Result<Resume<'r>, Trap> {
+    let module: &'r Module = cold.module;
+    let next = module.codes.get(callee as usize).ok_or(Trap::Internal)?;
+    push_frame(cold.frames, cold.max_depth, cold.code_index, pc, fp)?;
+    let fp = sp.checked_sub(next.params as usize).ok_or(Trap::Internal)?;
+    let sp = enter(stack, cold.fuel, next, fp, sp)?;
+    cold.code_index = callee;
+    cold.code = next;
+    Ok(Resume {
+        ops: &next.ops,
+        pc: Code::START,
+        fp,
+        sp,
+    })
+}
+
+/// Returns from the running function (frame at `fp`, stack ending at
+/// `sp`): `Ok(Err(first result))` from the outermost one, else where its
+/// caller continues. `local` is the local `ReturnLocal` returns.
+#[inline(never)]
+#[allow(clippy::type_complexity)]
+fn ret<'r>(
+    cold: &mut Cold<'r, '_, '_>,
+    stack: &mut [u64],
+    local: Option<u32>,
+    fp: usize,
+    sp: usize,
+) -> Result<Result<Resume<'r>, u64>, Trap> {
+    // The first result (or 0) and how many there are.
+    let (first, n) = match local {
+        Some(l) => (*stack.get(fp + l as usize).ok_or(Trap::Internal)?, 1),
+        None => match cold.code.results as usize {
+            0 => (0, 0),
+            1 => (*stack.get(sp.wrapping_sub(1)).ok_or(Trap::Internal)?, 1),
+            n => {
+                let src = sp.checked_sub(n).ok_or(Trap::Internal)?;
+                // Read before the moves below may overwrite it.
+                let first = *stack.get(src).ok_or(Trap::Internal)?;
+                for i in 1..n {
+                    let v = *stack.get(src + i).ok_or(Trap::Internal)?;
+                    *stack.get_mut(fp + i).ok_or(Trap::Internal)? = v;
+                }
+                (first, n)
+            }
+        },
+    };
+    let Some(caller) = cold.frames.pop() else {
+        return Ok(Err(first));
+    };
+    if n > 0 {
+        *stack.get_mut(fp).ok_or(Trap::Internal)? = first;
+    }
+    let module: &'r Module = cold.module;
+    let code = module
+        .codes
+        .get(caller.code as usize)
+        .ok_or(Trap::Internal)?;
+    cold.code_index = caller.code;
+    cold.code = code;
+    Ok(Ok(Resume {
+        ops: &code.ops,
+        pc: caller.pc as usize,
+        fp: caller.fp as usize,
+        sp: fp + n,
+    }))
+}
+
+/// `call_indirect` through table index `i` with canonical type `canon`:
+/// a host call (`Ok(Err(sp))`) or a Wasm call (where to continue).
+#[inline(never)]
+#[allow(clippy::too_many_arguments, clippy::type_complexity)]
+fn call_indirect<'r>(
+    cold: &mut Cold<'r, '_, '_>,
+    stack: &mut [u64],
+    heap: &mut Heap,
+    i: u32,
+    canon: u32,
+    pc: usize,
+    fp: usize,
+    sp: usize,
+) -> Result<Result<Resume<'r>, usize>, Trap> {
+    let entry = heap.table.get(i as usize).ok_or(Trap::TableOutOfBounds)?;
+    let func = entry.ok_or(Trap::IndirectCallToNull)?;
+    let (callee, sig) = *cold.module.funcs.get(func as usize).ok_or(Trap::Internal)?;
+    if sig != canon {
+        return Err(Trap::BadSignature);
+    }
+    match callee {
+        Callee::Host(f) => host(stack, heap, f, sp, cold.env).map(Err),
+        Callee::Wasm(callee) => call_wasm(cold, stack, callee, pc, fp, sp).map(Ok),
+    }
+}
+
 /// Runs from the start of code `index` (frame already entered at 0, no
 /// callers in `frames`) until it returns; returns its first result (0 if it
 /// has none).
@@ -259,9 +385,16 @@ fn execute(
         fuel,
     } = machine;
     let stack: &mut [u64] = stack;
-    let max_depth = *max_depth;
-    let mut code_index = index;
-    let mut code = module.codes.get(index as usize).ok_or(Trap::Internal)?;
+    let code = module.codes.get(index as usize).ok_or(Trap::Internal)?;
+    let mut cold = Cold {
+        frames,
+        max_depth: *max_depth,
+        fuel,
+        module,
+        env,
+        code,
+        code_index: index,
+    };
     // The running function's instructions, kept in registers.
     let mut ops: &[Op] = &code.ops;
     let mut fp: usize = 0;
@@ -291,23 +424,18 @@ fn execute(
             slot!(sp.wrapping_sub(1))
         };
     }
-    // Enters defined function `callee`, whose arguments are on the stack.
-    macro_rules! call_wasm {
-        ($callee:expr) => {{
-            let callee: u32 = $callee;
-            let next = module.codes.get(callee as usize).ok_or(Trap::Internal)?;
-            push_frame(frames, max_depth, code_index, pc, fp)?;
-            fp = sp.checked_sub(next.params as usize).ok_or(Trap::Internal)?;
-            sp = enter(stack, fuel, next, fp, sp)?;
-            code_index = callee;
-            code = next;
-            ops = &code.ops;
-            pc = Code::START;
+    macro_rules! resume {
+        ($r:expr) => {{
+            let r: Resume<'_> = $r;
+            ops = r.ops;
+            pc = r.pc;
+            fp = r.fp;
+            sp = r.sp;
         }};
     }
     macro_rules! branch {
         ($t:expr) => {{
-            let t = *code.targets.get($t as usize).ok_or(Trap::Internal)?;
+            let t = *cold.code.targets.get($t as usize).ok_or(Trap::Internal)?;
             let dst = fp + t.height as usize;
             let n = t.arity as usize;
             let src = sp.checked_sub(n).ok_or(Trap::Internal)?;
@@ -327,7 +455,7 @@ fn execute(
         pc += 1;
         match op {
             Op::Fuel(n) => {
-                *fuel = fuel.checked_sub(u64::from(n)).ok_or(Trap::OutOfFuel)?;
+                *cold.fuel = cold.fuel.checked_sub(u64::from(n)).ok_or(Trap::OutOfFuel)?;
             }
             Op::LocalGet(i) => {
                 let v = *stack.get(fp + i as usize).ok_or(Trap::Internal)?;
@@ -410,56 +538,33 @@ fn execute(
             Op::WrapI64 => top!() &= 0xffff_ffff,
             Op::ExtendI32S => top!() = top!() as u32 as i32 as i64 as u64,
             Op::ExtendI32U => top!() &= 0xffff_ffff,
-            Op::Return | Op::ReturnLocal(_) => {
-                // The first result (or 0) and how many there are.
-                let (first, n) = match op {
-                    Op::ReturnLocal(l) => (*stack.get(fp + l as usize).ok_or(Trap::Internal)?, 1),
-                    _ => match code.results as usize {
-                        0 => (0, 0),
-                        1 => (*stack.get(sp.wrapping_sub(1)).ok_or(Trap::Internal)?, 1),
-                        n => {
-                            let src = sp.checked_sub(n).ok_or(Trap::Internal)?;
-                            // Read before the moves below may overwrite it.
-                            let first = *stack.get(src).ok_or(Trap::Internal)?;
-                            for i in 1..n {
-                                let v = *stack.get(src + i).ok_or(Trap::Internal)?;
-                                slot!(fp + i) = v;
-                            }
-                            (first, n)
-                        }
-                    },
-                };
-                let Some(caller) = frames.pop() else {
-                    return Ok(first);
-                };
-                if n > 0 {
-                    slot!(fp) = first;
-                }
-                sp = fp + n;
-                code_index = caller.code;
-                code = module
-                    .codes
-                    .get(code_index as usize)
-                    .ok_or(Trap::Internal)?;
-                ops = &code.ops;
-                pc = caller.pc as usize;
-                fp = caller.fp as usize;
+            // The outermost function returns here, the others in `ret`.
+            Op::ReturnLocal(l) if cold.frames.is_empty() => {
+                return Ok(*stack.get(fp + l as usize).ok_or(Trap::Internal)?);
             }
-            Op::Call(callee) => call_wasm!(callee),
+            Op::Return if cold.frames.is_empty() => {
+                return Ok(match cold.code.results as usize {
+                    0 => 0,
+                    n => *stack.get(sp.wrapping_sub(n)).ok_or(Trap::Internal)?,
+                });
+            }
+            Op::Return => match ret(&mut cold, stack, None, fp, sp)? {
+                Ok(r) => resume!(r),
+                Err(first) => return Ok(first),
+            },
+            Op::ReturnLocal(l) => match ret(&mut cold, stack, Some(l), fp, sp)? {
+                Ok(r) => resume!(r),
+                Err(first) => return Ok(first),
+            },
+            Op::Call(callee) => resume!(call_wasm(&mut cold, stack, callee, pc, fp, sp)?),
             Op::CallHost(f) => {
-                sp = host(stack, heap, f, sp, env)?;
+                sp = host(stack, heap, f, sp, cold.env)?;
             }
             Op::CallIndirect(canon) => {
                 let i = pop!() as u32;
-                let entry = heap.table.get(i as usize).ok_or(Trap::TableOutOfBounds)?;
-                let func = entry.ok_or(Trap::IndirectCallToNull)?;
-                let (callee, sig) = *module.funcs.get(func as usize).ok_or(Trap::Internal)?;
-                if sig != canon {
-                    return Err(Trap::BadSignature);
-                }
-                match callee {
-                    Callee::Host(f) => sp = host(stack, heap, f, sp, env)?,
-                    Callee::Wasm(callee) => call_wasm!(callee),
+                match call_indirect(&mut cold, stack, heap, i, canon, pc, fp, sp)? {
+                    Ok(r) => resume!(r),
+                    Err(new_sp) => sp = new_sp,
                 }
             }
             Op::Unreachable => return Err(Trap::Unreachable),
@@ -468,7 +573,7 @@ fn execute(
                 let delta = top!() as u32;
                 // Pages added are zeroed: paid like bytes copied.
                 if heap.can_grow(delta) {
-                    charge_bytes(fuel, u64::from(delta) * PAGE as u64)?;
+                    charge_bytes(cold.fuel, u64::from(delta) * PAGE as u64)?;
                 }
                 top!() = u64::from(heap.grow(delta));
             }
@@ -476,7 +581,7 @@ fn execute(
                 let n = pop!() as u32 as usize;
                 let src = pop!() as u32 as usize;
                 let dst = pop!() as u32 as usize;
-                charge_bytes(fuel, n as u64)?;
+                charge_bytes(cold.fuel, n as u64)?;
                 let len = heap.memory.len();
                 match (src.checked_add(n), dst.checked_add(n)) {
                     (Some(s), Some(d)) if s <= len && d <= len => {
@@ -486,6 +591,19 @@ fn execute(
                 }
             }
             Op::LoadAbs(kind, addr) => push!(load(&heap.memory, kind, addr, 0)?),
+            Op::JumpIfAbs {
+                kind,
+                op,
+                when,
+                addr,
+                c,
+                target,
+            } => {
+                let v = load(&heap.memory, kind, addr, 0)? as u32;
+                if (bin32(op, v, c)? != 0) == when {
+                    pc = target as usize;
+                }
+            }
             Op::Bin32Const(b, c) => {
                 let lhs = top!() as u32;
                 top!() = u64::from(bin32(b, lhs, c)?);
@@ -526,7 +644,7 @@ fn execute(
                 let n = pop!() as u32 as usize;
                 let value = pop!() as u8;
                 let dst = pop!() as u32 as usize;
-                charge_bytes(fuel, n as u64)?;
+                charge_bytes(cold.fuel, n as u64)?;
                 dst.checked_add(n)
                     .and_then(|end| heap.memory.get_mut(dst..end))
                     .ok_or(Trap::MemoryOutOfBounds)?

@@ -15,11 +15,14 @@
 //! - [`op`]: the instruction set.
 //! - [`translate`]: Wasm to [`op::Op`], at load time.
 //! - [`exec`]: the interpreter.
+//! - [`reads`]: what the packet path can read (so the host stages only that).
 
 pub mod exec;
 mod op;
+mod reads;
 mod translate;
 
 pub(crate) use exec::{Env, InstantiateError, Machine, Trap};
+pub(crate) use reads::Reads;
 pub use translate::Unsupported;
 pub(crate) use translate::{translate, Module};

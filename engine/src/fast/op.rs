@@ -210,6 +210,18 @@ pub(crate) enum Op {
     },
     /// `local.get l; return` in a function with one result.
     ReturnLocal(u32),
+    /// A guard on a value at a fixed address: `LoadAbs(kind, addr)` (an
+    /// `i32` load), then jumps to `target` if `(value op c) != 0` equals
+    /// `when`. Fuses `LoadAbs; JumpIfBin32Const`, `LoadAbs; Bin32Const;
+    /// JumpIfZero` and `LoadAbs; JumpIf(Non)Zero` (with `op` `Or`, `c` 0).
+    JumpIfAbs {
+        kind: Load,
+        op: Bin,
+        when: bool,
+        addr: u32,
+        c: u32,
+        target: u32,
+    },
 }
 
 // The interpreter's cache footprint depends on this.

@@ -7,6 +7,7 @@
 //! is reported as [`Unsupported`], and the filter runs on wasmi instead.
 
 use super::op::{Bin, HostFn, Load, Op, Store, Target, Un};
+use super::reads::{path_reads, PathReads, Reads};
 use alloc::vec::Vec;
 use wasmparser::{
     BlockType, CompositeInnerType, ConstExpr, DataKind, ElementItems, ElementKind, ExternalKind,
@@ -81,6 +82,8 @@ pub(crate) struct Module {
     /// Whether the memory is exported (host functions see only an
     /// exported memory, as in the ABI).
     pub memory_exported: bool,
+    /// What runs of `filter` can read ([`super::reads`]).
+    pub reads: PathReads,
 }
 
 const NO_EXPORT: u32 = u32::MAX;
@@ -113,6 +116,41 @@ fn const_value(expr: &ConstExpr<'_>) -> Result<u64, Unsupported> {
     }
 }
 
+/// `JumpIfAbs`: a load from a fixed address, then a conditional jump on its
+/// value (see [`Op::JumpIfAbs`]), or `None`. Returns how many of the
+/// instructions before `op` it replaces.
+fn fuse_guard(prev2: Option<Op>, prev1: Option<Op>, op: Op) -> Option<(usize, Op)> {
+    let (n, load, op, c, target, when) = match (prev2, prev1, op) {
+        (Some(load), Some(Op::Bin32Const(op, c)), Op::JumpIfZero(t)) => (2, load, op, c, t, false),
+        (_, Some(load), Op::JumpIfBin32Const { op, c, target }) => (1, load, op, c, target, true),
+        (_, Some(load), Op::JumpIfZero(t)) => (1, load, Bin::Or, 0, t, false),
+        (_, Some(load), Op::JumpIfNonZero(t)) => (1, load, Bin::Or, 0, t, true),
+        _ => return None,
+    };
+    match load {
+        Op::LoadAbs(kind, addr) if loads_i32(kind) => Some((
+            n,
+            Op::JumpIfAbs {
+                kind,
+                op,
+                when,
+                addr,
+                c,
+                target,
+            },
+        )),
+        _ => None,
+    }
+}
+
+/// Whether a load of `kind` gives an `i32`.
+fn loads_i32(kind: Load) -> bool {
+    matches!(
+        kind,
+        Load::I32 | Load::I32U8 | Load::I32S8 | Load::I32U16 | Load::I32S16
+    )
+}
+
 /// Translates `wasm`, which passed validation.
 pub(crate) fn translate(wasm: &[u8]) -> Result<Module, Unsupported> {
     let mut types: Vec<FuncType> = Vec::new();
@@ -131,6 +169,10 @@ pub(crate) fn translate(wasm: &[u8]) -> Result<Module, Unsupported> {
         filter: NO_EXPORT,
         init: None,
         memory_exported: false,
+        reads: PathReads {
+            memory: Reads::Any,
+            ctx: true,
+        },
     };
     let mut bodies: Vec<FunctionBody<'_>> = Vec::new();
     let mut tables = 0;
@@ -310,6 +352,7 @@ pub(crate) fn translate(wasm: &[u8]) -> Result<Module, Unsupported> {
         let code = Translator::new(&sigs, &funcs, sig_of(*ty)?).function(body)?;
         m.codes.push(code);
     }
+    m.reads = path_reads(&m);
     Ok(m)
 }
 
@@ -401,7 +444,8 @@ impl<'a> Translator<'a> {
     /// Folds `op` into the instructions before it where a fused form
     /// exists; removes those and returns what to emit instead.
     fn fuse(&mut self, op: Op) -> Op {
-        let fused = match (self.fusable(2), self.fusable(1), op) {
+        let (prev2, prev1) = (self.fusable(2), self.fusable(1));
+        let fused = fuse_guard(prev2, prev1, op).unwrap_or_else(|| match (prev2, prev1, op) {
             (_, Some(Op::Const(a)), Op::Load(kind, o)) => match (a as u32).checked_add(o) {
                 Some(addr) => (1, Op::LoadAbs(kind, addr)),
                 None => (0, op),
@@ -439,9 +483,15 @@ impl<'a> Translator<'a> {
             (_, Some(Op::Un32(Un::Eqz)), Op::JumpIfNonZero(t)) => (1, Op::JumpIfZero(t)),
             (_, Some(Op::Un32(Un::Eqz)), Op::JumpIfZero(t)) => (1, Op::JumpIfNonZero(t)),
             _ => (0, op),
-        };
+        });
         self.ops.truncate(self.ops.len() - fused.0);
-        fused.1
+        // A fused form may fuse again with what is before it (`Bin32Const;
+        // JumpIfNonZero` gives `JumpIfBin32Const`, which a `LoadAbs` before
+        // it turns into `JumpIfAbs`).
+        match (fused.0, fused.1) {
+            (0, op) => op,
+            (_, op) => self.fuse(op),
+        }
     }
 
     fn push(&mut self, n: u32) {
@@ -925,7 +975,8 @@ fn set_jump(op: &mut Op, pc: u32) {
         | Op::JumpIfNonZero(t)
         | Op::JumpIfZero(t)
         | Op::JumpIfBin32 { target: t, .. }
-        | Op::JumpIfBin32Const { target: t, .. } => *t = pc,
+        | Op::JumpIfBin32Const { target: t, .. }
+        | Op::JumpIfAbs { target: t, .. } => *t = pc,
         _ => {}
     }
 }

@@ -303,6 +303,20 @@ pub unsafe extern "C" fn wasmnf_engine_filter_new_opts(
     }
 }
 
+/// Whether runs of `filter` can see the packet's timestamp (`ctx` field
+/// `tstamp_ns` or the window's timestamp). When false the module need not
+/// read its clock for the context (the value passed is never seen). Null
+/// gives true.
+///
+/// # Safety
+///
+/// `filter` is null or a live filter.
+#[no_mangle]
+pub unsafe extern "C" fn wasmnf_engine_filter_reads_timestamp(filter: *const Filter) -> bool {
+    // SAFETY: null or a live filter (caller's contract).
+    unsafe { filter.as_ref() }.is_none_or(Filter::reads_timestamp)
+}
+
 /// Frees a filter (null is ignored). Instances made from it stay valid.
 ///
 /// # Safety
@@ -615,6 +629,27 @@ mod tests {
             assert_eq!((r.verdict, r.status), (VERDICT_ACCEPT, STATUS_OUT_OF_FUEL));
             assert_eq!(describe(&r), "out of fuel");
         });
+    }
+
+    /// The module reads its clock per packet only for filters that can see
+    /// the timestamp: `hostcalls` calls `ctx`, `drop_udp_8080` cannot, and
+    /// wasmi's `on_wasmi` calls `ctx`; a null filter answers true.
+    #[test]
+    fn timestamp_readers() {
+        for (wasm, expected) in [
+            (SELFTEST_DROP_UDP_8080, false),
+            (SELFTEST_HOSTCALLS, true),
+            (SELFTEST_SPIN, false),
+        ] {
+            let f = new_filter(wasm, 0).unwrap();
+            // SAFETY: live filter, freed right after.
+            unsafe {
+                assert_eq!(wasmnf_engine_filter_reads_timestamp(f), expected);
+                wasmnf_engine_filter_free(f);
+            }
+        }
+        // SAFETY: null is allowed.
+        assert!(unsafe { wasmnf_engine_filter_reads_timestamp(ptr::null()) });
     }
 
     #[test]
