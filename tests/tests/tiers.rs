@@ -265,6 +265,11 @@ fn instructions_compute_alike() {
         "(if (result i32) (i32.load (i32.const 65534)) (then (i32.const 51)) (else (i32.const 52)))",
         "(if (result i32) (i32.div_u (i32.load8_u (i32.const 0)) (i32.const 0)) (then (i32.const 53)) (else (i32.const 54)))",
         "(block $b (result i32) (block (br_if 0 (i32.ne (i32.load16_u (i32.const 2)) (i32.const 0x8382))) (br $b (i32.const 55))) (i32.const 56))",
+        // A verdict set in a local and returned at one exit (the fast tier
+        // returns the constant, or from the jump, directly), called nested.
+        "(i32.add (i32.const 1) (call $verdict (i32.const 0)))",
+        "(i32.add (i32.const 1) (call $verdict (i32.const 1)))",
+        "(i32.add (i32.const 1) (call $verdict (i32.const 2)))",
     ];
     let body: String = cases
         .iter()
@@ -281,6 +286,15 @@ fn instructions_compute_alike() {
           (elem (i32.const 3) $spin)
           (data (i32.const 0) "\80\81\82\83\84\85\86\87\88")
           (func $two (param i32) (result i32) (i32.add (local.get 0) (i32.const 2)))
+          (func $verdict (param i32) (result i32) (local i32)
+            (local.set 1 (i32.const 5))
+            (block
+              (br_if 0 (i32.eqz (local.get 0)))
+              (local.set 1 (i32.const 77))
+              (br_if 0 (i32.eq (local.get 0) (i32.const 1)))
+              (local.set 1 (i32.const 78))
+              (return (local.get 1)))
+            (return (local.get 1)))
           (func $fact (param i32) (result i32)
             (if (result i32) (i32.le_u (local.get 0) (i32.const 1))
               (then (i32.const 1))

@@ -171,7 +171,7 @@ impl Machine {
             *slot = *arg;
         }
         enter_inline(&mut self.stack, &mut self.fuel, code, 0, args.len())?;
-        let result = execute(self, module, index, env);
+        let result = execute(self, module, index, code, env);
         if result.is_err() {
             // A trap leaves the callers' frames behind.
             self.frames.clear();
@@ -368,13 +368,14 @@ fn call_indirect<'r>(
     }
 }
 
-/// Runs from the start of code `index` (frame already entered at 0, no
-/// callers in `frames`) until it returns; returns its first result (0 if it
-/// has none).
+/// Runs from the start of `code`, code `index` (frame already entered at
+/// 0, no callers in `frames`) until it returns; returns its first result (0
+/// if it has none).
 fn execute(
     machine: &mut Machine,
     module: &Module,
     index: u32,
+    code: &Code,
     env: &mut Env<'_>,
 ) -> Result<u64, Trap> {
     let Machine {
@@ -385,7 +386,6 @@ fn execute(
         fuel,
     } = machine;
     let stack: &mut [u64] = stack;
-    let code = module.codes.get(index as usize).ok_or(Trap::Internal)?;
     let mut cold = Cold {
         frames,
         max_depth: *max_depth,
@@ -451,9 +451,10 @@ fn execute(
     }
 
     loop {
-        let op = *ops.get(pc).ok_or(Trap::Internal)?;
+        // Matched by reference: each arm loads only the fields it uses.
+        let op: &Op = ops.get(pc).ok_or(Trap::Internal)?;
         pc += 1;
-        match op {
+        match *op {
             Op::Fuel(n) => {
                 *cold.fuel = cold.fuel.checked_sub(u64::from(n)).ok_or(Trap::OutOfFuel)?;
             }
@@ -542,6 +543,17 @@ fn execute(
             Op::ReturnLocal(l) if cold.frames.is_empty() => {
                 return Ok(*stack.get(fp + l as usize).ok_or(Trap::Internal)?);
             }
+            Op::ReturnConst(c) if cold.frames.is_empty() => return Ok(c),
+            Op::ReturnConst(c) => {
+                // The value `ReturnLocal` would have read, where `Return`
+                // finds it (the translator counted this slot: the constant
+                // was pushed there before being stored).
+                push!(c);
+                match ret(&mut cold, stack, None, fp, sp)? {
+                    Ok(r) => resume!(r),
+                    Err(first) => return Ok(first),
+                }
+            }
             Op::Return if cold.frames.is_empty() => {
                 return Ok(match cold.code.results as usize {
                     0 => 0,
@@ -591,6 +603,13 @@ fn execute(
                 }
             }
             Op::LoadAbs(kind, addr) => push!(load(&heap.memory, kind, addr, 0)?),
+            Op::LoadAbs8(addr) => push!(u64::from(bytes::<1>(&heap.memory, addr, 0)?[0])),
+            Op::LoadAbs16(addr) => {
+                push!(u64::from(u16::from_le_bytes(bytes(&heap.memory, addr, 0)?)))
+            }
+            Op::LoadAbs32(addr) => {
+                push!(u64::from(u32::from_le_bytes(bytes(&heap.memory, addr, 0)?)))
+            }
             Op::JumpIfAbs {
                 kind,
                 op,

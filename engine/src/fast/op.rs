@@ -174,6 +174,12 @@ pub(crate) enum Op {
     // Fused forms of frequent sequences (see `translate::Translator::fuse`).
     /// `i32.const a; load offset=o`: a load from the fixed address `a + o`.
     LoadAbs(Load, u32),
+    /// `LoadAbs` of the zero-extending kinds, one instruction per width
+    /// (no second dispatch on the kind): `i32.load8_u`/`i64.load8_u`,
+    /// `*.load16_u`, `i32.load`/`i64.load32_u`.
+    LoadAbs8(u32),
+    LoadAbs16(u32),
+    LoadAbs32(u32),
     /// `i32.const c; bin`: the top of the stack `op` a constant.
     Bin32Const(Bin, u32),
     /// `i64.const c; bin`.
@@ -210,6 +216,9 @@ pub(crate) enum Op {
     },
     /// `local.get l; return` in a function with one result.
     ReturnLocal(u32),
+    /// Returns the constant as the one result (see
+    /// `translate::thread_returns`).
+    ReturnConst(u64),
     /// A guard on a value at a fixed address: `LoadAbs(kind, addr)` (an
     /// `i32` load), then jumps to `target` if `(value op c) != 0` equals
     /// `when`. Fuses `LoadAbs; JumpIfBin32Const`, `LoadAbs; Bin32Const;
@@ -222,6 +231,29 @@ pub(crate) enum Op {
         c: u32,
         target: u32,
     },
+}
+
+impl Op {
+    /// `LoadAbs(kind, addr)` for any of the fixed-address load forms.
+    pub(crate) fn fixed_load(self) -> Option<(Load, u32)> {
+        match self {
+            Op::LoadAbs(kind, addr) => Some((kind, addr)),
+            Op::LoadAbs8(addr) => Some((Load::I32U8, addr)),
+            Op::LoadAbs16(addr) => Some((Load::I32U16, addr)),
+            Op::LoadAbs32(addr) => Some((Load::I32, addr)),
+            _ => None,
+        }
+    }
+
+    /// The fastest form of a load of `kind` from the fixed address `addr`.
+    pub(crate) fn load_abs(kind: Load, addr: u32) -> Op {
+        match kind {
+            Load::I32U8 | Load::I64U8 => Op::LoadAbs8(addr),
+            Load::I32U16 | Load::I64U16 => Op::LoadAbs16(addr),
+            Load::I32 | Load::I64U32 => Op::LoadAbs32(addr),
+            _ => Op::LoadAbs(kind, addr),
+        }
+    }
 }
 
 // The interpreter's cache footprint depends on this.

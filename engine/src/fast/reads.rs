@@ -110,7 +110,13 @@ pub(crate) fn path_reads(module: &Module) -> PathReads {
         };
         for op in &code.ops {
             match *op {
-                Op::LoadAbs(kind, addr) | Op::JumpIfAbs { kind, addr, .. } => {
+                Op::LoadAbs(..) | Op::LoadAbs8(_) | Op::LoadAbs16(_) | Op::LoadAbs32(_) => {
+                    if let Some((kind, addr)) = op.fixed_load() {
+                        let start = u64::from(addr);
+                        fixed.push(start..start + width(kind));
+                    }
+                }
+                Op::JumpIfAbs { kind, addr, .. } => {
                     let start = u64::from(addr);
                     fixed.push(start..start + width(kind));
                 }
@@ -136,6 +142,7 @@ pub(crate) fn path_reads(module: &Module) -> PathReads {
                 | Op::BrTable { .. }
                 | Op::Return
                 | Op::ReturnLocal(_)
+                | Op::ReturnConst(_)
                 | Op::Drop
                 | Op::Select
                 | Op::LocalGet(_)

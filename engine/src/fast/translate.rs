@@ -127,8 +127,8 @@ fn fuse_guard(prev2: Option<Op>, prev1: Option<Op>, op: Op) -> Option<(usize, Op
         (_, Some(load), Op::JumpIfNonZero(t)) => (1, load, Bin::Or, 0, t, true),
         _ => return None,
     };
-    match load {
-        Op::LoadAbs(kind, addr) if loads_i32(kind) => Some((
+    match load.fixed_load() {
+        Some((kind, addr)) if loads_i32(kind) => Some((
             n,
             Op::JumpIfAbs {
                 kind,
@@ -140,6 +140,27 @@ fn fuse_guard(prev2: Option<Op>, prev1: Option<Op>, op: Op) -> Option<(usize, Op
             },
         )),
         _ => None,
+    }
+}
+
+/// Shortens paths into a `ReturnLocal(l)` once the function is complete:
+/// a `LocalSetConst(l, c)` that falls through into it returns `c` itself,
+/// and a `Jump` to it returns from where it is. Each saves a dispatch (a
+/// Rust filter sets its verdict in a local and returns it at one exit).
+/// Jump targets stay where they were: only the instruction's own effect
+/// changes, to what executing it and then the return would do.
+fn thread_returns(ops: &mut [Op]) {
+    for i in 0..ops.len() {
+        let next = ops.get(i + 1).copied();
+        let new = match (ops[i], next) {
+            (Op::LocalSetConst(l, c), Some(Op::ReturnLocal(r))) if l == r => Op::ReturnConst(c),
+            (Op::Jump(t), _) => match ops.get(t as usize) {
+                Some(&Op::ReturnLocal(r)) => Op::ReturnLocal(r),
+                _ => continue,
+            },
+            _ => continue,
+        };
+        ops[i] = new;
     }
 }
 
@@ -447,7 +468,7 @@ impl<'a> Translator<'a> {
         let (prev2, prev1) = (self.fusable(2), self.fusable(1));
         let fused = fuse_guard(prev2, prev1, op).unwrap_or_else(|| match (prev2, prev1, op) {
             (_, Some(Op::Const(a)), Op::Load(kind, o)) => match (a as u32).checked_add(o) {
-                Some(addr) => (1, Op::LoadAbs(kind, addr)),
+                Some(addr) => (1, Op::load_abs(kind, addr)),
                 None => (0, op),
             },
             (Some(Op::LocalGet(l)), Some(Op::Const(c)), Op::Bin32(b)) => match u16::try_from(l) {
@@ -680,9 +701,11 @@ impl<'a> Translator<'a> {
             Some(Op::Fuel(n)) => *n,
             _ => return Err(Unsupported("a function without an entry region")),
         };
+        let mut ops = self.ops;
+        thread_returns(&mut ops);
         Ok(Code {
             entry_fuel,
-            ops: self.ops,
+            ops,
             targets: self.targets,
             params: self.sig.params,
             results: self.sig.results,

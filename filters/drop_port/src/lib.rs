@@ -4,30 +4,35 @@
 use wasmnf_sdk::{config, entry, InitError, Packet, State, Verdict};
 
 static PORT: State<u16> = State::new(0);
-/// IP protocol to match, 0 for both TCP and UDP.
+/// Whether both TCP and UDP match (`proto=any`).
+static ANY: State<bool> = State::new(true);
+/// The IP protocol that matches otherwise (6 or 17).
 static PROTO: State<u8> = State::new(0);
 
 fn init() -> Result<(), InitError> {
     PORT.set(config::require("port")?);
     let proto = config::with("proto", |p| match p {
-        "tcp" => Ok(6),
-        "udp" => Ok(17),
-        "any" => Ok(0),
+        "tcp" => Ok(Some(6)),
+        "udp" => Ok(Some(17)),
+        "any" => Ok(None),
         _ => Err(InitError::Invalid("proto")),
     })?;
-    PROTO.set(proto.transpose()?.unwrap_or(0));
+    let proto = proto.transpose()?.flatten();
+    ANY.set(proto.is_none());
+    PROTO.set(proto.unwrap_or(0));
     Ok(())
 }
 
 fn filter(pkt: &Packet) -> Verdict {
-    // The host found the ports (TCP or UDP, not a later fragment).
-    let dst = match PROTO.get() {
-        0 => pkt.ports().map(|(_, dst)| dst),
-        6 => pkt.tcp().map(|tcp| tcp.dst_port),
-        _ => pkt.udp().map(|udp| udp.dst_port),
-    };
-    match dst {
-        Some(dst) if dst == PORT.get() => Verdict::Drop,
+    // The host found the ports (TCP or UDP, not a later fragment). Most
+    // packets go to other ports: compare the port first, the protocol only
+    // on a match.
+    match pkt.ports() {
+        Some((_, dst))
+            if dst == PORT.get() && (ANY.get() || pkt.protocol() == Some(PROTO.get())) =>
+        {
+            Verdict::Drop
+        }
         _ => Verdict::Accept,
     }
 }
