@@ -433,6 +433,15 @@ fn execute(
             sp = r.sp;
         }};
     }
+    // Returns from the running function (see `ret`), `local` as there.
+    macro_rules! ret {
+        ($local:expr) => {
+            match ret(&mut cold, stack, $local, fp, sp)? {
+                Ok(r) => resume!(r),
+                Err(first) => return Ok(first),
+            }
+        };
+    }
     macro_rules! branch {
         ($t:expr) => {{
             let t = *cold.code.targets.get($t as usize).ok_or(Trap::Internal)?;
@@ -549,10 +558,7 @@ fn execute(
                 // finds it (the translator counted this slot: the constant
                 // was pushed there before being stored).
                 push!(c);
-                match ret(&mut cold, stack, None, fp, sp)? {
-                    Ok(r) => resume!(r),
-                    Err(first) => return Ok(first),
-                }
+                ret!(None);
             }
             Op::Return if cold.frames.is_empty() => {
                 return Ok(match cold.code.results as usize {
@@ -560,14 +566,8 @@ fn execute(
                     n => *stack.get(sp.wrapping_sub(n)).ok_or(Trap::Internal)?,
                 });
             }
-            Op::Return => match ret(&mut cold, stack, None, fp, sp)? {
-                Ok(r) => resume!(r),
-                Err(first) => return Ok(first),
-            },
-            Op::ReturnLocal(l) => match ret(&mut cold, stack, Some(l), fp, sp)? {
-                Ok(r) => resume!(r),
-                Err(first) => return Ok(first),
-            },
+            Op::Return => ret!(None),
+            Op::ReturnLocal(l) => ret!(Some(l)),
             Op::Call(callee) => resume!(call_wasm(&mut cold, stack, callee, pc, fp, sp)?),
             Op::CallHost(f) => {
                 sp = host(stack, heap, f, sp, cold.env)?;
