@@ -23,6 +23,9 @@ step "engine-ffi: fmt, clippy (host and x86_64-unknown-none), tests"
 	cargo test --locked
 )
 
+step "check-no-wasmi: positive control (a planted wasmi symbol fails the check)"
+"$ROOT/kmod-netfilter/tools/check-no-wasmi.sh" --self-test
+
 for tool in netprobe nlraw; do
 	step "$tool: fmt, clippy"
 	(

@@ -95,7 +95,7 @@ fn load(name: &str, config: &[&str], tier: Tier) -> Instance {
         .unwrap_or_else(|e| panic!("{name}: {e}"));
     assert_eq!(
         inst.is_fast(),
-        tier == Tier::Auto,
+        tier == Tier::Fast,
         "{name}: not on {tier:?}"
     );
     inst
@@ -194,13 +194,13 @@ fn bench(mode: &str, s: &Set<'_>, loops: usize, reps: usize) -> Vec<Row> {
     // The engine on its fast tier (what replay and the kernel use), then on
     // wasmi (the reference).
     let engine_rows: [(&str, &str, &[&str], Tier); 6] = [
-        ("wasmnf accept_all", "accept_all", &[], Tier::Auto),
-        ("wasmnf drop_port", "drop_port", &["port=8080"], Tier::Auto),
+        ("wasmnf accept_all", "accept_all", &[], Tier::Fast),
+        ("wasmnf drop_port", "drop_port", &["port=8080"], Tier::Fast),
         (
             "wasmnf syn_flood",
             "syn_flood",
             &["max=1000000000"],
-            Tier::Auto,
+            Tier::Fast,
         ),
         ("  on wasmi: accept", "accept_all", &[], Tier::Wasmi),
         (
@@ -233,7 +233,7 @@ fn bench(mode: &str, s: &Set<'_>, loops: usize, reps: usize) -> Vec<Row> {
         assert_eq!(inst.counters().errors(), 0, "{name} failed runs");
     }
     // `wasmnf replay`'s loop over the same frames, drop_port again.
-    let mut inst = load("drop_port", &["port=8080"], Tier::Auto);
+    let mut inst = load("drop_port", &["port=8080"], Tier::Fast);
     add(
         "wasmnf replay loop",
         time(reps, n_net, || {

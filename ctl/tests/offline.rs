@@ -196,35 +196,27 @@ fn replay_refuses_bad_captures_and_writes_nothing() {
     std::fs::remove_file(&cut).unwrap();
 }
 
-/// `--engine`: the fast tier by default, wasmi on request, the same counts.
+/// The CLI runs filters on the engine the kernel runs, nothing else: `check`
+/// names it, a valid module outside it is refused by name (exit 3), and
+/// `--engine` is gone (wasmi was removed from the CLI, issue 11).
 #[test]
-fn engines_are_named_and_agree() {
+fn the_one_engine_is_named_and_the_rest_refused() {
     let dp = filter("drop_port");
     let out = wasmnf(&["check", s(&dp), "--config", "port=53"]);
     assert!(text(&out.stdout).contains("  engine    fast\n"));
     let out = wasmnf(&["check", s(&dp), "--config", "port=53", "--engine", "wasmi"]);
-    assert!(text(&out.stdout).contains("  engine    wasmi\n"));
-    let capture = data("dns_tcp.pcap");
-    let replay = |engine: &str| {
-        let out = wasmnf(&[
-            "replay",
-            s(&capture),
-            "--filter",
-            s(&dp),
-            "--config",
-            "port=53",
-            "--engine",
-            engine,
-            "--json",
-        ]);
-        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
-    };
-    let (fast, wasmi) = (replay("auto"), replay("wasmi"));
-    assert_eq!(fast["engine"], "fast");
-    assert_eq!(wasmi["engine"], "wasmi");
-    assert!(fast["dropped"].as_u64().unwrap() > 0);
-    for field in ["packets", "accepted", "dropped", "traps", "out_of_fuel"] {
-        assert_eq!(fast[field], wasmi[field], "{field}");
-    }
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let unsupported =
+        std::env::temp_dir().join(format!("wasmnf-tsize-{}.wasm", std::process::id()));
+    let wat =
+        std::fs::read_to_string(repo().join("tests/regress/table_size_unsupported.wat")).unwrap();
+    std::fs::write(&unsupported, wat::parse_str(&wat).unwrap()).unwrap();
+    let out = wasmnf(&["check", s(&unsupported)]);
+    std::fs::remove_file(&unsupported).unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        text(&out.stderr).contains("the engine does not run an instruction outside its set"),
+        "{}",
+        text(&out.stderr)
+    );
 }

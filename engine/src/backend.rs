@@ -5,21 +5,25 @@
 use crate::abi::limits;
 use crate::config::FilterConfig;
 use crate::fast::{self, Env, Machine, Trap};
-use crate::host::{HostState, HostTrap};
-use crate::imports::ErrorMessage;
+use crate::imports::{ErrorMessage, HostTrap};
 use crate::instance::{Status, TrapKind};
 use crate::packet::{Ctx, PacketView};
+#[cfg(feature = "wasmi")]
+use crate::wasmi_tier::{wasmi_status, WasmiBackend};
+#[cfg(feature = "wasmi")]
 use alloc::boxed::Box;
 use alloc::sync::Arc;
-use wasmi::{Linker, Module, Store, TrapCode, TypedFunc};
 
-/// Which engine runs a filter.
+/// Which engine runs a filter. Nothing picks wasmi but an explicit
+/// [`Tier::Wasmi`]: a module the fast tier does not take is refused.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Tier {
-    /// The fast tier if it translates the module, wasmi otherwise.
+    /// The engine's own fast tier, the only one in the kernel.
     #[default]
-    Auto,
-    /// Always wasmi (the reference; slower per packet).
+    Fast,
+    /// wasmi 2.0, on request, where the engine is built with the `wasmi`
+    /// feature (userspace only). Slower per packet, and wasmi 2.0.0 has known
+    /// miscompilations (`docs/abi.md`, "Engines").
     Wasmi,
 }
 
@@ -30,6 +34,7 @@ pub enum Tier {
 pub(crate) enum Backend {
     Fast(FastBackend),
     /// Boxed: a wasmi store is large.
+    #[cfg(feature = "wasmi")]
     Wasmi(Box<WasmiBackend>),
 }
 
@@ -39,13 +44,6 @@ pub(crate) struct FastBackend {
     machine: Machine,
     config: FilterConfig,
     error: ErrorMessage,
-}
-
-/// An instance on wasmi.
-pub(crate) struct WasmiBackend {
-    pub(crate) store: Store<HostState>,
-    pub(crate) filter: TypedFunc<i32, i32>,
-    pub(crate) init: Option<TypedFunc<(), i32>>,
 }
 
 impl FastBackend {
@@ -62,7 +60,9 @@ impl FastBackend {
 impl Backend {
     /// The tier this instance runs on.
     pub(crate) fn is_fast(&self) -> bool {
-        matches!(self, Backend::Fast(_))
+        #[allow(irrefutable_let_patterns)]
+        let fast = matches!(self, Backend::Fast(_));
+        fast
     }
 
     /// The filter's linear memory, if it has one.
@@ -71,6 +71,7 @@ impl Backend {
         match self {
             Backend::Fast(b) => b.machine.memory_mut(),
             // The exported memory, which the host functions use too.
+            #[cfg(feature = "wasmi")]
             Backend::Wasmi(b) => Some(b.store.data().memory?.data_mut(&mut b.store)),
         }
     }
@@ -99,6 +100,7 @@ impl Backend {
                     .map(|v| v as u32 as i32)
                     .map_err(fast_status)
             }
+            #[cfg(feature = "wasmi")]
             Backend::Wasmi(b) => {
                 let state = b.store.data_mut();
                 state.ctx = *ctx;
@@ -132,6 +134,7 @@ impl Backend {
                     .map(|v| v as u32 as i32)
                     .map_err(fast_status)
             }
+            #[cfg(feature = "wasmi")]
             Backend::Wasmi(b) => {
                 let Some(init) = b.init else {
                     return Ok(0);
@@ -148,45 +151,13 @@ impl Backend {
     pub(crate) fn error_message(&self) -> Option<&str> {
         match self {
             Backend::Fast(b) => b.error.get(),
+            #[cfg(feature = "wasmi")]
             Backend::Wasmi(b) => b.store.data().error_message(),
         }
     }
 }
 
-impl WasmiBackend {
-    /// Allocates what wasmi allocates on an engine's first Wasm call (the
-    /// value stack, the call stack, and the pool that keeps them between
-    /// calls), so that packets never do. It runs a Wasm function that
-    /// recurses to `depth` calls on this instance's engine, in a store of its
-    /// own (the filter's state is untouched), so the call stack is grown to
-    /// the deepest a filter may go.
-    pub(crate) fn warm_up(&mut self, depth: u32) -> Result<(), wasmi::Error> {
-        // (module (func $r (export "w") (param i32)
-        //   (if (local.get 0) (then (call $r (i32.sub (local.get 0) (i32.const 1)))))))
-        const RECURSE: &[u8] = &[
-            0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, // header
-            1, 5, 1, 0x60, 1, 0x7f, 0, // type section: (i32) -> ()
-            3, 2, 1, 0, // function section
-            7, 5, 1, 1, b'w', 0, 0, // export "w"
-            10, 16, 1, 14, 0, // code section, one body, no locals
-            0x20, 0, 0x04, 0x40, // local.get 0, if
-            0x20, 0, 0x41, 1, 0x6b, 0x10, 0, // local.get 0, i32.const 1, i32.sub, call 0
-            0x0b, 0x0b, // end if, end func
-        ];
-        let engine = self.store.engine().clone();
-        let module = Module::new(&engine, RECURSE)?;
-        let mut store = Store::new(&engine, ());
-        store.set_fuel(u64::from(depth) * 16 + 100)?;
-        let instance = Linker::new(&engine).instantiate_and_start(&mut store, &module)?;
-        // `depth` calls in all: the outer one and `depth - 1` nested.
-        let levels = depth.saturating_sub(1) as i32;
-        instance
-            .get_typed_func::<i32, ()>(&store, "w")?
-            .call(&mut store, levels)
-    }
-}
-
-fn host_trap(trap: HostTrap) -> TrapKind {
+pub(crate) fn host_trap(trap: HostTrap) -> TrapKind {
     match trap {
         HostTrap::PacketOutOfBounds => TrapKind::PacketOutOfBounds,
         HostTrap::BadArgument => TrapKind::BadHostCall,
@@ -204,22 +175,5 @@ fn fast_status(trap: Trap) -> Status {
         Trap::TableOutOfBounds | Trap::IndirectCallToNull | Trap::BadSignature => TrapKind::Table,
         Trap::Host(t) => host_trap(t),
         Trap::Internal => TrapKind::Other,
-    })
-}
-
-fn wasmi_status(err: &wasmi::Error) -> Status {
-    if let Some(trap) = err.i32_exit_status().and_then(HostTrap::from_status) {
-        return Status::Trap(host_trap(trap));
-    }
-    Status::Trap(match err.as_trap_code() {
-        Some(TrapCode::OutOfFuel) => return Status::OutOfFuel,
-        Some(TrapCode::UnreachableCodeReached) => TrapKind::Unreachable,
-        Some(TrapCode::MemoryOutOfBounds) => TrapKind::MemoryOutOfBounds,
-        Some(TrapCode::StackOverflow) => TrapKind::StackOverflow,
-        Some(TrapCode::IntegerDivisionByZero | TrapCode::IntegerOverflow) => TrapKind::Arithmetic,
-        Some(
-            TrapCode::TableOutOfBounds | TrapCode::IndirectCallToNull | TrapCode::BadSignature,
-        ) => TrapKind::Table,
-        _ => TrapKind::Other,
     })
 }

@@ -18,8 +18,17 @@ pub enum LoadError {
     NotWasm,
     /// The module cannot be decoded.
     Malformed(String),
-    /// wasmi refused the module (validation or compilation).
+    /// The module is not valid WebAssembly (the specification's validation
+    /// rules, for the feature set of the ABI), or wasmi refused to compile
+    /// it on [`crate::Tier::Wasmi`].
     Invalid(String),
+    /// A valid module using a construct the fast tier does not run (named).
+    /// Every host refuses it; only an explicit [`crate::Tier::Wasmi`] (tests,
+    /// benchmarks, the fuzzer) runs it elsewhere.
+    Unsupported(&'static str),
+    /// [`crate::Tier::Wasmi`] was asked for in a build without it (the
+    /// kernel's).
+    NoWasmi,
     /// An import outside the ABI.
     UnknownImport {
         /// Import module name.
@@ -104,6 +113,14 @@ impl fmt::Display for LoadError {
             LoadError::NotWasm => f.write_str("not a WebAssembly module (bad magic or version)"),
             LoadError::Malformed(m) => write!(f, "malformed WebAssembly module: {m}"),
             LoadError::Invalid(m) => write!(f, "invalid WebAssembly module: {m}"),
+            LoadError::Unsupported(what) => write!(
+                f,
+                "the engine does not run {what}: valid WebAssembly, but outside \
+                 what wasmnf runs (docs/abi.md, \"Engines\")"
+            ),
+            LoadError::NoWasmi => {
+                f.write_str("this build of the engine has no wasmi tier (the kernel's has none)")
+            }
             LoadError::UnknownImport { module, name } => {
                 write!(f, "import `{module}.{name}` is not part of the wasmnf ABI")
             }

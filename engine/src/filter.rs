@@ -1,19 +1,18 @@
 //! A loaded filter: a module checked against the ABI, its limits, its
 //! configuration and its failure policy. It hands out [`Instance`]s.
 
-use crate::abi::{self, limits};
-use crate::backend::{Backend, FastBackend, Tier, WasmiBackend};
+use crate::abi::limits;
+use crate::backend::{Backend, FastBackend, Tier};
 use crate::config::FilterConfig;
 use crate::error::LoadError;
-use crate::fast::{self, InstantiateError, Unsupported};
-use crate::host::{self, HostState};
+use crate::fast::{self, InstantiateError};
 use crate::instance::{Instance, Staging, Verdict};
 use crate::validate::{self, ModuleInfo};
+#[cfg(feature = "wasmi")]
 use alloc::boxed::Box;
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::sync::Arc;
-use wasmi::{CompilationMode, Engine, Linker, Module, Store, StoreLimitsBuilder};
 
 /// Resource limits of one filter.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -96,34 +95,47 @@ pub struct FilterOptions {
     /// When set, every run is timed into [`crate::Counters::run_ns`]. Costs
     /// two clock reads per packet, so it is off unless asked for.
     pub clock: Option<Clock>,
-    /// Which engine runs the filter ([`Tier::Auto`]: the fast tier when it
+    /// Which engine runs the filter ([`Tier::Fast`]: the fast tier when it
     /// translates the module).
     pub tier: Tier,
 }
 
 /// A module that passed the ABI check and compiled, ready to instantiate.
 pub struct Filter {
+    /// The module, kept for the wasmi tier's instances.
+    #[cfg(feature = "wasmi")]
     wasm: Box<[u8]>,
     info: ModuleInfo,
     options: FilterOptions,
-    /// The module translated for the fast tier, or why it was not (`None`:
-    /// wasmi was asked for).
-    fast: Result<Arc<fast::Module>, Option<Unsupported>>,
+    /// The module translated for the fast tier; `None` when wasmi was asked
+    /// for.
+    fast: Option<Arc<fast::Module>>,
 }
 
 impl Filter {
-    /// Checks `wasm` against the ABI and the limits in `options`, and
-    /// compiles it once to surface wasmi's own validation errors.
+    /// Checks `wasm` against the ABI and the limits in `options`, validates
+    /// it as Wasm ([`validate::validate`]) and translates it for the fast
+    /// tier. A valid module the fast tier does not take is refused
+    /// ([`LoadError::Unsupported`]): nothing falls back to wasmi unless
+    /// [`Tier::Wasmi`] asks for it.
     pub fn new(wasm: &[u8], options: FilterOptions) -> Result<Filter, LoadError> {
         options.limits.check()?;
         let info = validate::check(wasm, &options.limits)?;
-        let engine = Engine::new(&wasmi_config(&options.limits));
-        Module::new(&engine, wasm).map_err(|e| LoadError::Invalid(e.to_string()))?;
+        validate::validate(wasm)?;
         let fast = match options.tier {
-            Tier::Auto => fast::translate(wasm).map(Arc::new).map_err(Some),
-            Tier::Wasmi => Err(None),
+            Tier::Fast => Some(Arc::new(
+                fast::translate(wasm).map_err(|u| LoadError::Unsupported(u.0))?,
+            )),
+            #[cfg(feature = "wasmi")]
+            Tier::Wasmi => {
+                crate::wasmi_tier::compile_check(wasm, &options.limits)?;
+                None
+            }
+            #[cfg(not(feature = "wasmi"))]
+            Tier::Wasmi => return Err(LoadError::NoWasmi),
         };
         Ok(Filter {
+            #[cfg(feature = "wasmi")]
             wasm: wasm.into(),
             info,
             options,
@@ -131,13 +143,11 @@ impl Filter {
         })
     }
 
-    /// The engine instances of this filter run on ([`Tier::Auto`]: the
-    /// fast tier), and if it is wasmi without being asked for, the first
-    /// construct of the module the fast tier lacks.
-    pub fn tier(&self) -> (Tier, Option<&'static str>) {
-        match &self.fast {
-            Ok(_) => (Tier::Auto, None),
-            Err(why) => (Tier::Wasmi, why.map(|u| u.0)),
+    /// The engine instances of this filter run on.
+    pub fn tier(&self) -> Tier {
+        match self.fast {
+            Some(_) => Tier::Fast,
+            None => Tier::Wasmi,
         }
     }
 
@@ -153,15 +163,18 @@ impl Filter {
 
     /// Creates an instance ready for packets, with `init` already run: on
     /// the fast tier, its own memory, globals, table and stacks; on wasmi,
-    /// its own engine (so no state is shared between instances on the packet
-    /// path), compiled module, store, memory and value stack.
+    /// its own engine, store and value stack.
     ///
     /// This allocates (and for wasmi compiles); call it at load time, never
     /// per packet.
     pub fn instantiate(&self) -> Result<Instance, LoadError> {
         let backend = match &self.fast {
-            Ok(module) => self.instantiate_fast(module)?,
-            Err(_) => self.instantiate_wasmi()?,
+            Some(module) => self.instantiate_fast(module)?,
+            #[cfg(feature = "wasmi")]
+            None => crate::wasmi_tier::instantiate(&self.wasm, &self.options, self.info.has_init)?,
+            // Filter::new refuses Tier::Wasmi in a build without it.
+            #[cfg(not(feature = "wasmi"))]
+            None => return Err(LoadError::NoWasmi),
         };
         let mut inst = Instance::new(backend, self.staging(), &self.options);
         if self.info.has_init {
@@ -187,8 +200,8 @@ impl Filter {
             _ => return None,
         };
         Some(match &self.fast {
-            Ok(module) => Staging::for_reads(addr, &module.reads.memory),
-            Err(_) => Staging::full(addr),
+            Some(module) => Staging::for_reads(addr, &module.reads.memory),
+            None => Staging::full(addr),
         })
     }
 
@@ -198,8 +211,8 @@ impl Filter {
     /// never seen.
     pub fn reads_timestamp(&self) -> bool {
         let ctx = match &self.fast {
-            Ok(module) => module.reads.ctx,
-            Err(_) => self.info.imports.iter().any(|i| i == "ctx"),
+            Some(module) => module.reads.ctx,
+            None => self.info.imports.iter().any(|i| i == "ctx"),
         };
         ctx || self.staging().is_some_and(|s| s.tstamp())
     }
@@ -227,70 +240,4 @@ impl Filter {
             self.options.config.clone(),
         )))
     }
-
-    fn instantiate_wasmi(&self) -> Result<Backend, LoadError> {
-        let limits = &self.options.limits;
-        let engine = Engine::new(&wasmi_config(limits));
-        let module =
-            Module::new(&engine, &self.wasm[..]).map_err(|e| LoadError::Invalid(e.to_string()))?;
-        let store_limits = StoreLimitsBuilder::new()
-            .memory_size(limits.max_memory_pages as usize * 65536)
-            .table_elements(limits::TABLE_ELEMENTS_MAX as usize)
-            .instances(1)
-            .memories(1)
-            .tables(1)
-            .build();
-        let state = HostState::new(self.options.config.clone(), store_limits);
-        let mut store = Store::new(&engine, state);
-        store.limiter(|s| &mut s.limits);
-        let mut linker = Linker::new(&engine);
-        host::define(&mut linker).map_err(instantiate_err)?;
-        let instance = linker
-            .instantiate_and_start(&mut store, &module)
-            .map_err(instantiate_err)?;
-        let memory = instance.get_memory(&store, abi::EXPORT_MEMORY);
-        store.data_mut().memory = memory;
-        let filter = instance
-            .get_typed_func::<i32, i32>(&store, abi::EXPORT_FILTER)
-            .map_err(instantiate_err)?;
-        let init = match self.info.has_init {
-            true => Some(
-                instance
-                    .get_typed_func::<(), i32>(&store, abi::EXPORT_INIT)
-                    .map_err(instantiate_err)?,
-            ),
-            false => None,
-        };
-        let mut backend = WasmiBackend {
-            store,
-            filter,
-            init,
-        };
-        backend
-            .warm_up(limits.max_call_depth)
-            .map_err(instantiate_err)?;
-        Ok(Backend::Wasmi(Box::new(backend)))
-    }
-}
-
-fn instantiate_err(e: wasmi::Error) -> LoadError {
-    LoadError::Instantiate(e.to_string())
-}
-
-/// The wasmi configuration that enforces the ABI's limits.
-fn wasmi_config(limits: &Limits) -> wasmi::Config {
-    let mut config = wasmi::Config::default();
-    config
-        .consume_fuel(true)
-        .floats(false)
-        .allow_start_fn(false)
-        .wasm_multi_memory(false)
-        .set_max_recursion_depth(limits.max_call_depth as usize)
-        .set_max_stack_height(limits::VALUE_STACK_BYTES)
-        // The whole value stack up front: no allocation when a packet's run
-        // goes deeper than an earlier one.
-        .set_min_stack_height(limits::VALUE_STACK_BYTES)
-        .set_max_cached_stacks(1)
-        .compilation_mode(CompilationMode::Eager);
-    config
 }

@@ -3,46 +3,19 @@
 
 use crate::abi;
 use crate::config::FilterConfig;
-use crate::imports::{self, ErrorMessage};
+use crate::imports::{self, ErrorMessage, HostTrap};
 use crate::packet::{Ctx, PacketView};
 use core::ptr::NonNull;
 use wasmi::{Caller, Error, Linker, Memory, StoreLimits};
 
-/// Why a host function stopped the filter. Carried to [`crate::Instance`] as
-/// wasmi's `i32_exit` status, the one error kind wasmi builds without a
-/// message string.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(i32)]
-pub enum HostTrap {
-    /// A read of packet bytes past the end of the packet.
-    PacketOutOfBounds = 1,
-    /// A negative length or offset, an unknown `ctx` field, or a packet read
-    /// during `init` (there is no packet then).
-    BadArgument = 2,
-    /// A pointer and length that are not inside the filter's memory.
-    MemoryOutOfBounds = 3,
-}
-
-impl HostTrap {
-    pub(crate) fn from_status(status: i32) -> Option<HostTrap> {
-        [
-            HostTrap::PacketOutOfBounds,
-            HostTrap::BadArgument,
-            HostTrap::MemoryOutOfBounds,
-        ]
-        .into_iter()
-        .find(|t| *t as i32 == status)
-    }
-
-    fn raise(self) -> Error {
-        Error::i32_exit(self as i32)
-    }
-}
-
 impl From<HostTrap> for Error {
     fn from(t: HostTrap) -> Self {
-        t.raise()
+        raise(t)
     }
+}
+
+fn raise(t: HostTrap) -> Error {
+    Error::i32_exit(t as i32)
 }
 
 /// The packet of the call in progress, as a pointer with its lifetime erased.
@@ -122,7 +95,6 @@ fn split<'a>(c: &'a mut Caller<'_, HostState>) -> (Option<&'a mut [u8]>, &'a mut
 /// [`crate::imports`].
 pub(crate) fn define(linker: &mut Linker<HostState>) -> Result<(), Error> {
     let m = abi::IMPORT_MODULE;
-    let raise = HostTrap::raise;
     linker.func_wrap(m, "pkt_u8", move |c: Caller<'_, HostState>, off: i32| {
         imports::pkt_bytes::<1>(c.data().packet.get(), off)
             .map(|b| i32::from(b[0]))

@@ -7,9 +7,23 @@
 //! and the arguments as the filter passed them.
 
 use crate::config::FilterConfig;
-use crate::host::HostTrap;
 use crate::packet::PacketView;
 use core::ops::Range;
+
+/// Why a host function stopped the filter. On the wasmi tier it travels as
+/// wasmi's `i32_exit` status (the one error kind wasmi builds without a
+/// message string), hence the explicit discriminants.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(i32)]
+pub enum HostTrap {
+    /// A read of packet bytes past the end of the packet.
+    PacketOutOfBounds = 1,
+    /// A negative length or offset, an unknown `ctx` field, or a packet read
+    /// during `init` (there is no packet then).
+    BadArgument = 2,
+    /// A pointer and length that are not inside the filter's memory.
+    MemoryOutOfBounds = 3,
+}
 
 /// Longest message `set_error` keeps.
 pub const ERROR_MESSAGE_MAX: usize = 128;

@@ -23,12 +23,15 @@ mod counters;
 mod error;
 pub mod fast;
 mod filter;
+#[cfg(feature = "wasmi")]
 #[allow(unsafe_code)]
 mod host;
 mod imports;
 mod instance;
 mod packet;
 pub mod validate;
+#[cfg(feature = "wasmi")]
+mod wasmi_tier;
 
 pub use backend::Tier;
 pub use config::{ConfigError, FilterConfig};
@@ -36,7 +39,7 @@ pub use counters::Counters;
 pub use error::LoadError;
 pub use fast::Unsupported;
 pub use filter::{Clock, Filter, FilterOptions, Limits, OnError};
-pub use host::HostTrap;
+pub use imports::HostTrap;
 pub use instance::{Instance, RunResult, Status, TrapKind, Verdict};
 pub use packet::{Ctx, Family, Hook, PacketView};
 pub use validate::ModuleInfo;

@@ -1,8 +1,12 @@
-//! Checks a module against the ABI before wasmi compiles it, so that every
-//! refusal names the problem: the import, the export, the instruction.
+//! Checks a module against the ABI ([`check`]), so that every refusal names
+//! the problem: the import, the export, the instruction; then validates it
+//! as WebAssembly ([`validate`]) for the feature set the ABI allows
+//! ([`FEATURES`]), before the fast tier translates it.
 //!
-//! This pass only reads the module; wasmi's own validation still runs when
-//! the module is compiled ([`crate::Filter::new`]).
+//! [`check`] only reads the module; [`validate`] applies the specification's
+//! validation rules (types, control stack, indices) with wasmparser's
+//! validator, the one wasmtime uses. The fast tier's translator relies on
+//! both having passed.
 
 use crate::abi;
 use crate::error::LoadError;
@@ -12,7 +16,30 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use wasmparser::{
     CompositeInnerType, ExternalKind, FuncType, Operator, Parser, Payload, TypeRef, ValType,
+    Validator, WasmFeatures,
 };
+
+/// The WebAssembly features a filter may use: the integer part of Wasm 1.0
+/// with mutable globals, sign extension, multiple values, bulk memory and
+/// reference types (which Rust's `wasm32-unknown-unknown` target enables by
+/// default). No floats, SIMD, threads, tail calls, exceptions, 64-bit or
+/// multiple memories, extended constants or GC. Of bulk memory and reference
+/// types the fast tier runs `memory.copy`, `memory.fill` and tables of
+/// `funcref` with active segments; the rest validates and is then refused
+/// by name ([`crate::LoadError::Unsupported`]).
+pub const FEATURES: WasmFeatures = WasmFeatures::MUTABLE_GLOBAL
+    .union(WasmFeatures::SIGN_EXTENSION)
+    .union(WasmFeatures::MULTI_VALUE)
+    .union(WasmFeatures::BULK_MEMORY)
+    .union(WasmFeatures::REFERENCE_TYPES);
+
+/// Validates `wasm` by the WebAssembly specification with [`FEATURES`].
+pub fn validate(wasm: &[u8]) -> Result<(), LoadError> {
+    Validator::new_with_features(FEATURES)
+        .validate_all(wasm)
+        .map(drop)
+        .map_err(|e| LoadError::Invalid(format!("{} (at byte {})", e.message(), e.offset())))
+}
 
 /// What the ABI check learned about a module.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

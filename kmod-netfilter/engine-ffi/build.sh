@@ -46,5 +46,9 @@ undefined=$(llvm-nm -u "$tmp" | awk '{print $2}' | sort -u)
 allowed='^(wasmnf_kmod_krealloc|wasmnf_kmod_kfree|wasmnf_kmod_engine_panic)$'
 unexpected=$(grep -Ev "$allowed" <<<"$undefined" || true)
 [ -z "$unexpected" ] || { echo "engine-ffi: unexpected undefined symbols: $unexpected" >&2; exit 1; }
+# Only the project's own engine runs in the kernel (issue 11): no wasmi code
+# may reach the object (checked by symbol names; tools/check-no-wasmi.sh has
+# the positive control).
+"$here/../tools/check-no-wasmi.sh" "$tmp"
 mv "$tmp" "$out"
 echo "engine-ffi: $out ($(stat -c %s "$out") bytes, ${#api[@]} exported functions)"

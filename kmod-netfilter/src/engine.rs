@@ -216,8 +216,8 @@ pub(crate) enum SelftestFilter {
     Spin = 1,
     /// Calls every host function, 40 Wasm calls deep; accepts if all checks pass.
     Hostcalls = 2,
-    /// Drops IPv4 UDP, on wasmi rather than the engine's fast tier.
-    OnWasmi = 3,
+    /// Valid Wasm outside the engine's instruction set: must be refused.
+    Unsupported = 3,
 }
 
 /// The Wasm bytes of a built-in self-test filter.

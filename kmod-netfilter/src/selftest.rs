@@ -96,24 +96,6 @@ const CASES: [Case; 8] = [
         verdict: Verdict::Accept,
         status: Expect::Ok,
     },
-    // The same kinds of runs on wasmi, which the example filters no longer
-    // reach: a verdict, and a trap (wasmi allocates its error).
-    Case {
-        filter: SelftestFilter::OnWasmi,
-        filter_name: "on_wasmi",
-        pkt_name: "udp:8080",
-        pkt: &UDP_8080,
-        verdict: Verdict::Drop,
-        status: Expect::Ok,
-    },
-    Case {
-        filter: SelftestFilter::OnWasmi,
-        filter_name: "on_wasmi",
-        pkt_name: "short",
-        pkt: &SHORT,
-        verdict: Verdict::Accept,
-        status: Expect::Trap,
-    },
 ];
 
 /// Fuel per run for the self-test (the engine's default budget).
@@ -203,6 +185,21 @@ pub(crate) fn run() -> Result {
         }
     }
     drop(current);
+    // The engine has one tier: a valid module outside it is refused by
+    // name at load, never run by something else.
+    match altstack::run(|| Filter::new(engine::selftest_wasm(SelftestFilter::Unsupported), FUEL, false))? {
+        (Err(e), _) if e.message().contains("the engine does not run") => {
+            pr_info!("selftest unsupported: refused: {}\n", e.message());
+        }
+        (Err(e), _) => {
+            pr_err!("selftest unsupported: refused for another reason: {}\n", e.message());
+            failures += 1;
+        }
+        (Ok(_), _) => {
+            pr_err!("selftest unsupported: loaded, but the engine must refuse it\n");
+            failures += 1;
+        }
+    }
     if stack_unknown {
         pr_warn!("selftest: the stack probe could not measure every run\n");
     }

@@ -19,10 +19,10 @@ pub fn wasm(name: &str) -> Vec<u8> {
 
 /// Loads `wasm` with `config` entries and default limits, and instantiates it.
 pub fn load_bytes(wasm: &[u8], config: &[&str]) -> Result<Instance, LoadError> {
-    load_tier(wasm, config, Tier::Auto)
+    load_tier(wasm, config, Tier::Fast)
 }
 
-/// Default load options with `config` on `tier` (`Tier::Auto`: the fast
+/// Default load options with `config` on `tier` (`Tier::Fast`: the fast
 /// tier when it takes the module).
 pub fn options(config: &[&str], tier: Tier) -> Result<FilterOptions, LoadError> {
     Ok(FilterOptions {

@@ -248,7 +248,7 @@ fn timestamp_readers_are_known() {
         ("syn_flood", &[], true),
         ("icmp_ratelimit", &[], true),
     ] {
-        assert_eq!(reads(&wasm(name), config, Tier::Auto), expected, "{name}");
+        assert_eq!(reads(&wasm(name), config, Tier::Fast), expected, "{name}");
     }
     // On wasmi every window field is staged, the timestamp included.
     assert!(reads(&wasm("drop_port"), &["port=8080"], Tier::Wasmi));
@@ -268,6 +268,6 @@ fn timestamp_readers_are_known() {
         ("(i32.wrap_i64 (call $ctx (i32.const 7)))", true),
         ("(i32.load (local.get 0))", true),
     ] {
-        assert_eq!(reads(&window(body), &[], Tier::Auto), expected, "{body}");
+        assert_eq!(reads(&window(body), &[], Tier::Fast), expected, "{body}");
     }
 }

@@ -73,10 +73,10 @@ fn runs_allocate_nothing() {
     ];
     for ((name, config), tier) in filters
         .into_iter()
-        .flat_map(|f| [(f, Tier::Auto), (f, Tier::Wasmi)])
+        .flat_map(|f| [(f, Tier::Fast), (f, Tier::Wasmi)])
     {
         let mut inst = load_tier(&wasm(name), config, tier).unwrap();
-        assert_eq!(inst.is_fast(), tier == Tier::Auto, "{name}");
+        assert_eq!(inst.is_fast(), tier == Tier::Fast, "{name}");
         // The very first packet after instantiation already allocates nothing.
         let n = allocations_during(|| run_all(&mut inst, &pkts));
         assert_eq!(
@@ -109,9 +109,9 @@ fn failing_runs_allocate_nothing_fast_and_once_on_wasmi() {
     )
     .unwrap();
     for wasm in [spin, trap] {
-        for (tier, per_run) in [(Tier::Auto, 0), (Tier::Wasmi, 1)] {
+        for (tier, per_run) in [(Tier::Fast, 0), (Tier::Wasmi, 1)] {
             let mut inst = load_tier(&wasm, &[], tier).unwrap();
-            assert_eq!(inst.is_fast(), tier == Tier::Auto);
+            assert_eq!(inst.is_fast(), tier == Tier::Fast);
             let pkt = udp4(1, b"");
             let n = allocations_during(|| {
                 for _ in 0..10 {
@@ -138,7 +138,7 @@ fn deep_recursion_allocates_nothing_on_the_first_run() {
             (func (export "filter") (param i32) (result i32) (call $down (i32.const 62))))"#,
     )
     .unwrap();
-    for tier in [Tier::Auto, Tier::Wasmi] {
+    for tier in [Tier::Fast, Tier::Wasmi] {
         let mut inst = load_tier(&wasm, &[], tier).unwrap();
         let pkt = udp4(1, b"");
         let n = allocations_during(|| {

@@ -1,8 +1,7 @@
 //! `wasmnf check`: validate a filter against the ABI without a kernel.
 
 use super::{
-    load_filter, on_error_name, print_json, read_filter, tier_name, EngineChoice, Failure,
-    FilterArgs, Result,
+    load_filter, on_error_name, print_json, read_filter, tier_name, Failure, FilterArgs, Result,
 };
 use serde::Serialize;
 use std::path::PathBuf;
@@ -16,9 +15,6 @@ pub struct Args {
     pub filter: PathBuf,
     #[command(flatten)]
     pub load: FilterArgs,
-    /// The engine: the fast tier when it takes the filter, or wasmi
-    #[arg(long, value_enum, default_value = "auto")]
-    pub engine: EngineChoice,
     /// Print JSON instead of text
     #[arg(long)]
     pub json: bool,
@@ -56,7 +52,7 @@ struct Details<'a> {
 pub fn run(args: Args) -> Result {
     let wasm = read_filter(&args.filter)?;
     let file = args.filter.display().to_string();
-    let (filter, _inst) = match load_filter(&args.filter, &wasm, &args.load, args.engine.tier()) {
+    let (filter, _inst) = match load_filter(&args.filter, &wasm, &args.load) {
         Ok(loaded) => loaded,
         Err(e) if args.json => {
             let report = Report {

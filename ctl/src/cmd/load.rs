@@ -6,7 +6,7 @@ use super::{
 };
 use std::path::PathBuf;
 use wasmnf_ctl::netlink::{consts::CHUNK_MAX, HookFamily, LoadRequest, Settings};
-use wasmnf_engine::{Hook, Tier};
+use wasmnf_engine::Hook;
 
 /// Load a filter into the kernel at a netfilter hook
 #[derive(clap::Args, Debug)]
@@ -64,7 +64,7 @@ pub fn run(args: Args) -> Result {
         ),
     })?;
     let wasm = read_filter(&args.filter)?;
-    let (filter, _inst) = load_filter(&args.filter, &wasm, &args.load, Tier::Auto)?;
+    let (filter, _inst) = load_filter(&args.filter, &wasm, &args.load)?;
     let options = filter.options();
     let config_len = options.config.encode().len();
     if config_len > CHUNK_MAX {

@@ -57,32 +57,11 @@ pub enum Policy {
     Drop,
 }
 
-/// The engine for offline runs, as the command line spells it.
-#[derive(Clone, Copy, Debug, Default, ValueEnum)]
-pub enum EngineChoice {
-    /// The fast tier when it takes the module, wasmi otherwise (what the
-    /// kernel module does)
-    #[default]
-    Auto,
-    /// wasmi, the reference interpreter
-    Wasmi,
-}
-
-impl EngineChoice {
-    pub fn tier(self) -> Tier {
-        match self {
-            EngineChoice::Auto => Tier::Auto,
-            EngineChoice::Wasmi => Tier::Wasmi,
-        }
-    }
-}
-
 /// A tier as `check` and `replay` print it.
 pub fn tier_name(filter: &Filter) -> String {
     match filter.tier() {
-        (Tier::Auto, _) => "fast".into(),
-        (Tier::Wasmi, Some(why)) => format!("wasmi (the fast tier lacks {why})"),
-        (Tier::Wasmi, None) => "wasmi".into(),
+        Tier::Fast => "fast".into(),
+        Tier::Wasmi => "wasmi".into(),
     }
 }
 
@@ -118,7 +97,7 @@ impl FilterArgs {
             },
             config: FilterConfig::from_entries(self.config.iter().map(String::as_str))?,
             clock: None,
-            tier: Tier::Auto,
+            tier: Tier::Fast,
         })
     }
 }
@@ -139,14 +118,9 @@ pub fn load_filter(
     path: &Path,
     wasm: &[u8],
     args: &FilterArgs,
-    tier: Tier,
 ) -> Result<(Filter, wasmnf_engine::Instance)> {
     let refused = |e: LoadError| Failure::new(Code::Refused, format!("{}: {e}", path.display()));
-    let options = FilterOptions {
-        tier,
-        ..args.options().map_err(refused)?
-    };
-    let filter = Filter::new(wasm, options).map_err(refused)?;
+    let filter = Filter::new(wasm, args.options().map_err(refused)?).map_err(refused)?;
     let inst = filter.instantiate().map_err(refused)?;
     Ok((filter, inst))
 }

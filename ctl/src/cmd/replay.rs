@@ -1,8 +1,6 @@
 //! `wasmnf replay`: run a capture through a filter in userspace.
 
-use super::{
-    load_filter, parse_hook, read_filter, Code, EngineChoice, Failure, FilterArgs, Result,
-};
+use super::{load_filter, parse_hook, read_filter, Code, Failure, FilterArgs, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -24,9 +22,6 @@ pub struct Args {
     pub filter: PathBuf,
     #[command(flatten)]
     pub load: FilterArgs,
-    /// The engine: the fast tier when it takes the filter, or wasmi
-    #[arg(long, value_enum, default_value = "auto")]
-    pub engine: EngineChoice,
     /// The hook the filter believes it runs at
     #[arg(long, default_value = "prerouting", value_parser = parse_hook)]
     pub hook: Hook,
@@ -46,7 +41,7 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result {
     let wasm = read_filter(&args.filter)?;
-    let (_, mut inst) = load_filter(&args.filter, &wasm, &args.load, args.engine.tier())?;
+    let (_, mut inst) = load_filter(&args.filter, &wasm, &args.load)?;
     let frames = Frames::read(&args.capture).map_err(|e| Failure::new(Code::Io, e.to_string()))?;
     let ip = frames.frames.iter().filter(|f| f.net.is_some()).count() as u64;
     let total = ip * u64::from(args.repeat.max(1));

@@ -9,7 +9,7 @@
 use super::op::{Bin, HostFn, Load, Op, Store, Un};
 use super::translate::{Callee, Code, Module};
 use crate::config::FilterConfig;
-use crate::host::HostTrap;
+use crate::imports::HostTrap;
 use crate::imports::{self, ErrorMessage};
 use crate::packet::{Ctx, PacketView};
 use alloc::vec;
@@ -593,14 +593,15 @@ fn execute(
                 let n = pop!() as u32 as usize;
                 let src = pop!() as u32 as usize;
                 let dst = pop!() as u32 as usize;
-                charge_bytes(cold.fuel, n as u64)?;
+                // Bounds first: an out-of-bounds copy traps (the
+                // specification) whatever fuel its length would cost.
                 let len = heap.memory.len();
-                match (src.checked_add(n), dst.checked_add(n)) {
-                    (Some(s), Some(d)) if s <= len && d <= len => {
-                        heap.memory.copy_within(src..s, dst)
-                    }
+                let end = match (src.checked_add(n), dst.checked_add(n)) {
+                    (Some(s), Some(d)) if s <= len && d <= len => s,
                     _ => return Err(Trap::MemoryOutOfBounds),
-                }
+                };
+                charge_bytes(cold.fuel, n as u64)?;
+                heap.memory.copy_within(src..end, dst);
             }
             Op::LoadAbs(kind, addr) => push!(load(&heap.memory, kind, addr, 0)?),
             Op::LoadAbs8(addr) => push!(u64::from(bytes::<1>(&heap.memory, addr, 0)?[0])),
@@ -663,11 +664,13 @@ fn execute(
                 let n = pop!() as u32 as usize;
                 let value = pop!() as u8;
                 let dst = pop!() as u32 as usize;
-                charge_bytes(cold.fuel, n as u64)?;
-                dst.checked_add(n)
+                // Bounds first, as for `memory.copy`.
+                let dst = dst
+                    .checked_add(n)
                     .and_then(|end| heap.memory.get_mut(dst..end))
-                    .ok_or(Trap::MemoryOutOfBounds)?
-                    .fill(value);
+                    .ok_or(Trap::MemoryOutOfBounds)?;
+                charge_bytes(cold.fuel, n as u64)?;
+                dst.fill(value);
             }
         }
     }

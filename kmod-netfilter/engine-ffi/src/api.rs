@@ -35,11 +35,11 @@ static SELFTEST_DROP_UDP_8080: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/drop_udp_8080.wasm"));
 static SELFTEST_SPIN: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/spin.wasm"));
 static SELFTEST_HOSTCALLS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/hostcalls.wasm"));
-static SELFTEST_ON_WASMI: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/on_wasmi.wasm"));
+static SELFTEST_UNSUPPORTED: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/unsupported.wasm"));
 
 /// The built-in self-test filters: 0 = `drop_udp_8080`, 1 = `spin` (never
 /// returns), 2 = `hostcalls` (every host function, 40 Wasm calls deep),
-/// 3 = `on_wasmi` (drops UDP; runs on wasmi, not the fast tier).
+/// 3 = `unsupported` (valid Wasm outside the fast tier: refused at load).
 /// Any other index gives an empty range.
 #[no_mangle]
 pub extern "C" fn wasmnf_engine_selftest_wasm(which: u32) -> WasmnfBytes {
@@ -47,7 +47,7 @@ pub extern "C" fn wasmnf_engine_selftest_wasm(which: u32) -> WasmnfBytes {
         0 => SELFTEST_DROP_UDP_8080,
         1 => SELFTEST_SPIN,
         2 => SELFTEST_HOSTCALLS,
-        3 => SELFTEST_ON_WASMI,
+        3 => SELFTEST_UNSUPPORTED,
         _ => &[],
     };
     WasmnfBytes {
@@ -559,31 +559,20 @@ mod tests {
         std::string::String::from_utf8_lossy(&buf[..n]).into_owned()
     }
 
-    /// The self-test covers both engines: `on_wasmi` runs on wasmi, the
-    /// others on the fast tier; `on_wasmi` drops UDP and traps on a short
-    /// packet.
+    /// The engine object has one tier: the self-test filters run on it, and
+    /// a valid module outside it is refused by name, never run elsewhere.
     #[test]
-    fn selftest_filters_cover_both_engines() {
-        for (wasm, tier) in [
-            (SELFTEST_DROP_UDP_8080, wasmnf_engine::Tier::Auto),
-            (SELFTEST_SPIN, wasmnf_engine::Tier::Auto),
-            (SELFTEST_HOSTCALLS, wasmnf_engine::Tier::Auto),
-            (SELFTEST_ON_WASMI, wasmnf_engine::Tier::Wasmi),
-        ] {
+    fn selftest_filters_run_on_the_fast_tier_and_the_rest_is_refused() {
+        for wasm in [SELFTEST_DROP_UDP_8080, SELFTEST_SPIN, SELFTEST_HOSTCALLS] {
             let f = new_filter(wasm, 0).unwrap();
             // SAFETY: live filter, freed below.
             unsafe {
-                assert_eq!((*f).tier().0, tier);
+                assert_eq!((*f).tier(), wasmnf_engine::Tier::Fast);
                 wasmnf_engine_filter_free(f);
             }
         }
-        with_instance(SELFTEST_ON_WASMI, 0, |inst| {
-            let r = run(inst, &UDP_8080);
-            assert_eq!((r.verdict, r.status), (VERDICT_DROP, STATUS_OK));
-            let r = run(inst, &UDP_8080[..3]);
-            assert_eq!((r.verdict, r.status), (VERDICT_ACCEPT, STATUS_TRAP));
-            assert_eq!(describe(&r), "trap: packet read out of bounds");
-        });
+        let err = new_filter(SELFTEST_UNSUPPORTED, 0).unwrap_err();
+        assert!(err.contains("the engine does not run"), "{err}");
     }
 
     /// Runs `check` on an instance of `wasm` with `fuel` per packet (0: the
@@ -632,8 +621,8 @@ mod tests {
     }
 
     /// The module reads its clock per packet only for filters that can see
-    /// the timestamp: `hostcalls` calls `ctx`, `drop_udp_8080` cannot, and
-    /// wasmi's `on_wasmi` calls `ctx`; a null filter answers true.
+    /// the timestamp: `hostcalls` calls `ctx`, `drop_udp_8080` cannot; a
+    /// null filter answers true.
     #[test]
     fn timestamp_readers() {
         for (wasm, expected) in [

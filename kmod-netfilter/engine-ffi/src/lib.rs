@@ -2,8 +2,9 @@
 //!
 //! `build.sh` compiles this crate for `x86_64-unknown-none` (kernel code
 //! model, no red zone, soft-float, static relocations, no GOT) and relinks
-//! it, with `core`, `alloc`, `wasmi` and `wasmnf-engine`, into one object
-//! whose only global symbols are the `wasmnf_engine_*` functions of [`api`].
+//! it, with `core`, `alloc`, `wasmparser` and `wasmnf-engine` (built without
+//! wasmi), into one object whose only global symbols are the
+//! `wasmnf_engine_*` functions of [`api`].
 //!
 //! What the module provides in return (all `extern "C"`, see `kalloc` and
 //! `panic`): `wasmnf_kmod_krealloc` / `wasmnf_kmod_kfree` (kmalloc family with
