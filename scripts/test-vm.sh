@@ -6,7 +6,8 @@
 # Builds wasmnf.ko first (scripts/kmod-build.sh; needs the cached kernel from
 # scripts/kernel-build.sh), tests/vm/netprobe (UDP/TCP traffic tool) and
 # tests/vm/nlraw (raw netlink requests). Each guest script runs in /files,
-# which holds wasmnf.ko, lib.sh, netprobe, nlraw and the tools below.
+# which holds wasmnf.ko, lib.sh, netprobe, nlraw, the regression modules and
+# the tools below.
 # Directives in a guest script's comments:
 #   # expect-exit: N        expected exit status (default 0)
 #   # expect-log: TEXT      the console log must contain TEXT
@@ -40,7 +41,12 @@ netprobe=$ROOT/tests/vm/netprobe/target/release/netprobe
 # The real CLI (its shared libraries, libpcap, are copied by vm-run.sh), the
 # example filters, setpriv (unprivileged-user tests) and nft (comparisons).
 (cd "$ROOT" && cargo build --release --locked --quiet -p wasmnf-ctl && cargo xtask filters >/dev/null)
-extra=("$ROOT/target/release/wasmnf" "$ROOT"/filters/target/wasm32-unknown-unknown/release/*.wasm)
+# The regression modules (tests/regress/*.wat) as regress-NAME.wasm with
+# their expectations in regress.tsv (tests/vm/regress.sh).
+regress=$ROOT/target/regress
+(cd "$ROOT" && cargo xtask regress "$regress" >/dev/null)
+extra=("$ROOT/target/release/wasmnf" "$ROOT"/filters/target/wasm32-unknown-unknown/release/*.wasm
+	"$regress"/regress-*.wasm "$regress/regress.tsv")
 for tool in "$ROOT/tests/vm/nlraw/target/release/nlraw" /usr/bin/setpriv /usr/sbin/nft; do
 	[ -x "$tool" ] && extra+=("$tool")
 done

@@ -10,13 +10,6 @@ fn regress_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("regress")
 }
 
-/// The `;; expect:` line of a regression module.
-fn expectation(wat: &str) -> Option<&str> {
-    wat.lines()
-        .find_map(|l| l.trim().strip_prefix(";; expect:"))
-        .map(str::trim)
-}
-
 /// What the engine does with `wasm`, in the form of an `;; expect:` line.
 fn outcome(wasm: &[u8]) -> String {
     let filter = match Filter::new(wasm, FilterOptions::default()) {
@@ -48,8 +41,8 @@ fn every_regression_module_gets_its_expected_outcome() {
     let mut bad = Vec::new();
     for path in &files {
         let text = std::fs::read_to_string(path).unwrap();
-        let want =
-            expectation(&text).unwrap_or_else(|| panic!("{}: no ;; expect:", path.display()));
+        let want = xtask::regress_expectation(&text)
+            .unwrap_or_else(|| panic!("{}: no ;; expect:", path.display()));
         let got = outcome(&wat::parse_str(&text).unwrap());
         // `refused:` and `init:` match on a part of the message.
         let ok = match want.split_once(": ") {

@@ -168,3 +168,43 @@ pub fn filters_build_script() {
         Err(e) => panic!("{e}"),
     }
 }
+
+/// Compiles every `tests/regress/NAME.wat` to `out/regress-NAME.wasm` and
+/// writes `out/regress.tsv`: one `NAME<TAB>EXPECTATION` line per module (its
+/// `;; expect:` line; tests/regress/README.md). Returns the module count.
+pub fn build_regress(regress_dir: &Path, out: &Path) -> Result<usize, String> {
+    let err = |p: &Path, e: &dyn std::fmt::Display| format!("{}: {e}", p.display());
+    std::fs::create_dir_all(out).map_err(|e| err(out, &e))?;
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(regress_dir).map_err(|e| err(regress_dir, &e))? {
+        let path = entry.map_err(|e| err(regress_dir, &e))?.path();
+        if path.extension().is_some_and(|x| x == "wat") {
+            names.push(path);
+        }
+    }
+    names.sort();
+    let mut tsv = String::new();
+    for path in &names {
+        let text = std::fs::read_to_string(path).map_err(|e| err(path, &e))?;
+        let expect =
+            regress_expectation(&text).ok_or_else(|| err(path, &"no `;; expect:` line"))?;
+        let wasm = wat::parse_str(&text).map_err(|e| err(path, &e))?;
+        let name = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("module");
+        let dst = out.join(format!("regress-{name}.wasm"));
+        std::fs::write(&dst, wasm).map_err(|e| err(&dst, &e))?;
+        tsv.push_str(&format!("{name}\t{expect}\n"));
+    }
+    let list = out.join("regress.tsv");
+    std::fs::write(&list, tsv).map_err(|e| err(&list, &e))?;
+    Ok(names.len())
+}
+
+/// The `;; expect:` line of a regression module (tests/regress/README.md).
+pub fn regress_expectation(wat: &str) -> Option<&str> {
+    wat.lines()
+        .find_map(|l| l.trim().strip_prefix(";; expect:"))
+        .map(str::trim)
+}

@@ -95,6 +95,25 @@ fn bad(_: wasmparser::BinaryReaderError) -> Unsupported {
     Unsupported("unreadable module")
 }
 
+/// The instruction `op` named, for one the tier does not run.
+fn outside(op: &Operator<'_>) -> Unsupported {
+    use Operator as O;
+    Unsupported(match op {
+        O::MemoryInit { .. } => "`memory.init` (passive data segments)",
+        O::TableInit { .. } => "`table.init` (passive element segments)",
+        O::TableCopy { .. } => "`table.copy`",
+        O::TableGet { .. } => "`table.get`",
+        O::TableSet { .. } => "`table.set`",
+        O::TableSize { .. } => "`table.size`",
+        O::TableGrow { .. } => "`table.grow`",
+        O::TableFill { .. } => "`table.fill`",
+        O::RefNull { .. } => "`ref.null`",
+        O::RefFunc { .. } => "`ref.func`",
+        O::RefIsNull => "`ref.is_null`",
+        _ => "an instruction outside its set (integer MVP, sign extension, memory.copy and memory.fill)",
+    })
+}
+
 fn int_type(ty: ValType) -> Result<(), Unsupported> {
     match ty {
         ValType::I32 | ValType::I64 => Ok(()),
@@ -890,6 +909,10 @@ impl<'a> Translator<'a> {
                 self.pop(3)?;
                 self.emit(Op::MemoryCopy);
             }
+            // A dropped segment is seen only by `memory.init` / `table.init`,
+            // which this tier refuses (`outside`): in a module it runs, a
+            // drop changes nothing observable, so it translates to nothing.
+            O::DataDrop { .. } | O::ElemDrop { .. } => {}
             O::MemoryFill { mem: 0 } => {
                 self.pop(3)?;
                 self.emit(Op::MemoryFill);
@@ -911,7 +934,7 @@ impl<'a> Translator<'a> {
             O::I64ExtendI32S => self.emit(Op::ExtendI32S),
             O::I64ExtendI32U => self.emit(Op::ExtendI32U),
             other => {
-                let (bin, wide) = binary(&other).ok_or(Unsupported("an instruction outside its set (integer MVP, sign extension, memory.copy and memory.fill)"))?;
+                let (bin, wide) = binary(&other).ok_or_else(|| outside(&other))?;
                 self.pop(1)?;
                 self.emit(if wide { Op::Bin64(bin) } else { Op::Bin32(bin) });
             }
