@@ -6,7 +6,9 @@
 #
 # WASMNF_KERNEL_FLAVOR selects the kernel: `test` (default: fragment
 # kmod-netfilter/kernel/wasmnf.config) or `debug` (the same plus
-# kmod-netfilter/kernel/debug.config: KASAN, lockdep, kmemleak, ...).
+# kmod-netfilter/kernel/debug.config: KASAN, lockdep, kmemleak, ...) or
+# `hardened` (wasmnf.config plus kmod-netfilter/kernel/hardened.config: CPU
+# mitigations, IBT, stack protector, as distribution kernels have).
 #
 # The built tree lives outside the checkout in
 #   ${WASMNF_CACHE:-/var/cache/wasmnf}/kernel/<key>
@@ -26,7 +28,8 @@ FLAVOR=${WASMNF_KERNEL_FLAVOR:-test}
 case $FLAVOR in
 test) FRAGMENTS=("$ROOT/kmod-netfilter/kernel/wasmnf.config") ;;
 debug) FRAGMENTS=("$ROOT/kmod-netfilter/kernel/wasmnf.config" "$ROOT/kmod-netfilter/kernel/debug.config") ;;
-*) echo "kernel-build: WASMNF_KERNEL_FLAVOR must be test or debug, not '$FLAVOR'" >&2; exit 2 ;;
+hardened) FRAGMENTS=("$ROOT/kmod-netfilter/kernel/wasmnf.config" "$ROOT/kmod-netfilter/kernel/hardened.config") ;;
+*) echo "kernel-build: WASMNF_KERNEL_FLAVOR must be test, debug or hardened, not '$FLAVOR'" >&2; exit 2 ;;
 esac
 SRC_PKG=linux-source-6.12
 SRC_TAR=/usr/src/linux-source-6.12.tar.xz

@@ -26,7 +26,7 @@ export RUSTUP_TOOLCHAIN=${RUSTUP_TOOLCHAIN:-$toolchain}
 export PATH=$HOME/.cargo/bin:$PATH
 
 t0=$SECONDS
-"$ROOT/kmod-netfilter/engine-ffi/build.sh" >&2
+KDIR=$KDIR "$ROOT/kmod-netfilter/engine-ffi/build.sh" >&2
 t1=$SECONDS
 make -C "$KDIR" M="$ROOT/kmod-netfilter" ARCH=x86_64 LLVM=1 modules >&2
 t2=$SECONDS

@@ -6,7 +6,6 @@ use libfuzzer_sys::fuzz_target;
 use wasmnf_difffuzz::{generate, run_engine, Trace};
 use wasmnf_engine::{LoadError, Tier};
 
-
 fuzz_target!(|data: &[u8]| {
     let Some(wasm) = generate(data) else { return };
     match run_engine(&wasm, Tier::Fast) {

@@ -40,6 +40,18 @@ while IFS="$(printf '\t')" read -r name expect; do
 		stats=$($W stats "$fname" --json) || fail "$name: stats"
 		echo "$stats"
 		echo "$stats" | grep -q '"packets": *[1-9]' || fail "$name: no packet ran through the filter"
+		# The counter the expected status moves, and none of the others.
+		case $expect in
+		*" ok") want=accepted zero="traps out_of_fuel invalid_verdicts" ;;
+		*" trap: "*) want=traps zero="out_of_fuel invalid_verdicts" ;;
+		*" invalid verdict "*) want=invalid_verdicts zero="traps out_of_fuel" ;;
+		*" out of fuel") want=out_of_fuel zero="traps invalid_verdicts" ;;
+		*) fail "$name: unknown expectation '$expect'" ;;
+		esac
+		echo "$stats" | grep -q "\"$want\": *[1-9]" || fail "$name: $want did not count"
+		for z in $zero; do
+			echo "$stats" | grep -qE "\"$z\": *0([^0-9]|\$)" || fail "$name: $z counted"
+		done
 		$W unload "$fname" || fail "$name: unload"
 		;;
 	esac

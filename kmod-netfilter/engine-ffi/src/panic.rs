@@ -8,8 +8,10 @@ use core::panic::PanicInfo;
 
 extern "C" {
     /// Logs `msg` with `pr_emerg` and does not return (the module calls
-    /// `BUG()`).
-    fn wasmnf_kmod_engine_panic(msg: *const u8, len: usize) -> !;
+    /// `BUG()`). Declared as returning so that the `ud2` after the call ends
+    /// the function for objtool, which does not know this callback is
+    /// `noreturn` (it would report the handler falling through).
+    fn wasmnf_kmod_engine_panic(msg: *const u8, len: usize);
 }
 
 #[panic_handler]
@@ -21,7 +23,9 @@ fn panic(info: &PanicInfo<'_>) -> ! {
         None => write!(w, "{}", info.message()),
     };
     let len = w.len();
-    // SAFETY: `buf[..len]` is initialised and outlives the call, which does
-    // not return.
-    unsafe { wasmnf_kmod_engine_panic(buf.as_ptr(), len) }
+    // SAFETY: `buf[..len]` is initialised and outlives the call.
+    unsafe { wasmnf_kmod_engine_panic(buf.as_ptr(), len) };
+    // SAFETY: `ud2` raises #UD, the kernel's BUG trap; it is only reached if
+    // the callback returned, which it never does (it calls `BUG()`).
+    unsafe { core::arch::asm!("ud2", options(noreturn, nomem, nostack)) }
 }
