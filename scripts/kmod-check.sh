@@ -25,6 +25,8 @@ step "engine-ffi: fmt, clippy (host and x86_64-unknown-none), tests"
 
 step "check-no-wasmi: positive control (a planted wasmi symbol fails the check)"
 "$ROOT/kmod-netfilter/tools/check-no-wasmi.sh" --self-test
+step "panic-sites: positive control (planted panic calls are found through relocations)"
+"$ROOT/kmod-netfilter/tools/panic-sites.sh" --self-test
 
 for tool in netprobe nlraw; do
 	step "$tool: fmt, clippy"

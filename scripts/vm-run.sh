@@ -17,7 +17,7 @@
 # Environment:
 #   KDIR             kernel tree with arch/x86/boot/bzImage (default: the cache,
 #                    via scripts/kernel-build.sh --print-kdir, which honours
-#                    WASMNF_KERNEL_FLAVOR=test|debug)
+#                    WASMNF_KERNEL_FLAVOR=test|debug|hardened)
 #   VM_TIMEOUT       host-side timeout in seconds (default 300)
 #   VM_MEM           guest memory in MiB (default 512)
 #   VM_SMP           guest CPUs (default 2)
