@@ -36,7 +36,7 @@ step "differential fuzzer: $diff_s s, seed $seed"
 
 step "cargo-fuzz targets, $target_s s each"
 if ! command -v cargo-fuzz >/dev/null; then
-	(cd / && cargo install cargo-fuzz --version 0.13.1 --locked --quiet)
+	(cd / && cargo install cargo-fuzz --version 0.13.2 --locked --quiet)
 fi
 # cargo-fuzz needs nightly options (sanitizers); the pinned stable toolchain
 # accepts them with RUSTC_BOOTSTRAP, as for the kernel build.

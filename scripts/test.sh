@@ -37,6 +37,8 @@ step "kernel benchmark, smoke mode (the method works; figures: bench/kernel.sh)"
 bench/kernel.sh --smoke
 step "hardened kernel (CPU mitigations, IBT, stack protector; cached)"
 WASMNF_KERNEL_FLAVOR=hardened scripts/kernel-build.sh
+step "scripts/kernel-check.sh on the test and hardened trees and on a kernel without CONFIG_RUST"
+tests/kernel-check.sh
 step "objtool's positive control on the hardened tree (a planted raw indirect jump fails)"
 kmod-netfilter/tools/objtool-check.sh --self-test "$(WASMNF_KERNEL_FLAVOR=hardened scripts/kernel-build.sh --print-kdir)"
 step "kernel tests in the VM on the hardened kernel (the module built with its code generation, objtool clean)"
