@@ -5,6 +5,9 @@
 //!   nlraw CASE                      run one malformed-request case
 //!   nlraw load-file NAME FILE CHUNK a valid LOAD (hook input) of FILE split
 //!                                   into CHUNK-byte WASM_CHUNKs
+//!   nlraw fuzz SECONDS SEED [SENDERS]
+//!                                   fuzz the family for SECONDS (src/fuzz.rs;
+//!                                   not a case: `list` does not show it)
 //!
 //! Prints one line, `nlraw: CASE: errno=NAME(N) msg="..."`: `errno=OK(0)`
 //! for an ack, `errno=NOREPLY` when nothing came back within a second (the
@@ -18,6 +21,8 @@
 
 use std::ffi::c_void;
 use std::process::exit;
+
+mod fuzz;
 
 #[allow(dead_code)]
 #[path = "../../../../ctl/src/netlink/consts.rs"]
@@ -549,7 +554,9 @@ fn report(case: &str, a: &Answer) {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let usage = || -> ! {
-        eprintln!("usage: nlraw list | CASE | load-file NAME FILE CHUNK");
+        eprintln!(
+            "usage: nlraw list | CASE | load-file NAME FILE CHUNK | fuzz SECONDS SEED [SENDERS]"
+        );
         exit(2)
     };
     let case = args.get(1).map(String::as_str).unwrap_or_else(|| usage());
@@ -557,6 +564,10 @@ fn main() {
         for c in CASES {
             println!("{c}");
         }
+        return;
+    }
+    if case == "fuzz" {
+        fuzz::run(&args[2..]);
         return;
     }
     let mut sock = Sock::open(case != "chunks-too-big-no-cap-ack");
