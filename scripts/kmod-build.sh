@@ -28,7 +28,16 @@ export PATH=$HOME/.cargo/bin:$PATH
 t0=$SECONDS
 KDIR=$KDIR "$ROOT/kmod-netfilter/engine-ffi/build.sh" >&2
 t1=$SECONDS
-make -C "$KDIR" M="$ROOT/kmod-netfilter" ARCH=x86_64 LLVM=1 modules >&2
+# Kbuild's objtool warnings (under IBT it checks the whole linked module,
+# engine object included) do not fail make: they fail this build.
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+make -C "$KDIR" M="$ROOT/kmod-netfilter" ARCH=x86_64 LLVM=1 modules 2>&1 | tee "$log" >&2
+[ "${PIPESTATUS[0]}" -eq 0 ] || { echo "kmod-build: make failed" >&2; exit 1; }
+if grep -q 'warning: objtool:' "$log"; then
+	echo "kmod-build: objtool warnings in the module (above); the module must be objtool-clean" >&2
+	exit 1
+fi
 t2=$SECONDS
 ko=$ROOT/kmod-netfilter/wasmnf.ko
 [ -f "$ko" ] || { echo "kmod-build: $ko was not produced" >&2; exit 1; }

@@ -28,9 +28,16 @@ line=$(sed -n 's/^savedcmd_rust\/core\.o := //p' "$cmd")
 [ -n "$line" ] || { echo "kernel-rustflags: no savedcmd line in $cmd" >&2; exit 1; }
 
 if [ $mode = objtool ]; then
-	# `...; ./tools/objtool/objtool OPTIONS rust/core.o`: OPTIONS, or nothing
-	# when the configuration runs no objtool.
-	sed -n 's/.*tools\/objtool\/objtool \(.*\) rust\/core\.o.*/\1/p' <<<"$line" | tr -s ' ' '\n' | sed '/^$/d'
+	# `...; ./tools/objtool/objtool OPTIONS rust/core.o`: OPTIONS. Under IBT
+	# (or clang LTO) Kbuild runs objtool on linked objects only, vmlinux.o
+	# and each module's linked object, with --link: then the options are
+	# vmlinux.o's. Nothing when the configuration runs no objtool.
+	opts=$(sed -n 's/.*tools\/objtool\/objtool \(.*\) rust\/core\.o.*/\1/p' <<<"$line")
+	if [ -z "$opts" ] && [ -f "$kdir/.vmlinux.o.cmd" ]; then
+		opts=$(grep -o 'objtool/objtool [^;]* vmlinux\.o' "$kdir/.vmlinux.o.cmd" | head -n 1 |
+			sed 's/^objtool\/objtool //; s/ vmlinux\.o$//')
+	fi
+	tr -s ' ' '\n' <<<"$opts" | sed '/^$/d'
 	exit 0
 fi
 

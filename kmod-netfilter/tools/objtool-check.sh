@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # objtool from the kernel tree over the engine object, with the options
 # Kbuild gives that tree's Rust objects (tools/kernel-rustflags.sh --objtool)
-# plus --module, as for any module object. It annotates the object the way
-# Kbuild's own objtool pass does (retpoline/return sites, ENDBR seals, the
-# sections the kernel patches at load) and any warning fails the check: under
-# IBT an indirect branch target without ENDBR64, under retpolines a raw
-# indirect jump or call, under return thunks a bare `ret` ...
+# plus --module, as for any module object, and any warning fails the check:
+# under IBT an indirect branch target without ENDBR64, under retpolines a raw
+# indirect jump or call, under return thunks a bare `ret` ... Where Kbuild
+# runs objtool per object (no IBT), it never does for the shipped engine
+# object, so this pass also annotates it (retpoline/return sites, the
+# sections the kernel patches at load); under IBT Kbuild runs objtool over
+# the module's linked object, engine included, so this pass only checks
+# (--dry-run) and scripts/kmod-build.sh fails on any objtool warning of
+# Kbuild's pass.
 #
 #   objtool-check.sh KDIR OBJECT         annotate and check OBJECT in place
 #   objtool-check.sh --self-test KDIR    positive control: a planted raw
@@ -28,13 +32,18 @@ check() { # check OBJECT: objtool's output, or nothing; fails on any output
 		return 0
 	fi
 	[ -x "$objtool" ] || { echo "objtool-check: $objtool not found (build the kernel tree first)" >&2; return 1; }
-	log=$("$objtool" "${opts[@]}" --module "$obj" 2>&1) || true
+	# Under IBT (options with --link) Kbuild itself runs objtool over the
+	# module's linked object, engine included, and annotates it; a second
+	# annotation would make it skip the module's own sites: check only.
+	local extra=()
+	case " ${opts[*]} " in *" --link "*) extra=(--dry-run) ;; esac
+	log=$("$objtool" "${opts[@]}" --module "${extra[@]}" "$obj" 2>&1) || true
 	if [ -n "$log" ]; then
 		echo "objtool-check: $obj: $(wc -l <<<"$log") warning lines from objtool ${opts[*]} --module; first:" >&2
 		head -20 <<<"$log" >&2
 		return 1
 	fi
-	echo "objtool-check: $obj clean (objtool ${opts[*]} --module)"
+	echo "objtool-check: $obj clean (objtool ${opts[*]} --module ${extra[*]})"
 }
 
 if [ -z "$self_test" ]; then

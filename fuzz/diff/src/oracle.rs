@@ -105,7 +105,10 @@ fn define(linker: &mut Linker<State>) -> wasmtime::Result<()> {
             let (mem, state) = memory_of(&mut c)?;
             let n = state.packet.len().saturating_sub(off).min(offset(len)?);
             let dst = range(dst, n, mem.len())?;
-            mem[dst].copy_from_slice(&state.packet[off..off + n]);
+            // n is 0 when `off` is at or past the end: nothing to copy.
+            if n > 0 {
+                mem[dst].copy_from_slice(&state.packet[off..off + n]);
+            }
             Ok(n as i32)
         },
     )?;
