@@ -43,8 +43,15 @@ fi
 export RUSTC_BOOTSTRAP=1
 for t in $(cargo fuzz list); do
 	mkdir -p "corpus/$t"
-	cargo fuzz run "$t" "corpus/$t" "seeds/$t" -- -max_total_time="$target_s" -rss_limit_mb=4096 2>&1 |
-		grep -E '^(#[0-9]+.*DONE|Done|==[0-9]+==|SUMMARY|INFO: Running with|artifact_prefix)' || true
-	[ "${PIPESTATUS[0]}" -eq 0 ] || { echo "fuzz: target $t failed (crash saved in fuzz/artifacts/$t/)" >&2; exit 1; }
+	log=$(mktemp)
+	rc=0
+	cargo fuzz run "$t" "corpus/$t" "seeds/$t" -- -max_total_time="$target_s" -rss_limit_mb=4096 >"$log" 2>&1 || rc=$?
+	grep -E '^(#[0-9]+.*DONE|Done|==[0-9]+==|SUMMARY|artifact_prefix)|panicked at' "$log" | sed "s/^/[$t] /" || true
+	if [ $rc -ne 0 ]; then
+		tail -n 40 "$log" >&2
+		echo "fuzz: target $t failed (exit $rc; the input is saved in fuzz/artifacts/$t/)" >&2
+		exit 1
+	fi
+	rm -f "$log"
 done
 echo "fuzz: no findings"

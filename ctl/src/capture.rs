@@ -210,7 +210,10 @@ pub fn network_layer(linktype: i32, frame: &[u8]) -> Option<(usize, Family)> {
             .get(at..at + 2)
             .map(|b| u16::from_be_bytes([b[0], b[1]]))
     };
+    // A frame cut inside its link header has no network layer (a capture's
+    // snap length can cut anywhere: found by the `capture` fuzz target).
     let by_ethertype = |ethertype: u16, off: usize| match ethertype {
+        _ if off > frame.len() => None,
         0x0800 => Some((off, Family::Ipv4)),
         0x86dd => Some((off, Family::Ipv6)),
         _ => None,
@@ -312,5 +315,20 @@ mod tests {
             back.network(&back.frames[0]).map(|(p, f)| (p.len(), f)),
             Some((20, Family::Ipv4))
         );
+    }
+
+    /// Found by the `capture` fuzz target: a 5-byte Linux SLL2 frame whose
+    /// protocol field says IPv4 made `network()` slice past its end.
+    #[test]
+    fn a_frame_cut_in_its_link_header_has_no_network_layer() {
+        let cut = [0x08, 0x00, 0x00, 0x00, 0x3a];
+        assert_eq!(network_layer(276, &cut), None);
+        let mut frames = Frames::new(Linktype(276));
+        frames.push(0, &cut, 5);
+        assert_eq!(frames.network(&frames.frames[0]), None);
+        // The whole 20-byte header and nothing after it: an empty packet.
+        let mut whole = [0u8; 20];
+        whole[..2].copy_from_slice(&[0x08, 0x00]);
+        assert_eq!(network_layer(276, &whole), Some((20, Family::Ipv4)));
     }
 }
