@@ -13,6 +13,7 @@ step() { printf '\n=== %s\n' "$*" >&2; }
 step "format"
 cargo fmt --all --check
 (cd filters && cargo fmt --all --check)
+(cd fuzz && cargo fmt --all --check)
 step "clippy (workspace, and filters for wasm32)"
 cargo clippy --workspace --all-targets -q -- -D warnings
 (cd filters && cargo clippy --release -q -- -D warnings)

@@ -21,9 +21,6 @@
 # vm-timeout: 240
 set -u
 . /files/lib.sh
-N=/files/nlraw
-W=/files/wasmnf
-NP=/files/netprobe
 cd /tmp
 [ -x $N ] || fail "no nlraw in the guest"
 

@@ -10,9 +10,6 @@
 # expect-log: wasmnf: unloaded
 set -u
 . /files/lib.sh
-N=/files/nlraw
-W=/files/wasmnf
-NP=/files/netprobe
 cd /tmp
 [ -s /files/regress.tsv ] || fail "no regression list in the guest"
 insmod /files/wasmnf.ko || fail "insmod"

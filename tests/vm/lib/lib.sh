@@ -1,4 +1,8 @@
 # Shared by the guest tests (scripts/test-vm.sh copies it to /files/lib.sh).
+# The tools in the guest: raw netlink, the CLI, traffic.
+N=/files/nlraw
+W=/files/wasmnf
+NP=/files/netprobe
 fail() {
 	echo "GUEST-TEST-FAIL: $*"
 	exit 1

@@ -87,16 +87,20 @@ const WITH_INIT_OK: &[u8] = &[
     0x0a, 0x0b, 0x02, 0x04, 0x00, 0x41, 0x01, 0x0b, // filter: i32.const 1
     0x04, 0x00, 0x41, 0x00, 0x0b, // init: i32.const 0 (ready)
 ];
-const WITH_INIT_FAIL: &[u8] = &[
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version 1
-    0x01, 0x0a, 0x02, 0x60, 0x01, 0x7f, 0x01, 0x7f, 0x60, 0x00, 0x01,
-    0x7f, // (i32)->i32, ()->i32
-    0x03, 0x03, 0x02, 0x00, 0x01, // function: types 0 and 1
-    0x07, 0x11, 0x02, 0x06, b'f', b'i', b'l', b't', b'e', b'r', 0x00, 0x00, // export "filter"
-    0x04, b'i', b'n', b'i', b't', 0x00, 0x01, // export "init"
-    0x0a, 0x0b, 0x02, 0x04, 0x00, 0x41, 0x01, 0x0b, // filter: i32.const 1
-    0x04, 0x00, 0x41, 0x07, 0x0b, // init: i32.const 7 (fails the load)
-];
+/// `WITH_INIT_OK` with `init` returning 7: fails the load.
+const WITH_INIT_FAIL: &[u8] = &with_init_result(7);
+
+const fn with_init_result(code: u8) -> [u8; WITH_INIT_OK.len()] {
+    let mut m = [0u8; WITH_INIT_OK.len()];
+    let mut i = 0;
+    while i < m.len() {
+        m[i] = WITH_INIT_OK[i];
+        i += 1;
+    }
+    // `init`'s body ends `i32.const <code>, end`.
+    m[m.len() - 2] = code;
+    m
+}
 const WITH_MEMORY: &[u8] = &[
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version 1
     0x01, 0x06, 0x01, 0x60, 0x01, 0x7f, 0x01, 0x7f, // type: (i32) -> i32
@@ -466,6 +470,17 @@ fn load_attrs(r: &mut Rng) -> Vec<u8> {
     chunks.concat()
 }
 
+/// A NAME from the shared set, sometimes followed by random attributes (the
+/// body of UNLOAD and GET).
+fn name_attrs(r: &mut Rng) -> Vec<u8> {
+    let mut a = Vec::new();
+    put(&mut a, attr::NAME, &name_bytes(r));
+    if r.one_in(6) {
+        random_attrs(r, 0, &mut a);
+    }
+    a
+}
+
 /// A netlink message: its bytes and whether it is a LOAD to the family
 /// (its ack counts as a load that succeeded).
 fn message(r: &mut Rng, fam: u16, seq: u32) -> (Vec<u8>, bool) {
@@ -474,22 +489,8 @@ fn message(r: &mut Rng, fam: u16, seq: u32) -> (Vec<u8>, bool) {
     let mut version = consts::FAMILY_VERSION;
     let (command, mut flags, attrs) = match r.below(100) {
         0..=29 => (cmd::LOAD, req, load_attrs(r)),
-        30..=39 => {
-            let mut a = Vec::new();
-            put(&mut a, attr::NAME, &name_bytes(r));
-            if r.one_in(6) {
-                random_attrs(r, 0, &mut a);
-            }
-            (cmd::UNLOAD, req, a)
-        }
-        40..=47 => {
-            let mut a = Vec::new();
-            put(&mut a, attr::NAME, &name_bytes(r));
-            if r.one_in(6) {
-                random_attrs(r, 0, &mut a);
-            }
-            (cmd::GET, req, a)
-        }
+        30..=39 => (cmd::UNLOAD, req, name_attrs(r)),
+        40..=47 => (cmd::GET, req, name_attrs(r)),
         48..=55 => {
             let mut a = Vec::new();
             if r.one_in(4) {
