@@ -30,6 +30,9 @@ impl Rng {
     }
 }
 
+/// How often a run prints its progress.
+const PROGRESS: Duration = Duration::from_secs(300);
+
 fn usage() -> ! {
     eprintln!(
         "usage: wasmnf-difffuzz [--seconds N] [--modules N] [--seed S] [--save DIR] | --replay FILE..."
@@ -65,9 +68,19 @@ fn main() {
     let (mut generated, mut taken, mut runs, mut findings) = (0u64, 0u64, 0u64, 0u64);
     let (mut wasmi_differs, mut wasmi_panics) = (0u64, 0u64);
     let mut refused: BTreeMap<String, u64> = BTreeMap::new();
+    let mut report_at = start + PROGRESS;
     for n in 0.. {
-        if modules.is_some_and(|m| n >= m) || deadline.is_some_and(|d| Instant::now() >= d) {
+        let now = Instant::now();
+        if modules.is_some_and(|m| n >= m) || deadline.is_some_and(|d| now >= d) {
             break;
+        }
+        // A long run says where it is (a run that dies early keeps its count).
+        if now >= report_at {
+            report_at = now + PROGRESS;
+            eprintln!(
+                "difffuzz: {:.0} s, {generated} modules, {taken} taken, {runs} runs, {findings} disagreements",
+                (now - start).as_secs_f64()
+            );
         }
         let len = 64 + (rng.next() % 4096) as usize;
         let Some(wasm) = generate(&rng.bytes(len)) else {
