@@ -17,8 +17,9 @@ cargo fmt --all --check
 step "clippy (workspace, and filters for wasm32)"
 cargo clippy --workspace --all-targets -q -- -D warnings
 (cd filters && cargo clippy --release -q -- -D warnings)
-step "engine builds for x86_64-unknown-none (no_std, the kernel's proxy)"
-cargo build -q -p wasmnf-engine --target x86_64-unknown-none --release
+cargo clippy -q -p wasmnf-engine --no-default-features -- -D warnings
+step "engine builds for x86_64-unknown-none without wasmi (no_std, the kernel's proxy)"
+cargo build -q -p wasmnf-engine --no-default-features --target x86_64-unknown-none --release
 step "cargo test"
 cargo test --workspace
 

@@ -60,9 +60,11 @@ impl FastBackend {
 impl Backend {
     /// The tier this instance runs on.
     pub(crate) fn is_fast(&self) -> bool {
-        #[allow(irrefutable_let_patterns)]
-        let fast = matches!(self, Backend::Fast(_));
-        fast
+        match self {
+            Backend::Fast(_) => true,
+            #[cfg(feature = "wasmi")]
+            Backend::Wasmi(_) => false,
+        }
     }
 
     /// The filter's linear memory, if it has one.
