@@ -8,7 +8,8 @@
 //! share taken by the fast tier, runs compared, wasmi disagreements and
 //! panics, what the fast tier refused and why) and exits 1 on any
 //! disagreement between the engine and wasmtime, after saving the module as
-//! DIR/finding-SEED-N.wasm (default DIR: the current directory).
+//! DIR/finding-SEED-N.wasm (default DIR: the current directory). Modules on
+//! which only wasmi differs or panics are saved as DIR/wasmi-*-SEED-N.wasm.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -99,6 +100,12 @@ fn main() {
         runs += r.runs as u64;
         wasmi_differs += u64::from(r.wasmi_differs);
         wasmi_panics += u64::from(r.wasmi_panicked);
+        // wasmi's own bugs are kept too (wasmi-...), for its upstream and
+        // for tests/regress/; they do not fail the run.
+        if r.wasmi_differs || r.wasmi_panicked {
+            let kind = if r.wasmi_panicked { "panic" } else { "differs" };
+            let _ = std::fs::write(save.join(format!("wasmi-{kind}-{seed}-{n}.wasm")), &wasm);
+        }
         if !r.agree {
             findings += 1;
             let path = save.join(format!("finding-{seed}-{n}.wasm"));
