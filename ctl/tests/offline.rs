@@ -215,7 +215,7 @@ fn the_one_engine_is_named_and_the_rest_refused() {
     std::fs::remove_file(&unsupported).unwrap();
     assert_eq!(out.status.code(), Some(3));
     assert!(
-        text(&out.stderr).contains("the engine does not run an instruction outside its set"),
+        text(&out.stderr).contains("the engine does not run `table.size`"),
         "{}",
         text(&out.stderr)
     );
