@@ -95,8 +95,8 @@ pub struct FilterOptions {
     /// When set, every run is timed into [`crate::Counters::run_ns`]. Costs
     /// two clock reads per packet, so it is off unless asked for.
     pub clock: Option<Clock>,
-    /// Which engine runs the filter ([`Tier::Fast`]: the fast tier when it
-    /// translates the module).
+    /// Which engine runs the filter ([`Tier::Fast`], the default: the fast
+    /// tier, or a refusal if it does not take the module).
     pub tier: Tier,
 }
 
