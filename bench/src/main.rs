@@ -238,7 +238,7 @@ fn bench(mode: &str, s: &Set<'_>, loops: usize, reps: usize) -> Vec<Row> {
         "wasmnf replay loop",
         time(reps, n_net, || {
             let (report, _) = wasmnf_ctl::replay::run(&mut inst, &s.replay, loops as u32, |_| {});
-            report.dropped * loops as u64
+            report.counters.counters.dropped * loops as u64
         }),
     );
     // The same, as `wasmnf replay` reports it: its own timer covers the run
@@ -248,7 +248,7 @@ fn bench(mode: &str, s: &Set<'_>, loops: usize, reps: usize) -> Vec<Row> {
     for _ in 0..reps {
         let (report, _) = wasmnf_ctl::replay::run(&mut inst, &s.replay, loops as u32, |_| {});
         reported.push(report.ns_per_packet);
-        dropped = report.dropped * loops as u64;
+        dropped = report.counters.counters.dropped * loops as u64;
     }
     reported.sort_by(|a, b| a.total_cmp(b));
     add(

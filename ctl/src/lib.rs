@@ -3,5 +3,6 @@
 //! generic-netlink family.
 
 pub mod capture;
+pub mod counters;
 pub mod netlink;
 pub mod replay;

@@ -2,6 +2,7 @@
 //! engine the kernel runs, timed over packets already in memory.
 
 use crate::capture::Frames;
+use crate::counters::CounterFields;
 use serde::Serialize;
 use std::time::Instant;
 use wasmnf_engine::{Counters, Ctx, Hook, Instance, Verdict};
@@ -14,18 +15,10 @@ pub struct Report {
     /// Frames that are not IPv4/IPv6: no IP hook sees them, so they are
     /// neither run nor filtered (they count as passed in the outputs).
     pub not_ip: u64,
-    /// IP packets run through the filter (first pass).
-    pub packets: u64,
-    /// Accepted, by the filter or its failure policy (first pass).
-    pub accepted: u64,
-    /// Dropped, by the filter or its failure policy (first pass).
-    pub dropped: u64,
-    /// Runs that trapped (first pass).
-    pub traps: u64,
-    /// Runs out of fuel (first pass).
-    pub out_of_fuel: u64,
-    /// Runs that returned no verdict (first pass).
-    pub invalid_verdicts: u64,
+    /// The first pass's counters (every one but the time: replay times
+    /// all passes itself, below), as JSON fields `packets`, `accepted`, ...
+    #[serde(flatten)]
+    pub counters: CounterFields,
     /// Passes over the capture.
     pub repeat: u32,
     /// Mean time per packet over all passes, in nanoseconds.
@@ -110,12 +103,10 @@ pub fn run(
     let report = Report {
         frames: packets.frames as u64,
         not_ip: (packets.frames - packets.list.len()) as u64,
-        packets: first.packets,
-        accepted: first.accepted,
-        dropped: first.dropped,
-        traps: first.traps,
-        out_of_fuel: first.out_of_fuel,
-        invalid_verdicts: first.invalid_verdicts,
+        counters: CounterFields {
+            counters: first,
+            time: false,
+        },
         repeat,
         ns_per_packet,
         mpps: if ns_per_packet > 0.0 {

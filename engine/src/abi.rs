@@ -22,10 +22,11 @@ pub const EXPORT_WINDOW: &str = "wasmnf_window";
 /// Verdict values a filter returns. Any other value is an invalid verdict:
 /// counted, and the filter's failure policy decides the packet.
 pub mod verdict {
+    use wasmnf_common::ffi::verdict;
     /// Drop the packet (`NF_DROP`).
-    pub const DROP: i32 = 0;
+    pub const DROP: i32 = verdict::DROP as i32;
     /// Let the packet continue (`NF_ACCEPT`).
-    pub const ACCEPT: i32 = 1;
+    pub const ACCEPT: i32 = verdict::ACCEPT as i32;
 }
 
 /// Fields of the hook context, as numbered for the `ctx` import.
@@ -71,11 +72,67 @@ pub mod l4_flags {
     pub const PORTS: u8 = 1 << 1;
 }
 
-/// Values of the fragment position byte ([`window::FRAGMENT`]).
-pub use crate::packet::Fragment;
-/// The host's parse of the network layer that fills [`window::L4_OFFSET`]
-/// to [`window::DPORT`] and [`ctx_field::L4`], [`ctx_field::PORTS`].
-pub use crate::packet::PktInfo;
+/// Where a packet sits in a fragmented datagram, numbered as the ABI's
+/// fragment field ([`window::FRAGMENT`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum Fragment {
+    /// Not fragmented (or an IPv6 atomic fragment: offset 0, M flag clear).
+    #[default]
+    No = 0,
+    /// The first fragment: offset 0, more fragments follow. It carries the
+    /// transport header.
+    First = 1,
+    /// A later fragment: no transport header.
+    NonFirst = 2,
+}
+
+/// The network-layer facts the host parses for a filter, as nftables'
+/// `nft_pktinfo` does for its rules: the transport protocol (after IPv6
+/// extension headers), the fragment position, the transport header's
+/// offset, and the TCP or UDP ports. The ABI hands them to the filter in the
+/// staging window (bytes 40..52) and as `ctx` fields `l4` and `ports`
+/// ([`PktInfo::encode`]). The host parses them with `PktInfo::parse`
+/// (`crate::packet`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PktInfo {
+    /// The transport protocol: the IPv4 protocol field, or the IPv6 next
+    /// header after the extension headers walked.
+    pub protocol: u8,
+    /// Fragment position.
+    pub fragment: Fragment,
+    /// Offset of the transport header (it may lie past the end of a
+    /// truncated packet).
+    pub l4_offset: u32,
+    /// Source and destination port, for TCP and UDP when the packet holds
+    /// the transport header's first 4 bytes and is not a non-first fragment.
+    pub ports: Option<(u16, u16)>,
+}
+
+impl PktInfo {
+    /// The ABI's encoding of a parse result: the `l4` and `ports` context
+    /// fields, which are also the little-endian contents of window bytes
+    /// 40..48 and 48..52 (see [`crate::abi::window`] and
+    /// [`crate::abi::l4_flags`]). `None` encodes as zeros.
+    #[inline]
+    pub fn encode(info: Option<&PktInfo>) -> (u64, u32) {
+        let Some(i) = info else {
+            return (0, 0);
+        };
+        let (flags, ports) = match i.ports {
+            Some((s, d)) => (
+                l4_flags::IP | l4_flags::PORTS,
+                u32::from(s) | u32::from(d) << 16,
+            ),
+            None => (l4_flags::IP, 0),
+        };
+        let l4 = u64::from(i.l4_offset)
+            | u64::from(i.protocol) << 32
+            | u64::from(i.fragment as u8) << 40
+            | u64::from(flags) << 48;
+        (l4, ports)
+    }
+}
 
 /// Layout of the staging window. Before each call, a host copies the hook
 /// context and the first [`window::PACKET_MAX`] bytes of the packet into the
@@ -141,24 +198,6 @@ pub const IMPORTS: &[(&str, &str)] = &[
     ("set_error", "(i32, i32) -> ()"),
 ];
 
-/// Default and maximum resource limits (see [`crate::Limits`]).
-pub mod limits {
-    /// Largest module accepted, in bytes.
-    pub const MODULE_SIZE_MAX: usize = 1 << 20;
-    /// Default limit on linear memory, in 64 KiB pages.
-    pub const MEMORY_PAGES_DEFAULT: u32 = 16;
-    /// Hard limit on linear memory, in 64 KiB pages.
-    pub const MEMORY_PAGES_MAX: u32 = 256;
-    /// Default fuel per packet (roughly one unit per Wasm instruction).
-    pub const FUEL_DEFAULT: u64 = 100_000;
-    /// Largest fuel per packet a filter may ask for.
-    pub const FUEL_MAX: u64 = 10_000_000;
-    /// Default and maximum Wasm call depth.
-    pub const CALL_DEPTH_DEFAULT: u32 = 64;
-    /// Hard limit on Wasm call depth.
-    pub const CALL_DEPTH_MAX: u32 = 1024;
-    /// Size of each instance's value stack, in bytes.
-    pub const VALUE_STACK_BYTES: usize = 64 * 1024;
-    /// Largest function table, in elements.
-    pub const TABLE_ELEMENTS_MAX: u32 = 4096;
-}
+/// Default and maximum resource limits (see [`crate::Limits`]), from the
+/// contract crate (the kernel's netlink policy uses the same numbers).
+pub use wasmnf_common::limits;

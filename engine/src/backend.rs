@@ -5,27 +5,14 @@
 use crate::abi::limits;
 use crate::config::FilterConfig;
 use crate::fast::{self, Env, Machine, Trap};
-use crate::imports::{ErrorMessage, HostTrap};
-use crate::instance::{Status, TrapKind};
+use crate::imports::ErrorMessage;
+use crate::outcome::{Status, TrapKind};
 use crate::packet::{Ctx, PacketView};
 #[cfg(feature = "wasmi")]
 use crate::wasmi_tier::{wasmi_status, WasmiBackend};
 #[cfg(feature = "wasmi")]
 use alloc::boxed::Box;
 use alloc::sync::Arc;
-
-/// Which engine runs a filter. Nothing picks wasmi but an explicit
-/// [`Tier::Wasmi`]: a module the fast tier does not take is refused.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum Tier {
-    /// The engine's own fast tier, the only one in the kernel.
-    #[default]
-    Fast,
-    /// wasmi 2.0, on request, where the engine is built with the `wasmi`
-    /// feature (userspace only). Slower per packet, and wasmi 2.0.0 has known
-    /// miscompilations (`docs/abi.md`, "Engines").
-    Wasmi,
-}
 
 /// A filter instance on one of the two engines.
 // The fast variant stays inline (it is the per-packet path); wasmi's large
@@ -159,14 +146,6 @@ impl Backend {
     }
 }
 
-pub(crate) fn host_trap(trap: HostTrap) -> TrapKind {
-    match trap {
-        HostTrap::PacketOutOfBounds => TrapKind::PacketOutOfBounds,
-        HostTrap::BadArgument => TrapKind::BadHostCall,
-        HostTrap::MemoryOutOfBounds => TrapKind::HostMemoryOutOfBounds,
-    }
-}
-
 fn fast_status(trap: Trap) -> Status {
     Status::Trap(match trap {
         Trap::OutOfFuel => return Status::OutOfFuel,
@@ -175,7 +154,7 @@ fn fast_status(trap: Trap) -> Status {
         Trap::StackOverflow => TrapKind::StackOverflow,
         Trap::DivisionByZero | Trap::IntegerOverflow => TrapKind::Arithmetic,
         Trap::TableOutOfBounds | Trap::IndirectCallToNull | Trap::BadSignature => TrapKind::Table,
-        Trap::Host(t) => host_trap(t),
+        Trap::Host(t) => t.kind(),
         Trap::Internal => TrapKind::Other,
     })
 }

@@ -102,6 +102,42 @@ pub enum LoadError {
     },
     /// `init` trapped or ran out of fuel.
     InitTrap(String),
+    /// The engine could not allocate an instance's memory or stacks.
+    NoMemory,
+}
+
+impl LoadError {
+    /// The refusal's class as the C interface carries it
+    /// ([`wasmnf_common::ffi::refusal`]): a bad filter, a construct the
+    /// engine does not run, a host limit, the configuration, `init`, or
+    /// memory. The kernel module answers each with its own errno.
+    pub fn code(&self) -> u32 {
+        use wasmnf_common::ffi::refusal;
+        match self {
+            LoadError::NotWasm
+            | LoadError::Malformed(_)
+            | LoadError::Invalid(_)
+            | LoadError::UnknownImport { .. }
+            | LoadError::ImportKind { .. }
+            | LoadError::ImportType { .. }
+            | LoadError::MissingExport(_)
+            | LoadError::ExportType { .. }
+            | LoadError::Float { .. }
+            | LoadError::FloatType { .. }
+            | LoadError::Simd(_)
+            | LoadError::StartFunction
+            | LoadError::Window(_)
+            | LoadError::Instantiate(_) => refusal::INVALID,
+            LoadError::Unsupported(_) | LoadError::NoWasmi => refusal::UNSUPPORTED,
+            LoadError::TooLarge { .. }
+            | LoadError::Memory(_)
+            | LoadError::Table(_)
+            | LoadError::Options(_) => refusal::LIMIT,
+            LoadError::Config(_) => refusal::CONFIG,
+            LoadError::Init { .. } | LoadError::InitTrap(_) => refusal::INIT,
+            LoadError::NoMemory => refusal::NO_MEMORY,
+        }
+    }
 }
 
 impl fmt::Display for LoadError {
@@ -170,6 +206,7 @@ impl fmt::Display for LoadError {
                 message: None,
             } => write!(f, "filter init failed with code {code}"),
             LoadError::InitTrap(m) => write!(f, "filter init trapped: {m}"),
+            LoadError::NoMemory => f.write_str("out of memory for the filter's instance"),
         }
     }
 }

@@ -2,103 +2,16 @@
 //! configuration and its failure policy. It hands out [`Instance`]s.
 
 use crate::abi::limits;
-use crate::backend::{Backend, FastBackend, Tier};
-use crate::config::FilterConfig;
+use crate::backend::{Backend, FastBackend};
 use crate::error::LoadError;
 use crate::fast::{self, InstantiateError};
-use crate::instance::{Instance, Staging, Verdict};
+use crate::instance::{Instance, Staging};
+use crate::options::{FilterOptions, Tier};
 use crate::validate::{self, ModuleInfo};
 #[cfg(feature = "wasmi")]
 use alloc::boxed::Box;
-use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::sync::Arc;
-
-/// Resource limits of one filter.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Limits {
-    /// Largest module accepted, in bytes (at most [`limits::MODULE_SIZE_MAX`]).
-    pub max_module_size: usize,
-    /// Linear memory limit in 64 KiB pages, for the initial size and for
-    /// `memory.grow` (at most [`limits::MEMORY_PAGES_MAX`]).
-    pub max_memory_pages: u32,
-    /// Fuel per packet (at most [`limits::FUEL_MAX`]).
-    pub fuel: u64,
-    /// Wasm call depth (at most [`limits::CALL_DEPTH_MAX`]).
-    pub max_call_depth: u32,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            max_module_size: limits::MODULE_SIZE_MAX,
-            max_memory_pages: limits::MEMORY_PAGES_DEFAULT,
-            fuel: limits::FUEL_DEFAULT,
-            max_call_depth: limits::CALL_DEPTH_DEFAULT,
-        }
-    }
-}
-
-impl Limits {
-    fn check(&self) -> Result<(), LoadError> {
-        let out =
-            |what: &str, max: u64| Err(LoadError::Options(format!("{what} must be 1..={max}")));
-        if self.max_module_size == 0 || self.max_module_size > limits::MODULE_SIZE_MAX {
-            return out("module size limit", limits::MODULE_SIZE_MAX as u64);
-        }
-        if self.max_memory_pages == 0 || self.max_memory_pages > limits::MEMORY_PAGES_MAX {
-            return out("memory limit (pages)", limits::MEMORY_PAGES_MAX.into());
-        }
-        if self.fuel == 0 || self.fuel > limits::FUEL_MAX {
-            return out("fuel", limits::FUEL_MAX);
-        }
-        if self.max_call_depth == 0 || self.max_call_depth > limits::CALL_DEPTH_MAX {
-            return out("call depth", limits::CALL_DEPTH_MAX.into());
-        }
-        Ok(())
-    }
-}
-
-/// What happens to a packet whose filter run fails (trap, out of fuel,
-/// invalid verdict). Either way the failure is counted.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum OnError {
-    /// Fail open: the packet continues.
-    #[default]
-    Accept,
-    /// Fail closed: the packet is dropped.
-    Drop,
-}
-
-impl OnError {
-    /// The verdict this policy gives a packet whose run failed.
-    pub fn verdict(self) -> Verdict {
-        match self {
-            OnError::Accept => Verdict::Accept,
-            OnError::Drop => Verdict::Drop,
-        }
-    }
-}
-
-/// A clock for run-time accounting, in nanoseconds.
-pub type Clock = fn() -> u64;
-
-/// How a filter is loaded.
-#[derive(Clone, Debug, Default)]
-pub struct FilterOptions {
-    /// Resource limits.
-    pub limits: Limits,
-    /// Failure policy.
-    pub on_error: OnError,
-    /// Configuration handed to the filter.
-    pub config: FilterConfig,
-    /// When set, every run is timed into [`crate::Counters::run_ns`]. Costs
-    /// two clock reads per packet, so it is off unless asked for.
-    pub clock: Option<Clock>,
-    /// Which engine runs the filter ([`Tier::Fast`], the default: the fast
-    /// tier, or a refusal if it does not take the module).
-    pub tier: Tier,
-}
 
 /// A module that passed the ABI check and compiled, ready to instantiate.
 pub struct Filter {
@@ -171,7 +84,11 @@ impl Filter {
         let backend = match &self.fast {
             Some(module) => self.instantiate_fast(module)?,
             #[cfg(feature = "wasmi")]
-            None => crate::wasmi_tier::instantiate(&self.wasm, &self.options, self.info.has_init)?,
+            None => Backend::Wasmi(Box::new(crate::wasmi_tier::instantiate(
+                &self.wasm,
+                &self.options,
+                self.info.has_init,
+            )?)),
             // Filter::new refuses Tier::Wasmi in a build without it.
             #[cfg(not(feature = "wasmi"))]
             None => return Err(LoadError::NoWasmi),
@@ -225,14 +142,14 @@ impl Filter {
             limits.max_call_depth,
             limits.max_memory_pages,
         )
-        .map_err(|e| {
-            LoadError::Instantiate(String::from(match e {
-                InstantiateError::MemoryTooLarge => "initial memory over the limit",
-                InstantiateError::SegmentOutOfBounds => {
-                    "a data or element segment does not fit its memory or table"
-                }
-                InstantiateError::NoMemory => "out of memory",
-            }))
+        .map_err(|e| match e {
+            InstantiateError::MemoryTooLarge => {
+                LoadError::Memory(String::from("initial memory over the limit"))
+            }
+            InstantiateError::SegmentOutOfBounds => LoadError::Instantiate(String::from(
+                "a data or element segment does not fit its memory or table",
+            )),
+            InstantiateError::NoMemory => LoadError::NoMemory,
         })?;
         Ok(Backend::Fast(FastBackend::new(
             module.clone(),

@@ -9,6 +9,7 @@
 use crate::config::FilterConfig;
 use crate::packet::PacketView;
 use core::ops::Range;
+use wasmnf_common::ffi::TrapKind;
 
 /// Why a host function stopped the filter. On the wasmi tier it travels as
 /// wasmi's `i32_exit` status (the one error kind wasmi builds without a
@@ -23,6 +24,17 @@ pub enum HostTrap {
     BadArgument = 2,
     /// A pointer and length that are not inside the filter's memory.
     MemoryOutOfBounds = 3,
+}
+
+impl HostTrap {
+    /// The trap kind a run that stopped so reports.
+    pub(crate) fn kind(self) -> TrapKind {
+        match self {
+            HostTrap::PacketOutOfBounds => TrapKind::PacketOutOfBounds,
+            HostTrap::BadArgument => TrapKind::BadHostCall,
+            HostTrap::MemoryOutOfBounds => TrapKind::HostMemoryOutOfBounds,
+        }
+    }
 }
 
 /// Longest message `set_error` keeps.
@@ -152,7 +164,7 @@ pub(crate) fn ctx(
     field: i32,
 ) -> Result<i64, HostTrap> {
     use crate::abi::ctx_field;
-    use crate::packet::PktInfo;
+    use crate::abi::PktInfo;
     let pkt = packet(pkt)?;
     Ok(match field {
         ctx_field::LEN => pkt.len() as i64,

@@ -2,92 +2,11 @@
 
 use crate::abi::{verdict, window};
 use crate::backend::Backend;
-use crate::counters::Counters;
 use crate::fast::Reads;
-use crate::filter::{Clock, FilterOptions, OnError};
+use crate::options::{Clock, FilterOptions, OnError};
+use crate::outcome::{RunResult, Status, Verdict};
 use crate::packet::{Ctx, PacketView};
-use core::fmt;
-
-/// What a packet's fate is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Verdict {
-    /// The packet continues.
-    Accept,
-    /// The packet is dropped.
-    Drop,
-}
-
-/// How a run ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Status {
-    /// The filter returned a verdict.
-    Ok,
-    /// The filter trapped.
-    Trap(TrapKind),
-    /// The filter used up its fuel.
-    OutOfFuel,
-    /// The filter returned a value that is not a verdict.
-    InvalidVerdict(i32),
-}
-
-/// Why a run trapped.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TrapKind {
-    /// `unreachable` (Rust panics end here).
-    Unreachable,
-    /// A load or store outside linear memory.
-    MemoryOutOfBounds,
-    /// Call depth or value stack exhausted.
-    StackOverflow,
-    /// Integer division by zero or overflow.
-    Arithmetic,
-    /// A bad indirect call or table access.
-    Table,
-    /// A packet read past the end of the packet.
-    PacketOutOfBounds,
-    /// A host function called with bad arguments.
-    BadHostCall,
-    /// A host function given memory outside the filter's memory.
-    HostMemoryOutOfBounds,
-    /// Anything else wasmi reports.
-    Other,
-}
-
-impl fmt::Display for Status {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Status::Ok => f.write_str("ok"),
-            Status::Trap(kind) => write!(f, "trap: {kind}"),
-            Status::OutOfFuel => f.write_str("out of fuel"),
-            Status::InvalidVerdict(v) => write!(f, "invalid verdict {v}"),
-        }
-    }
-}
-
-impl fmt::Display for TrapKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            TrapKind::Unreachable => "unreachable executed",
-            TrapKind::MemoryOutOfBounds => "memory access out of bounds",
-            TrapKind::StackOverflow => "call stack exhausted",
-            TrapKind::Arithmetic => "integer division by zero or overflow",
-            TrapKind::Table => "bad indirect call",
-            TrapKind::PacketOutOfBounds => "packet read out of bounds",
-            TrapKind::BadHostCall => "bad argument to a wasmnf host function",
-            TrapKind::HostMemoryOutOfBounds => "host function given memory out of bounds",
-            TrapKind::Other => "other trap",
-        })
-    }
-}
-
-/// The result of one run: the verdict applied and how the run ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RunResult {
-    /// The packet's fate, after the failure policy.
-    pub verdict: Verdict,
-    /// How the run ended.
-    pub status: Status,
-}
+use wasmnf_common::counters::Counters;
 
 /// One instance of a filter, ready for packets. Runs are sequential: an
 /// instance is used by one CPU (or thread) at a time, which `&mut self`
@@ -99,6 +18,9 @@ pub struct Instance {
     fuel: u64,
     on_error: OnError,
     clock: Option<Clock>,
+    /// Whether runs are counted into `counters` (not when the embedder
+    /// counts: [`FilterOptions::embedder_counts`]).
+    count: bool,
     counters: Counters,
 }
 
@@ -114,6 +36,7 @@ impl Instance {
             fuel: options.limits.fuel,
             on_error: options.on_error,
             clock: options.clock,
+            count: !options.embedder_counts,
             counters: Counters::default(),
         }
     }
@@ -133,7 +56,8 @@ impl Instance {
         self.backend.error_message()
     }
 
-    /// This instance's counters.
+    /// This instance's counters (all zero when the embedder counts:
+    /// [`FilterOptions::embedder_counts`]).
     pub fn counters(&self) -> &Counters {
         &self.counters
     }
@@ -146,7 +70,8 @@ impl Instance {
 
     /// Runs the filter on one packet: stages the context and the packet's
     /// first bytes in the window (if the filter has one), refuels, calls
-    /// `filter`, maps the result, applies the failure policy and counts.
+    /// `filter`, maps the result, applies the failure policy and counts
+    /// (unless the embedder does).
     pub fn run_detailed(&mut self, pkt: &dyn PacketView, ctx: &Ctx) -> RunResult {
         let start = self.clock.map(|now| now());
         self.stage(pkt, ctx);
@@ -158,22 +83,15 @@ impl Instance {
             Ok(other) => (Status::InvalidVerdict(other), self.on_error.verdict()),
             Err(status) => (status, self.on_error.verdict()),
         };
-        let c = &mut self.counters;
-        c.packets += 1;
-        match verdict {
-            Verdict::Accept => c.accepted += 1,
-            Verdict::Drop => c.dropped += 1,
+        let result = RunResult { verdict, status };
+        if self.count {
+            let c = &mut self.counters;
+            c.record(&result.to_ffi());
+            if let (Some(now), Some(start)) = (self.clock, start) {
+                c.run_ns += now().saturating_sub(start);
+            }
         }
-        match status {
-            Status::Ok => {}
-            Status::Trap(_) => c.traps += 1,
-            Status::OutOfFuel => c.out_of_fuel += 1,
-            Status::InvalidVerdict(_) => c.invalid_verdicts += 1,
-        }
-        if let (Some(now), Some(start)) = (self.clock, start) {
-            c.run_ns += now().saturating_sub(start);
-        }
-        RunResult { verdict, status }
+        result
     }
 
     /// Copies into the window what the filter can read of the context, the
@@ -208,8 +126,8 @@ impl Instance {
                 .copy_from_slice(&ctx.tstamp_ns.to_le_bytes());
         }
         if plan.l4 {
-            let info = crate::packet::PktInfo::parse(pkt, ctx.family);
-            let (l4, ports) = crate::packet::PktInfo::encode(info.as_ref());
+            let info = crate::abi::PktInfo::parse(pkt, ctx.family);
+            let (l4, ports) = crate::abi::PktInfo::encode(info.as_ref());
             w[window::L4_OFFSET..window::L4_OFFSET + 8].copy_from_slice(&l4.to_le_bytes());
             put32(w, window::SPORT, ports);
         }

@@ -19,27 +19,29 @@ extern crate alloc;
 pub mod abi;
 mod backend;
 pub mod config;
-mod counters;
 mod error;
 pub mod fast;
 mod filter;
-#[cfg(feature = "wasmi")]
-#[allow(unsafe_code)]
-mod host;
 mod imports;
 mod instance;
+mod options;
+mod outcome;
 mod packet;
 pub mod validate;
 #[cfg(feature = "wasmi")]
 mod wasmi_tier;
 
-pub use backend::Tier;
+pub use abi::{Fragment, PktInfo};
 pub use config::{ConfigError, FilterConfig};
-pub use counters::Counters;
 pub use error::LoadError;
 pub use fast::Unsupported;
-pub use filter::{Clock, Filter, FilterOptions, Limits, OnError};
+pub use filter::Filter;
 pub use imports::HostTrap;
-pub use instance::{Instance, RunResult, Status, TrapKind, Verdict};
+pub use instance::Instance;
+pub use options::{Clock, FilterOptions, Limits, OnError, Tier};
+pub use outcome::{RunResult, Status, TrapKind, Verdict};
 pub use packet::{Ctx, Family, Hook, PacketView};
 pub use validate::ModuleInfo;
+/// The contract crate: netlink numbers, limits, counters, the C interface.
+pub use wasmnf_common as common;
+pub use wasmnf_common::counters::{Counter, Counters};

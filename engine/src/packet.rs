@@ -1,21 +1,24 @@
 //! What a filter sees: the packet (through [`PacketView`]) and its hook
 //! context ([`Ctx`]).
 
+use crate::abi::{Fragment, PktInfo};
+use wasmnf_common::genl::{family, hook};
+
 /// A netfilter hook, numbered as the kernel's `NF_INET_*`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[repr(u32)]
 pub enum Hook {
     /// Before routing, on every incoming packet.
     #[default]
-    Prerouting = 0,
+    Prerouting = hook::PREROUTING,
     /// Incoming packets for this host.
-    Input = 1,
+    Input = hook::INPUT,
     /// Packets routed through this host.
-    Forward = 2,
+    Forward = hook::FORWARD,
     /// Locally generated packets.
-    Output = 3,
+    Output = hook::OUTPUT,
     /// After routing, on every outgoing packet.
-    Postrouting = 4,
+    Postrouting = hook::POSTROUTING,
 }
 
 impl Hook {
@@ -46,7 +49,7 @@ impl Hook {
 
     /// The hook with netfilter number `n`.
     pub fn from_u32(n: u32) -> Option<Hook> {
-        Hook::ALL.get(n as usize).copied()
+        Hook::ALL.into_iter().find(|h| *h as u32 == n)
     }
 }
 
@@ -56,19 +59,17 @@ impl Hook {
 pub enum Family {
     /// IPv4: the packet starts with an IPv4 header.
     #[default]
-    Ipv4 = 2,
+    Ipv4 = family::IPV4,
     /// IPv6: the packet starts with an IPv6 header.
-    Ipv6 = 10,
+    Ipv6 = family::IPV6,
 }
 
 impl Family {
     /// The family with `NFPROTO_*` number `n`.
     pub fn from_u32(n: u32) -> Option<Family> {
-        match n {
-            2 => Some(Family::Ipv4),
-            10 => Some(Family::Ipv6),
-            _ => None,
-        }
+        [Family::Ipv4, Family::Ipv6]
+            .into_iter()
+            .find(|f| *f as u32 == n)
     }
 }
 
@@ -142,42 +143,6 @@ impl PacketView for &[u8] {
         let _ = (offset, dst);
         false
     }
-}
-
-/// Where a packet sits in a fragmented datagram, numbered as the ABI's
-/// fragment field ([`crate::abi::window::FRAGMENT`]).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-#[repr(u8)]
-pub enum Fragment {
-    /// Not fragmented (or an IPv6 atomic fragment: offset 0, M flag clear).
-    #[default]
-    No = 0,
-    /// The first fragment: offset 0, more fragments follow. It carries the
-    /// transport header.
-    First = 1,
-    /// A later fragment: no transport header.
-    NonFirst = 2,
-}
-
-/// The network-layer facts the host parses for a filter, as nftables'
-/// `nft_pktinfo` does for its rules: the transport protocol (after IPv6
-/// extension headers), the fragment position, the transport header's
-/// offset, and the TCP or UDP ports. The ABI hands them to the filter in the
-/// staging window (bytes 40..52) and as `ctx` fields `l4` and `ports`
-/// ([`PktInfo::encode`]).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct PktInfo {
-    /// The transport protocol: the IPv4 protocol field, or the IPv6 next
-    /// header after the extension headers walked.
-    pub protocol: u8,
-    /// Fragment position.
-    pub fragment: Fragment,
-    /// Offset of the transport header (it may lie past the end of a
-    /// truncated packet).
-    pub l4_offset: u32,
-    /// Source and destination port, for TCP and UDP when the packet holds
-    /// the transport header's first 4 bytes and is not a non-first fragment.
-    pub ports: Option<(u16, u16)>,
 }
 
 /// Most IPv6 extension headers walked; the header after the last one walked
@@ -282,30 +247,6 @@ impl PktInfo {
             l4_offset: l4 as u32,
             ports,
         })
-    }
-
-    /// The ABI's encoding of a parse result: the `l4` and `ports` context
-    /// fields, which are also the little-endian contents of window bytes
-    /// 40..48 and 48..52 (see [`crate::abi::window`] and
-    /// [`crate::abi::l4_flags`]). `None` encodes as zeros.
-    #[inline]
-    pub fn encode(info: Option<&PktInfo>) -> (u64, u32) {
-        use crate::abi::l4_flags;
-        let Some(i) = info else {
-            return (0, 0);
-        };
-        let (flags, ports) = match i.ports {
-            Some((s, d)) => (
-                l4_flags::IP | l4_flags::PORTS,
-                u32::from(s) | u32::from(d) << 16,
-            ),
-            None => (l4_flags::IP, 0),
-        };
-        let l4 = u64::from(i.l4_offset)
-            | u64::from(i.protocol) << 32
-            | u64::from(i.fragment as u8) << 40
-            | u64::from(flags) << 48;
-        (l4, ports)
     }
 }
 

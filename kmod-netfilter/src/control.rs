@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! The control plane: the `wasmnf` generic-netlink family, version 1, as
-//! `docs/netlink.md` specifies it (that document is the contract with the
-//! CLI; the numbers below must match its tables and `ctl/src/netlink/`).
+//! `docs/netlink.md` specifies it. Every number (commands, attributes,
+//! counters, ranges) comes from the contract (`crate::contract::genl`, the
+//! same source the CLI compiles); a test checks the document against it.
 //!
 //! The kernel's parser enforces the policy (types, lengths, ranges, unknown
 //! attributes) and `CAP_NET_ADMIN`; this file checks what a policy cannot
@@ -10,75 +11,47 @@
 //! total module size), assembles the module from its chunks, and hands it to
 //! the registry, which has the engine check it again in the kernel.
 
-use crate::dataplane::Stats;
+use crate::contract::counters::{Counter, Counters};
+use crate::contract::genl::{self as wire, attr, cmd};
 use crate::net::genl::{self, AttrPolicy, Dump, OpSpec, Request, Writer};
 use crate::net::netfilter::{Family, HookPoint};
 use crate::registry::{self, FilterInfo, Name, RegistryError, Settings};
 use core::fmt;
 use kernel::prelude::*;
 
-/// `WASMNF_CMD_*`.
-mod cmd {
-    pub(super) const LOAD: u8 = 1;
-    pub(super) const UNLOAD: u8 = 2;
-    pub(super) const GET: u8 = 3;
-}
+// The policy's ranges are `s16` (`struct nla_policy`).
+const _: () = assert!(wire::HOOK_RANGE.1 <= i16::MAX as u32);
+const _: () = assert!(wire::MEMORY_PAGES_RANGE.1 <= i16::MAX as u32);
 
-/// `WASMNF_A_*`.
-mod attr {
-    pub(super) const NAME: u16 = 1;
-    pub(super) const HOOK: u16 = 2;
-    pub(super) const FAMILY: u16 = 3;
-    pub(super) const PRIORITY: u16 = 4;
-    pub(super) const FUEL: u16 = 5;
-    pub(super) const MEMORY_PAGES: u16 = 6;
-    pub(super) const ON_ERROR: u16 = 7;
-    pub(super) const CONFIG: u16 = 8;
-    pub(super) const WASM_CHUNK: u16 = 9;
-    pub(super) const REPLACE: u16 = 10;
-    pub(super) const WASM_SIZE: u16 = 11;
-    pub(super) const INSTANCES: u16 = 12;
-    pub(super) const ABI_VERSION: u16 = 13;
-    pub(super) const STATS: u16 = 14;
-    pub(super) const PAD: u16 = 15;
-}
-
-/// `WASMNF_A_STATS_*` (nested in `STATS`).
-mod stat {
-    pub(super) const PACKETS: u16 = 1;
-    pub(super) const ACCEPTED: u16 = 2;
-    pub(super) const DROPPED: u16 = 3;
-    pub(super) const TRAPS: u16 = 4;
-    pub(super) const OUT_OF_FUEL: u16 = 5;
-    pub(super) const INVALID_VERDICTS: u16 = 6;
-    pub(super) const RUN_NS: u16 = 7;
-    pub(super) const PAD: u16 = 8;
-}
-
-/// Largest module (the engine's limit).
-const MODULE_MAX: usize = 1 << 20;
 /// Largest chunk or configuration attribute.
-const CHUNK_MAX: u16 = 65000;
-const FUEL_DEFAULT: u64 = 100_000;
-const FUEL_MAX: u64 = 10_000_000;
-const MEMORY_PAGES_DEFAULT: u32 = 16;
+const CHUNK_MAX: u16 = wire::CHUNK_MAX as u16;
+const _: () = assert!(wire::CHUNK_MAX <= u16::MAX as usize);
 
 const REPLY_ONLY: &core::ffi::CStr = c"attribute is only used in replies";
 
 /// The policy, attribute 1 first.
-const POLICY: [AttrPolicy; 15] = [
+const POLICY: [AttrPolicy; wire::ATTR_MAX as usize] = [
     AttrPolicy::NulString {
-        max_len: registry::NAME_MAX as u16,
+        max_len: wire::NAME_MAX as u16,
     },
-    AttrPolicy::U32Range { min: 0, max: 4 },
+    AttrPolicy::U32Range {
+        min: wire::HOOK_RANGE.0 as i16,
+        max: wire::HOOK_RANGE.1 as i16,
+    },
     AttrPolicy::U32,
     AttrPolicy::S32,
     AttrPolicy::U64Range {
-        min: 1,
-        max: FUEL_MAX,
+        min: wire::FUEL_RANGE.0,
+        max: wire::FUEL_RANGE.1,
     },
-    AttrPolicy::U32Range { min: 1, max: 256 },
-    AttrPolicy::U8 { min: 0, max: 1 },
+    AttrPolicy::U32Range {
+        min: wire::MEMORY_PAGES_RANGE.0 as i16,
+        max: wire::MEMORY_PAGES_RANGE.1 as i16,
+    },
+    AttrPolicy::U8 {
+        min: wire::on_error::ACCEPT as i16,
+        max: wire::on_error::DROP as i16,
+    },
     AttrPolicy::Binary {
         min: 0,
         max: CHUNK_MAX,
@@ -95,7 +68,7 @@ const POLICY: [AttrPolicy; 15] = [
     AttrPolicy::Reject(REPLY_ONLY),
 ];
 
-const OPS: [OpSpec; 3] = [
+const OPS: [OpSpec; wire::CMD_MAX as usize] = [
     OpSpec {
         cmd: cmd::LOAD,
         doit: true,
@@ -118,7 +91,13 @@ pub(crate) type Family_ = genl::Registration<WasmnfFamily>;
 
 /// Registers the `wasmnf` family.
 pub(crate) fn register(module: &'static ThisModule) -> Result<Family_> {
-    genl::Registration::new(c"wasmnf", 1, &POLICY, &OPS, module)
+    genl::Registration::new(
+        wire::FAMILY_NAME,
+        wire::FAMILY_VERSION.into(),
+        &POLICY,
+        &OPS,
+        module,
+    )
 }
 
 /// The family's handlers.
@@ -172,7 +151,7 @@ fn registry_error(req: &mut Request<'_>, name: &Name, e: RegistryError) -> Error
             ENOENT,
             format_args!("no filter named {}", name.as_str()),
         ),
-        RegistryError::Engine(e) => refuse(req, EINVAL, format_args!("{}", e.message())),
+        RegistryError::Engine(e) => refuse(req, e.errno(), format_args!("{}", e.message())),
         RegistryError::NoMemory => refuse(req, ENOMEM, format_args!("out of memory")),
         RegistryError::Hook(err) => {
             refuse(req, err, format_args!("netfilter hook registration failed"))
@@ -189,7 +168,10 @@ fn load(req: &mut Request<'_>) -> Result {
     let Some(hook) = HookPoint::from_number(hook) else {
         return Err(refuse(req, EINVAL, format_args!("unknown hook {hook}")));
     };
-    let family_n = req.attr(attr::FAMILY).and_then(u32_of).unwrap_or(1);
+    let family_n = req
+        .attr(attr::FAMILY)
+        .and_then(u32_of)
+        .unwrap_or(wire::family::INET);
     let Some(family) = Family::from_number(family_n) else {
         return Err(refuse(
             req,
@@ -204,14 +186,14 @@ fn load(req: &mut Request<'_>) -> Result {
     let fuel = req
         .attr(attr::FUEL)
         .and_then(u64_of)
-        .unwrap_or(FUEL_DEFAULT);
+        .unwrap_or(wire::FUEL_DEFAULT);
     let memory_pages = req
         .attr(attr::MEMORY_PAGES)
         .and_then(u32_of)
-        .unwrap_or(MEMORY_PAGES_DEFAULT);
+        .unwrap_or(wire::MEMORY_PAGES_DEFAULT);
     let fail_closed = req
         .attr(attr::ON_ERROR)
-        .is_some_and(|p| p.first() == Some(&1));
+        .is_some_and(|p| p.first() == Some(&wire::on_error::DROP));
     let replace = req.attr(attr::REPLACE).is_some();
     let mut config = KVec::new();
     if let Some(c) = req.attr(attr::CONFIG) {
@@ -232,11 +214,11 @@ fn load(req: &mut Request<'_>) -> Result {
             format_args!("missing attribute WASM_CHUNK"),
         ));
     }
-    if total > MODULE_MAX {
+    if total > wire::MODULE_MAX {
         return Err(refuse(
             req,
             E2BIG,
-            format_args!("module larger than {MODULE_MAX} bytes"),
+            format_args!("module larger than {} bytes", wire::MODULE_MAX),
         ));
     }
     let mut wasm = KVVec::with_capacity(total, GFP_KERNEL)?;
@@ -280,18 +262,10 @@ fn unload(req: &mut Request<'_>) -> Result {
     Ok(())
 }
 
-fn put_stats(w: &mut Writer, s: &Stats) -> Result {
+fn put_counters(w: &mut Writer, c: &Counters) -> Result {
     w.nest(attr::STATS, |w| {
-        for (t, v) in [
-            (stat::PACKETS, s.packets),
-            (stat::ACCEPTED, s.accepted),
-            (stat::DROPPED, s.dropped),
-            (stat::TRAPS, s.traps),
-            (stat::OUT_OF_FUEL, s.out_of_fuel),
-            (stat::INVALID_VERDICTS, s.invalid_verdicts),
-            (stat::RUN_NS, s.run_ns),
-        ] {
-            w.put_u64(t, v, stat::PAD)?;
+        for k in Counter::ALL {
+            w.put_u64(k.attr(), c.get(k), wire::STATS_PAD)?;
         }
         Ok(())
     })
@@ -312,8 +286,8 @@ fn put_filter(w: &mut Writer, f: &FilterInfo<'_>) -> Result {
     }
     w.put_u32(attr::WASM_SIZE, s.wasm_size)?;
     w.put_u32(attr::INSTANCES, f.instances as u32)?;
-    w.put_u32(attr::ABI_VERSION, crate::engine::abi_version())?;
-    put_stats(w, &f.stats)
+    w.put_u32(attr::ABI_VERSION, crate::engine_ffi::abi_version())?;
+    put_counters(w, &f.counters)
 }
 
 /// Room for one filter's GET attributes.

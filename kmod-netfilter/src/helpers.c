@@ -9,6 +9,7 @@
 #include <linux/smp.h>
 #include <linux/preempt.h>
 #include <linux/sched.h>
+#include <linux/rcupdate.h>
 #include <net/sock.h>
 #include <net/genetlink.h>
 #include <linux/netlink.h>
@@ -41,6 +42,16 @@ bool wasmnf_helper_bh_enter(unsigned int *cpu)
 void wasmnf_helper_bh_exit(void)
 {
 	local_bh_enable();
+}
+
+void wasmnf_helper_rcu_read_lock(void)
+{
+	rcu_read_lock();
+}
+
+void wasmnf_helper_rcu_read_unlock(void)
+{
+	rcu_read_unlock();
 }
 
 bool wasmnf_helper_in_task(void)

@@ -27,6 +27,8 @@ const void *wasmnf_helper_skb_header_pointer(const struct sk_buff *skb,
 bool wasmnf_helper_bh_enter(unsigned int *cpu);
 void wasmnf_helper_bh_exit(void);
 bool wasmnf_helper_in_task(void);
+void wasmnf_helper_rcu_read_lock(void);
+void wasmnf_helper_rcu_read_unlock(void);
 struct task_struct *wasmnf_helper_current(void);
 
 struct net *wasmnf_helper_genl_info_net(const struct genl_info *info);

@@ -21,16 +21,15 @@
 //! Counters start from zero for the new filter either way.
 
 use crate::altstack;
-use crate::dataplane::{LoadFailure, Runtime, Slot, Stats};
-use crate::engine::{self, LoadOptions};
+use crate::contract::counters::Counters;
+use crate::contract::genl::{valid_name, NAME_MAX};
+use crate::dataplane::{LoadFailure, Runtime, Slot};
+use crate::engine_ffi::{self, EngineError, EngineFilter, FilterOptions};
 use crate::net::netfilter::{Family, HookPoint, Registration};
 use crate::net::netns::{Net, NetKey};
+use crate::net::sync::{GlobalMutex, GlobalOwner};
 use core::ffi::CStr;
 use kernel::prelude::*;
-use kernel::sync::Mutex;
-
-/// Longest filter name, without the NUL.
-pub(crate) const NAME_MAX: usize = 31;
 
 /// A filter name: 1 to 31 bytes of `[A-Za-z0-9_.-]`, NUL-terminated.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -39,8 +38,7 @@ pub(crate) struct Name([u8; NAME_MAX + 1]);
 impl Name {
     /// Checks a name (without NUL).
     pub(crate) fn new(s: &[u8]) -> Option<Name> {
-        let ok = |c: &u8| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-');
-        if s.is_empty() || s.len() > NAME_MAX || !s.iter().all(ok) {
+        if !valid_name(s) {
             return None;
         }
         let mut b = [0u8; NAME_MAX + 1];
@@ -76,7 +74,7 @@ pub(crate) struct Settings {
 pub(crate) struct FilterInfo<'a> {
     pub(crate) settings: &'a Settings,
     pub(crate) instances: usize,
-    pub(crate) stats: Stats,
+    pub(crate) counters: Counters,
 }
 
 struct Entry {
@@ -87,11 +85,14 @@ struct Entry {
 
 impl Entry {
     fn info(&self) -> FilterInfo<'_> {
-        let rt = self.reg.data().runtime();
+        let (instances, counters) = self
+            .reg
+            .data()
+            .with_runtime(|rt| (rt.instances(), rt.counters()));
         FilterInfo {
             settings: &self.settings,
-            instances: rt.instances(),
-            stats: rt.stats(),
+            instances,
+            counters,
         }
     }
 }
@@ -103,8 +104,8 @@ pub(crate) enum RegistryError {
     Exists,
     /// No filter of that name.
     NotFound,
-    /// The engine refused the module (its message).
-    Engine(engine::EngineError),
+    /// The engine refused the module (its class and message).
+    Engine(EngineError),
     /// Out of memory.
     NoMemory,
     /// Registering the netfilter hook failed.
@@ -161,16 +162,15 @@ impl Registry {
         if existing.is_some() && !replace {
             return Err(RegistryError::Exists);
         }
-        let opts = LoadOptions {
+        let opts = FilterOptions {
             fuel: settings.fuel,
             memory_pages: settings.memory_pages,
             fail_closed: settings.fail_closed,
             config: &settings.config,
         };
         let (built, _stack) = altstack::run(|| {
-            engine::with_load_allocations(|| {
-                let filter =
-                    engine::Filter::with_options(wasm, &opts).map_err(LoadFailure::Engine)?;
+            engine_ffi::with_load_allocations(|| {
+                let filter = EngineFilter::new(wasm, &opts).map_err(LoadFailure::Engine)?;
                 let rt = Runtime::new(&filter)?;
                 // The instances are independent of the filter, which is
                 // dropped here, on the load stack (wasmi frees recursively).
@@ -269,49 +269,36 @@ impl Registry {
     }
 }
 
-/// The registry, set up by module init. Its mutex is pinned in a box that
-/// the module owns; callbacks reach it through [`with`].
-static REGISTRY: core::sync::atomic::AtomicPtr<Mutex<Registry>> =
-    core::sync::atomic::AtomicPtr::new(core::ptr::null_mut());
+/// The registry, installed by module init (`wasmnf_main.rs`), which owns
+/// it through a [`RegistryHandle`]; callbacks reach it through [`with`].
+pub(crate) static REGISTRY: GlobalMutex<Registry> = GlobalMutex::new();
 
 /// Owns the registry for the module's lifetime.
 pub(crate) struct RegistryHandle {
-    mutex: Pin<KBox<Mutex<Registry>>>,
+    owner: GlobalOwner<Registry>,
 }
 
 impl RegistryHandle {
-    /// Creates the registry and makes it reachable through [`with`].
-    pub(crate) fn new() -> Result<Self> {
-        let mutex = KBox::pin_init(kernel::new_mutex!(Registry::new()), GFP_KERNEL)?;
-        let p = (&*mutex as *const Mutex<Registry>).cast_mut();
-        REGISTRY.store(p, core::sync::atomic::Ordering::Release);
-        Ok(RegistryHandle { mutex })
+    /// Takes ownership of the installed registry.
+    pub(crate) fn new(owner: GlobalOwner<Registry>) -> Self {
+        RegistryHandle { owner }
     }
 }
 
 impl Drop for RegistryHandle {
     fn drop(&mut self) {
-        REGISTRY.store(core::ptr::null_mut(), core::sync::atomic::Ordering::Release);
         // Normally empty by now (the pernet exits ran); drop what is left.
-        let mut reg = self.mutex.lock();
-        for slot in reg.entries.iter_mut() {
-            drop(slot.take());
-        }
+        // The global is emptied when `owner` drops, after this.
+        self.owner.with_locked(|reg| {
+            for slot in reg.entries.iter_mut() {
+                drop(slot.take());
+            }
+        });
     }
 }
 
 /// Runs `f` with the registry locked. Process context (may sleep). `None`
 /// before module init finished or after exit began.
 pub(crate) fn with<R>(f: impl FnOnce(&mut Registry) -> R) -> Option<R> {
-    let p = REGISTRY.load(core::sync::atomic::Ordering::Acquire);
-    if p.is_null() {
-        return None;
-    }
-    // SAFETY: a non-null pointer is the module's pinned mutex, which lives
-    // until `RegistryHandle::drop` clears the pointer; that runs only after
-    // the genetlink family and the pernet operations (the only callers)
-    // are unregistered, which waits for running callbacks.
-    let m = unsafe { &*p };
-    let mut guard = m.lock();
-    Some(f(&mut guard))
+    REGISTRY.with(f)
 }

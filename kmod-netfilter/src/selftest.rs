@@ -6,7 +6,8 @@
 //! checked; a mismatch fails the module load. The stack the engine uses per
 //! run is measured by stack painting and reported.
 
-use crate::engine::{self, Ctx, Filter, SelftestFilter, Status, Verdict};
+use crate::contract::ffi::{refusal, status, verdict};
+use crate::engine_ffi::{self, Ctx, EngineFilter, EngineInstance, FilterOptions, SelftestFilter};
 use crate::{altstack, stackprobe};
 use kernel::prelude::*;
 
@@ -31,20 +32,15 @@ const TCP_8080: [u8; 40] = [
 /// Three bytes: too short for the filter's reads, which trap.
 const SHORT: [u8; 3] = [0x45, 0x00, 0x00];
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Expect {
-    Ok,
-    Trap,
-    OutOfFuel,
-}
-
 struct Case {
     filter: SelftestFilter,
     filter_name: &'static str,
     pkt_name: &'static str,
     pkt: &'static [u8],
-    verdict: Verdict,
-    status: Expect,
+    /// The netfilter verdict (`contract::ffi::verdict`).
+    verdict: u32,
+    /// The status code (`contract::ffi::status`).
+    status: u32,
 }
 
 const CASES: [Case; 6] = [
@@ -53,58 +49,65 @@ const CASES: [Case; 6] = [
         filter_name: "drop_udp_8080",
         pkt_name: "udp:8080",
         pkt: &UDP_8080,
-        verdict: Verdict::Drop,
-        status: Expect::Ok,
+        verdict: verdict::DROP,
+        status: status::OK,
     },
     Case {
         filter: SelftestFilter::DropUdp8080,
         filter_name: "drop_udp_8080",
         pkt_name: "udp:53",
         pkt: &UDP_53,
-        verdict: Verdict::Accept,
-        status: Expect::Ok,
+        verdict: verdict::ACCEPT,
+        status: status::OK,
     },
     Case {
         filter: SelftestFilter::DropUdp8080,
         filter_name: "drop_udp_8080",
         pkt_name: "tcp:8080",
         pkt: &TCP_8080,
-        verdict: Verdict::Accept,
-        status: Expect::Ok,
+        verdict: verdict::ACCEPT,
+        status: status::OK,
     },
     Case {
         filter: SelftestFilter::DropUdp8080,
         filter_name: "drop_udp_8080",
         pkt_name: "short",
         pkt: &SHORT,
-        verdict: Verdict::Accept,
-        status: Expect::Trap,
+        verdict: verdict::ACCEPT,
+        status: status::TRAP,
     },
     Case {
         filter: SelftestFilter::Spin,
         filter_name: "spin",
         pkt_name: "udp:8080",
         pkt: &UDP_8080,
-        verdict: Verdict::Accept,
-        status: Expect::OutOfFuel,
+        verdict: verdict::ACCEPT,
+        status: status::OUT_OF_FUEL,
     },
     Case {
         filter: SelftestFilter::Hostcalls,
         filter_name: "hostcalls",
         pkt_name: "udp:8080",
         pkt: &UDP_8080,
-        verdict: Verdict::Accept,
-        status: Expect::Ok,
+        verdict: verdict::ACCEPT,
+        status: status::OK,
     },
 ];
 
-/// Fuel per run for the self-test (the engine's default budget).
-const FUEL: u64 = 0;
+/// The self-test's load options: the engine's default budget and memory,
+/// fail open, no configuration.
+const OPTIONS: FilterOptions<'static> = FilterOptions {
+    fuel: 0,
+    memory_pages: 0,
+    fail_closed: false,
+    config: &[],
+};
 
-fn verdict_name(v: Verdict) -> &'static str {
-    match v {
-        Verdict::Accept => "accept",
-        Verdict::Drop => "drop",
+fn verdict_name(v: u32) -> &'static str {
+    if v == verdict::DROP {
+        "drop"
+    } else {
+        "accept"
     }
 }
 
@@ -115,14 +118,15 @@ pub(crate) fn run() -> Result {
     let mut max_stack = 0usize;
     let mut max_load_stack = 0usize;
     let mut stack_unknown = false;
-    let mut current: Option<(SelftestFilter, engine::Instance, Filter)> = None;
+    let mut current: Option<(SelftestFilter, EngineInstance, EngineFilter)> = None;
     for case in CASES.iter() {
         let reuse = matches!(&current, Some((f, _, _)) if *f as u32 == case.filter as u32);
         if !reuse {
             // Free the previous filter before loading the next.
             drop(current.take());
-            let (filter, load_stack) =
-                altstack::run(|| Filter::new(engine::selftest_wasm(case.filter), FUEL, false))?;
+            let (filter, load_stack) = altstack::run(|| {
+                EngineFilter::new(engine_ffi::selftest_wasm(case.filter), &OPTIONS)
+            })?;
             max_load_stack = max_load_stack.max(load_stack);
             let filter = match filter {
                 Ok(f) => f,
@@ -150,7 +154,7 @@ pub(crate) fn run() -> Result {
             };
             current = Some((case.filter, inst, filter));
         }
-        let Some((_, inst, _)) = current.as_mut() else {
+        let Some((_, inst, _)) = current.as_ref() else {
             return Err(EINVAL);
         };
         let ctx = Ctx {
@@ -163,20 +167,13 @@ pub(crate) fn run() -> Result {
             Some(bytes) => max_stack = max_stack.max(bytes),
             None => stack_unknown = true,
         }
-        let status_ok = match (case.status, result.status()) {
-            (Expect::Ok, Status::Ok) => true,
-            (Expect::Trap, Status::Trap(_)) => true,
-            (Expect::OutOfFuel, Status::OutOfFuel) => true,
-            _ => false,
-        };
-        let ok = status_ok && result.verdict() == case.verdict;
-        let mut buf = [0u8; 96];
+        let ok = result.status == case.status && result.verdict == case.verdict;
         pr_info!(
             "selftest {} pkt={} verdict={} status={} stack={} {}\n",
             case.filter_name,
             case.pkt_name,
-            verdict_name(result.verdict()),
-            result.describe(&mut buf),
+            verdict_name(result.verdict),
+            result.status_text(),
             stack.unwrap_or(0),
             if ok { "ok" } else { "MISMATCH" }
         );
@@ -188,13 +185,12 @@ pub(crate) fn run() -> Result {
     // The engine has one tier: a valid module outside it is refused by
     // name at load, never run by something else.
     match altstack::run(|| {
-        Filter::new(
-            engine::selftest_wasm(SelftestFilter::Unsupported),
-            FUEL,
-            false,
+        EngineFilter::new(
+            engine_ffi::selftest_wasm(SelftestFilter::Unsupported),
+            &OPTIONS,
         )
     })? {
-        (Err(e), _) if e.message().contains("the engine does not run") => {
+        (Err(e), _) if e.code() == refusal::UNSUPPORTED => {
             pr_info!("selftest unsupported: refused: {}\n", e.message());
         }
         (Err(e), _) => {

@@ -13,9 +13,10 @@ use kernel::prelude::*;
 
 mod altstack;
 mod bindings;
+mod contract;
 mod control;
 mod dataplane;
-mod engine;
+mod engine_ffi;
 mod net;
 mod registry;
 mod selftest;
@@ -52,11 +53,22 @@ struct WasmNf {
 impl kernel::Module for WasmNf {
     fn init(module: &'static ThisModule) -> Result<Self> {
         selftest::run()?;
-        let registry = registry::RegistryHandle::new()?;
+        // SAFETY: the registry's owner (`_registry`) is the last field of
+        // `WasmNf`, so it is dropped after the genetlink family and the
+        // pernet operations, whose callbacks are the only callers of
+        // `registry::with`; unregistering each waits for running callbacks.
+        // On an error below, the family and pernet operations registered so
+        // far are dropped before `registry`, in reverse order of creation.
+        let registry = registry::RegistryHandle::new(unsafe {
+            registry::REGISTRY.install(registry::Registry::new())
+        }?);
         let pernet = PernetRegistration::<NetExit>::new()?;
         let family = control::register(module)?;
-        pr_info!("genetlink family wasmnf registered (version 1)\n");
-        pr_info!("loaded (abi {})\n", engine::abi_version());
+        pr_info!(
+            "genetlink family wasmnf registered (version {})\n",
+            contract::genl::FAMILY_VERSION
+        );
+        pr_info!("loaded (abi {})\n", engine_ffi::abi_version());
         Ok(WasmNf {
             _family: family,
             _pernet: pernet,

@@ -42,10 +42,7 @@ fn engine(frames: &Frames, filter: &str, config: &[&str]) -> Vec<bool> {
     let mut inst = load(filter, config);
     let packets = replay::Packets::new(frames, Hook::Prerouting);
     let (report, verdicts) = replay::run(&mut inst, &packets, 1, |_| {});
-    assert_eq!(
-        report.traps + report.out_of_fuel + report.invalid_verdicts,
-        0
-    );
+    assert_eq!(report.counters.counters.errors(), 0);
     verdicts.iter().map(|v| *v == Some(Verdict::Drop)).collect()
 }
 

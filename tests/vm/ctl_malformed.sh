@@ -139,8 +139,9 @@ expect_load chunked $F/accept_all.wasm 7 "EEXIST(17) msg=\"a filter named chunke
 long=abcdefghijklmnopqrstuvwxyz.-_01
 expect_load $long $F/accept_all.wasm 65000 "OK(0)"
 # drop_port in 333-byte chunks assembles into a valid module: it fails only
-# at init (no port= configuration).
-expect_load odd $F/drop_port.wasm 333 "EINVAL(22) msg=\"filter init failed (1): missing config \`port\`"
+# at init (no port= configuration), which is ECANCELED (the filter itself
+# declined to start; docs/netlink.md).
+expect_load odd $F/drop_port.wasm 333 "ECANCELED(125) msg=\"filter init failed (1): missing config \`port\`"
 $W list | tee /tmp/list.txt
 grep -q chunked /tmp/list.txt || fail "list lacks chunked"
 size=$(stat -c %s $F/accept_all.wasm)

@@ -98,6 +98,7 @@ impl FilterArgs {
             config: FilterConfig::from_entries(self.config.iter().map(String::as_str))?,
             clock: None,
             tier: Tier::Fast,
+            embedder_counts: false,
         })
     }
 }
@@ -133,7 +134,12 @@ pub fn parse_hook(s: &str) -> std::result::Result<Hook, String> {
 
 /// A failed exchange with the kernel module: exit status 4.
 pub fn kernel(e: netlink::Error) -> Failure {
-    Failure::new(Code::Kernel, e.to_string())
+    let code = if e.refused_filter() {
+        Code::Refused
+    } else {
+        Code::Kernel
+    };
+    Failure::new(code, e.to_string())
 }
 
 /// Opens a generic-netlink socket to the module.

@@ -5,6 +5,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use wasmnf_ctl::capture::Frames;
+use wasmnf_ctl::counters::Counter;
 use wasmnf_ctl::replay;
 use wasmnf_engine::{Hook, Verdict};
 
@@ -78,23 +79,22 @@ pub fn run(args: Args) -> Result {
         return Ok(());
     }
     let r = report;
+    let packets = r.counters.counters.packets;
     println!(
         "{}: {} frames, {} IP packets ({} not IP), filter {} at {}",
         args.capture.display(),
         r.frames,
-        r.packets,
+        packets,
         r.not_ip,
         args.filter.display(),
         args.hook.name()
     );
-    println!("  accepted      {}", r.accepted);
-    println!("  dropped       {}", r.dropped);
-    println!("  traps         {}", r.traps);
-    println!("  out of fuel   {}", r.out_of_fuel);
-    println!("  bad verdicts  {}", r.invalid_verdicts);
+    for c in r.counters.shown().filter(|c| *c != Counter::Packets) {
+        println!("  {:<12}  {}", c.label(), r.counters.counters.get(c));
+    }
     println!(
         "  time          {:.1} ns/packet, {:.2} Mpps ({} packets x {} passes, {} engine)",
-        r.ns_per_packet, r.mpps, r.packets, r.repeat, r.engine
+        r.ns_per_packet, r.mpps, packets, r.repeat, r.engine
     );
     Ok(())
 }

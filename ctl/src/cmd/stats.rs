@@ -4,6 +4,7 @@ use super::{check_name, connect, kernel, Result};
 use serde::Serialize;
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
+use wasmnf_ctl::counters::{Counter, CounterFields};
 use wasmnf_ctl::netlink::{Client, FilterInfo};
 
 /// Show filter counters: packets, verdicts, failures, time per packet
@@ -29,70 +30,58 @@ pub struct Args {
 #[derive(Serialize)]
 struct Entry<'a> {
     name: &'a str,
-    packets: u64,
-    accepted: u64,
-    dropped: u64,
-    traps: u64,
-    out_of_fuel: u64,
-    invalid_verdicts: u64,
-    run_ns: u64,
+    /// Every counter of the contract, by its name.
+    #[serde(flatten)]
+    counters: CounterFields,
     ns_per_packet: Option<u64>,
 }
 
 impl<'a> Entry<'a> {
     fn new(f: &'a FilterInfo) -> Self {
-        let s = &f.stats;
         Entry {
             name: &f.name,
-            packets: s.packets,
-            accepted: s.accepted,
-            dropped: s.dropped,
-            traps: s.traps,
-            out_of_fuel: s.out_of_fuel,
-            invalid_verdicts: s.invalid_verdicts,
-            run_ns: s.run_ns,
-            ns_per_packet: s.ns_per_packet(),
+            counters: CounterFields {
+                counters: f.stats,
+                time: true,
+            },
+            ns_per_packet: f.stats.ns_per_packet(),
         }
     }
 }
 
-const HEADER: [&str; 8] = [
-    "name",
-    "packets",
-    "accepted",
-    "dropped",
-    "traps",
-    "out-of-fuel",
-    "invalid",
-    "ns/packet",
-];
+/// The table's counter columns: every counter but the time, which the
+/// table shows per packet instead.
+fn columns() -> impl Iterator<Item = Counter> {
+    Counter::ALL.into_iter().filter(|c| *c != Counter::RunNs)
+}
 
 /// The counters as a table: names left-aligned, numbers right-aligned.
 fn table(filters: &[FilterInfo]) -> String {
-    let rows: Vec<[String; 8]> = filters
+    let header: Vec<String> = std::iter::once("name")
+        .chain(columns().map(Counter::label))
+        .chain(std::iter::once("ns/packet"))
+        .map(String::from)
+        .collect();
+    let rows: Vec<Vec<String>> = filters
         .iter()
         .map(|f| {
             let s = &f.stats;
-            [
-                f.name.clone(),
-                s.packets.to_string(),
-                s.accepted.to_string(),
-                s.dropped.to_string(),
-                s.traps.to_string(),
-                s.out_of_fuel.to_string(),
-                s.invalid_verdicts.to_string(),
-                s.ns_per_packet().map_or("-".into(), |n| n.to_string()),
-            ]
+            std::iter::once(f.name.clone())
+                .chain(columns().map(|c| s.get(c).to_string()))
+                .chain(std::iter::once(
+                    s.ns_per_packet().map_or("-".into(), |n| n.to_string()),
+                ))
+                .collect()
         })
         .collect();
-    let mut width = HEADER.map(str::len);
+    let mut width: Vec<usize> = header.iter().map(String::len).collect();
     for row in &rows {
         for (w, cell) in width.iter_mut().zip(row) {
             *w = (*w).max(cell.len());
         }
     }
     let mut out = String::new();
-    for row in std::iter::once(HEADER.map(String::from)).chain(rows) {
+    for row in std::iter::once(header).chain(rows) {
         for (i, cell) in row.iter().enumerate() {
             let w = width[i];
             match i {

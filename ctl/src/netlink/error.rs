@@ -72,9 +72,17 @@ pub fn describe(op: &Op, errno: i32) -> String {
             format!("no filter named {name}")
         }
         (libc::E2BIG, Op::Load { name }) => format!(
-            "cannot load {name}: the module is larger than the kernel accepts ({} bytes)",
-            wasmnf_engine::abi::limits::MODULE_SIZE_MAX
+            "cannot load {name}: it is over a limit of the kernel module (module size \
+             {} bytes, memory, table or load options)",
+            wasmnf_common::limits::MODULE_SIZE_MAX
         ),
+        (libc::EOPNOTSUPP, Op::Load { name }) => format!(
+            "the kernel's engine does not run {name}: valid WebAssembly outside what \
+             wasmnf runs (docs/abi.md, \"Engines\")"
+        ),
+        (libc::ECANCELED, Op::Load { name }) => {
+            format!("{name} refused to start in the kernel: its init failed")
+        }
         (_, Op::Load { name }) => format!("the kernel refused to load {name}: {}", strerror(errno)),
         (_, Op::Unload { name }) => format!("cannot unload {name}: {}", strerror(errno)),
         (_, Op::Get { name: Some(name) }) => {
@@ -119,6 +127,22 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+impl Error {
+    /// Whether the kernel's engine refused the filter itself (a construct it
+    /// does not run, or a failing `init`), rather than the request or a
+    /// limit: the CLI exits with the status of a refused filter then.
+    pub fn refused_filter(&self) -> bool {
+        use wasmnf_common::ffi::refusal;
+        matches!(
+            self,
+            Error::Kernel { op: Op::Load { .. }, errno, .. }
+                if [refusal::UNSUPPORTED, refusal::INIT]
+                    .into_iter()
+                    .any(|c| refusal::errno_of(c) == *errno)
+        )
+    }
+}
 
 /// The `NLMSGERR_ATTR_MSG` string among extended-ack attributes.
 pub fn ext_ack_in_tlvs(tlvs: &[u8]) -> Option<String> {

@@ -1,14 +1,14 @@
 //! The `wasmnf` family's messages: attributes, the requests the CLI sends and
 //! the typed form of the kernel's GET replies.
 
-use super::consts::{attr, cmd, family, stats, CHUNK_MAX, FAMILY_NAME, FAMILY_VERSION};
-use super::consts::{ON_ERROR_ACCEPT, ON_ERROR_DROP};
+use super::consts::{attr, cmd, family, on_error, CHUNK_MAX, FAMILY_NAME_STR, FAMILY_VERSION};
 use netlink_packet_core::{
     emit_i32, emit_u32, emit_u64, parse_i32, parse_string, parse_u32, parse_u64, parse_u8,
     DecodeError, DefaultNla, Emitable, Nla, NlaBuffer, NlasIterator, ParseableParametrized,
     NLA_F_NESTED,
 };
 use netlink_packet_generic::{traits::GenlFamily, GenlHeader};
+use wasmnf_common::counters::{Counter, Counters};
 use wasmnf_engine::{FilterConfig, Hook, OnError};
 
 /// The protocol family a filter is hooked for (`NFPROTO_*`).
@@ -109,11 +109,9 @@ impl Nla for StatAttr {
 
 impl StatAttr {
     fn parse(nla: &NlaBuffer<&[u8]>) -> Result<Self, DecodeError> {
-        Ok(match nla.kind() {
-            stats::PACKETS..=stats::RUN_NS => {
-                StatAttr::Counter(nla.kind(), parse_u64(nla.value())?)
-            }
-            _ => StatAttr::Other(DefaultNla::new(nla.kind(), nla.value().to_vec())),
+        Ok(match Counter::from_attr(nla.kind()) {
+            Some(_) => StatAttr::Counter(nla.kind(), parse_u64(nla.value())?),
+            None => StatAttr::Other(DefaultNla::new(nla.kind(), nla.value().to_vec())),
         })
     }
 }
@@ -217,7 +215,7 @@ pub struct Message {
 
 impl GenlFamily for Message {
     fn family_name() -> &'static str {
-        FAMILY_NAME
+        FAMILY_NAME_STR
     }
     fn command(&self) -> u8 {
         self.cmd
@@ -284,8 +282,8 @@ impl Message {
             Attr::Fuel(set.fuel),
             Attr::MemoryPages(set.memory_pages),
             Attr::OnError(match set.on_error {
-                OnError::Accept => ON_ERROR_ACCEPT,
-                OnError::Drop => ON_ERROR_DROP,
+                OnError::Accept => on_error::ACCEPT,
+                OnError::Drop => on_error::DROP,
             }),
         ];
         if !req.config.is_empty() {
@@ -322,43 +320,21 @@ impl Message {
     }
 }
 
-/// A filter's counters, summed over CPUs.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
-pub struct Stats {
-    pub packets: u64,
-    pub accepted: u64,
-    pub dropped: u64,
-    pub traps: u64,
-    pub out_of_fuel: u64,
-    pub invalid_verdicts: u64,
-    pub run_ns: u64,
-}
+/// A filter's counters, summed over CPUs (the contract's list).
+pub type Stats = Counters;
 
-impl Stats {
-    /// Mean nanoseconds per run, `None` before the first packet.
-    pub fn ns_per_packet(&self) -> Option<u64> {
-        self.run_ns.checked_div(self.packets)
-    }
-
-    fn from_attrs(attrs: &[StatAttr]) -> Stats {
-        let mut s = Stats::default();
-        for a in attrs {
-            if let StatAttr::Counter(kind, v) = *a {
-                let field = match kind {
-                    stats::PACKETS => &mut s.packets,
-                    stats::ACCEPTED => &mut s.accepted,
-                    stats::DROPPED => &mut s.dropped,
-                    stats::TRAPS => &mut s.traps,
-                    stats::OUT_OF_FUEL => &mut s.out_of_fuel,
-                    stats::INVALID_VERDICTS => &mut s.invalid_verdicts,
-                    stats::RUN_NS => &mut s.run_ns,
-                    _ => continue,
-                };
-                *field = v;
+/// The counters of a `WASMNF_A_STATS` nest; counters this client does not
+/// know are skipped, and absent ones are zero.
+fn counters_from_attrs(attrs: &[StatAttr]) -> Counters {
+    let mut s = Counters::default();
+    for a in attrs {
+        if let StatAttr::Counter(kind, v) = *a {
+            if let Some(c) = Counter::from_attr(kind) {
+                *s.get_mut(c) = v;
             }
         }
-        s
     }
+    s
 }
 
 /// A loaded filter, as a GET reply describes it.
@@ -414,7 +390,7 @@ impl FilterInfo {
                 Attr::Priority(p) => info.settings.priority = *p,
                 Attr::Fuel(f) => info.settings.fuel = *f,
                 Attr::MemoryPages(p) => info.settings.memory_pages = *p,
-                Attr::OnError(ON_ERROR_DROP) => info.settings.on_error = OnError::Drop,
+                Attr::OnError(on_error::DROP) => info.settings.on_error = OnError::Drop,
                 Attr::OnError(_) => info.settings.on_error = OnError::Accept,
                 Attr::Config(c) => {
                     info.config = FilterConfig::decode(c)
@@ -423,7 +399,7 @@ impl FilterInfo {
                 Attr::WasmSize(s) => info.wasm_size = *s,
                 Attr::Instances(n) => info.instances = *n,
                 Attr::AbiVersion(v) => info.abi_version = *v,
-                Attr::Stats(s) => info.stats = Stats::from_attrs(s),
+                Attr::Stats(s) => info.stats = counters_from_attrs(s),
                 Attr::WasmChunk(_) | Attr::Replace | Attr::Other(_) => {}
             }
         }
@@ -436,8 +412,5 @@ impl FilterInfo {
 
 /// Whether `name` is a valid filter name: 1-31 bytes of `[A-Za-z0-9_.-]`.
 pub fn valid_name(name: &str) -> bool {
-    (1..=super::consts::NAME_MAX).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+    super::consts::valid_name(name.as_bytes())
 }

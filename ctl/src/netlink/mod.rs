@@ -78,7 +78,7 @@ impl Client {
     pub fn connect() -> Result<Client, Error> {
         let mut client = Client::open()?;
         client.family_id = client
-            .family_id(consts::FAMILY_NAME)?
+            .family_id(consts::FAMILY_NAME_STR)?
             .ok_or(Error::ModuleNotLoaded)?;
         Ok(client)
     }

@@ -1,9 +1,10 @@
 //! Encoding and decoding without a kernel: messages are checked against bytes
 //! built by hand here, not by the code under test.
 
-use super::consts::{attr, cmd, stats, CHUNK_MAX};
+use super::consts::{attr, cmd, CHUNK_MAX, STATS_PAD};
 use super::*;
 use netlink_packet_core::{NLM_F_ACK_TLVS, NLM_F_CAPPED, NLM_F_MULTIPART};
+use wasmnf_common::counters::Counter;
 use wasmnf_engine::{FilterConfig, Hook, OnError};
 
 /// One attribute, padded to 4 bytes.
@@ -163,17 +164,17 @@ fn unload_and_get_requests() {
 /// attributes (`nla_put_u64_64bit`), STATS nested, and an attribute from a
 /// newer module that must be ignored.
 fn get_reply(seq: u32, name: &str, packets: u64) -> Vec<u8> {
-    let mut counters = tlv(stats::PAD, b"");
+    let mut counters = tlv(STATS_PAD, b"");
     for (kind, v) in [
-        (stats::PACKETS, packets),
-        (stats::ACCEPTED, 900),
-        (stats::DROPPED, 95),
-        (stats::TRAPS, 3),
-        (stats::OUT_OF_FUEL, 1),
-        (stats::INVALID_VERDICTS, 1),
-        (stats::RUN_NS, 812_000),
+        (Counter::Packets, packets),
+        (Counter::Accepted, 900),
+        (Counter::Dropped, 95),
+        (Counter::Traps, 3),
+        (Counter::OutOfFuel, 1),
+        (Counter::InvalidVerdicts, 1),
+        (Counter::RunNs, 812_000),
     ] {
-        counters.extend(tlv(kind, &v.to_ne_bytes()));
+        counters.extend(tlv(kind.attr(), &v.to_ne_bytes()));
     }
     let mut name0 = name.as_bytes().to_vec();
     name0.push(0);
@@ -366,6 +367,35 @@ fn errnos_map_to_specific_messages() {
     assert!(describe(&unload, libc::EPERM).contains("CAP_NET_ADMIN"));
     assert!(describe(&Op::Get { name: None }, libc::EPERM).contains("CAP_NET_ADMIN"));
     assert!(describe(&load, libc::E2BIG).contains("1048576"));
+    assert!(describe(&load, libc::EOPNOTSUPP).contains("does not run web"));
+    assert!(describe(&load, libc::ECANCELED).contains("init failed"));
+    let refusal = |errno| Error::Kernel {
+        op: Op::Load { name: "web".into() },
+        errno,
+        ext_ack: None,
+    };
+    assert!(refusal(libc::EOPNOTSUPP).refused_filter());
+    assert!(refusal(libc::ECANCELED).refused_filter());
+    assert!(!refusal(libc::E2BIG).refused_filter());
+    assert!(!refusal(libc::EINVAL).refused_filter());
+    // The contract's errno numbers are libc's.
+    use wasmnf_common::ffi::refusal::errno;
+    assert_eq!(
+        [
+            errno::EINVAL,
+            errno::EOPNOTSUPP,
+            errno::E2BIG,
+            errno::ECANCELED,
+            errno::ENOMEM
+        ],
+        [
+            libc::EINVAL,
+            libc::EOPNOTSUPP,
+            libc::E2BIG,
+            libc::ECANCELED,
+            libc::ENOMEM
+        ]
+    );
     assert_eq!(
         describe(&load, libc::EINVAL),
         "the kernel refused to load web: Invalid argument"

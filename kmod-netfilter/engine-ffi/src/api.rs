@@ -3,32 +3,28 @@
 //!
 //! Contexts: `filter_new`, `instance_new` and the `_free` functions
 //! allocate or free and are meant for load/unload time (process context);
-//! `instance_run` allocates nothing and may run in softirq context. One
-//! instance must not be run by two CPUs at once.
+//! `instance_run` allocates nothing and may run in softirq context. An
+//! instance runs one packet at a time: a run that finds it running (two
+//! CPUs, or a nested call) is refused with a trap, never let in, so the
+//! module's handle may be shared between CPUs safely.
 
-use crate::text::BufWriter;
 use alloc::boxed::Box;
+use core::cell::UnsafeCell;
 use core::ffi::c_void;
-use core::fmt::Write;
+use core::sync::atomic::{AtomicBool, Ordering};
 use core::{ptr, slice};
+use wasmnf_common::ffi::{
+    refusal, Bytes, Ctx as RawCtx, LoadOptions, Packet, ReadFn, Refusal, RunResult,
+};
 use wasmnf_engine::{
-    abi, Ctx, Family, Filter, FilterConfig, FilterOptions, Hook, Instance, Limits, OnError,
-    PacketView, Status, TrapKind, Verdict,
+    abi, Ctx, Family, Filter, FilterConfig, FilterOptions, Hook, Instance, Limits, LoadError,
+    OnError, PacketView, TrapKind,
 };
 
 /// The filter ABI version this engine implements.
 #[no_mangle]
 pub extern "C" fn wasmnf_engine_abi_version() -> u32 {
     abi::ABI_VERSION
-}
-
-/// A byte range owned by the engine object (static data).
-#[repr(C)]
-pub struct WasmnfBytes {
-    /// First byte (null when `len` is 0).
-    pub ptr: *const u8,
-    /// Length in bytes.
-    pub len: usize,
 }
 
 static SELFTEST_DROP_UDP_8080: &[u8] =
@@ -42,7 +38,7 @@ static SELFTEST_UNSUPPORTED: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/u
 /// 3 = `unsupported` (valid Wasm outside the fast tier: refused at load).
 /// Any other index gives an empty range.
 #[no_mangle]
-pub extern "C" fn wasmnf_engine_selftest_wasm(which: u32) -> WasmnfBytes {
+pub extern "C" fn wasmnf_engine_selftest_wasm(which: u32) -> Bytes {
     let bytes: &[u8] = match which {
         0 => SELFTEST_DROP_UDP_8080,
         1 => SELFTEST_SPIN,
@@ -50,7 +46,7 @@ pub extern "C" fn wasmnf_engine_selftest_wasm(which: u32) -> WasmnfBytes {
         3 => SELFTEST_UNSUPPORTED,
         _ => &[],
     };
-    WasmnfBytes {
+    Bytes {
         ptr: if bytes.is_empty() {
             ptr::null()
         } else {
@@ -60,193 +56,51 @@ pub extern "C" fn wasmnf_engine_selftest_wasm(which: u32) -> WasmnfBytes {
     }
 }
 
-/// A packet as the module sees it: `linear_len` bytes readable in place at
-/// `linear`, `len` bytes in all; bytes past the linear part are copied by
-/// `read(read_ctx, offset, dst, n)`, which returns false if the range is not
-/// in the packet. `read` may be null when the whole packet is linear.
-#[repr(C)]
-pub struct WasmnfPacket {
-    /// The linear part.
-    pub linear: *const u8,
-    /// Length of the linear part.
-    pub linear_len: usize,
-    /// Total length (at least `linear_len`).
-    pub len: usize,
-    /// Copies non-linear bytes.
-    pub read: Option<unsafe extern "C" fn(*const c_void, usize, *mut u8, usize) -> bool>,
-    /// First argument of `read`.
-    pub read_ctx: *const c_void,
-}
-
-/// The hook context of one packet (`Ctx` in the engine).
-#[repr(C)]
-pub struct WasmnfCtx {
-    /// `NF_INET_*` hook number.
-    pub hook: u32,
-    /// `NFPROTO_*` family.
-    pub family: u32,
-    /// Input interface index.
-    pub iif: u32,
-    /// Output interface index.
-    pub oif: u32,
-    /// Packet mark.
-    pub mark: u32,
-    /// Monotonic time in nanoseconds.
-    pub tstamp_ns: u64,
-}
-
-/// `WasmnfRunResult::verdict` values (the ABI's).
-pub const VERDICT_DROP: u32 = 0;
-/// Accept.
-pub const VERDICT_ACCEPT: u32 = 1;
-/// `WasmnfRunResult::status`: the filter returned a verdict.
-pub const STATUS_OK: u32 = 0;
-/// The filter trapped; `detail` is the trap kind (see [`trap_code`]).
-pub const STATUS_TRAP: u32 = 1;
-/// The filter ran out of fuel.
-pub const STATUS_OUT_OF_FUEL: u32 = 2;
-/// The filter returned a value that is not a verdict; `detail` is it.
-pub const STATUS_INVALID_VERDICT: u32 = 3;
-
-/// The outcome of one run.
-#[repr(C)]
-#[derive(Default)]
-pub struct WasmnfRunResult {
-    /// `VERDICT_*`, after the failure policy.
-    pub verdict: u32,
-    /// `STATUS_*`.
-    pub status: u32,
-    /// Trap kind or invalid verdict value.
-    pub detail: i32,
-}
-
-/// A stable number for each trap kind.
-pub fn trap_code(kind: TrapKind) -> i32 {
-    match kind {
-        TrapKind::Unreachable => 1,
-        TrapKind::MemoryOutOfBounds => 2,
-        TrapKind::StackOverflow => 3,
-        TrapKind::Arithmetic => 4,
-        TrapKind::Table => 5,
-        TrapKind::PacketOutOfBounds => 6,
-        TrapKind::BadHostCall => 7,
-        TrapKind::HostMemoryOutOfBounds => 8,
-        TrapKind::Other => 9,
-    }
-}
-
-fn trap_kind(code: i32) -> TrapKind {
-    match code {
-        1 => TrapKind::Unreachable,
-        2 => TrapKind::MemoryOutOfBounds,
-        3 => TrapKind::StackOverflow,
-        4 => TrapKind::Arithmetic,
-        5 => TrapKind::Table,
-        6 => TrapKind::PacketOutOfBounds,
-        7 => TrapKind::BadHostCall,
-        8 => TrapKind::HostMemoryOutOfBounds,
-        _ => TrapKind::Other,
-    }
-}
-
-/// Writes `args` into the caller's buffer (when given) and stores the length.
+/// Stores a refusal (when the caller gave room for one).
 ///
 /// # Safety
 ///
-/// `buf` is null or valid for `cap` bytes of writes; `out_len` is null or
-/// valid for a write.
-unsafe fn write_message(
-    buf: *mut u8,
-    cap: usize,
-    out_len: *mut usize,
-    args: core::fmt::Arguments<'_>,
-) {
-    let mut n = 0;
-    if !buf.is_null() && cap > 0 {
-        // SAFETY: non-null `buf` is valid for `cap` bytes (caller's contract).
-        let dst = unsafe { slice::from_raw_parts_mut(buf, cap) };
-        let mut w = BufWriter::new(dst);
-        let _ = w.write_fmt(args);
-        n = w.len();
-    }
-    if !out_len.is_null() {
-        // SAFETY: non-null `out_len` is valid for a write (caller's contract).
-        unsafe { out_len.write(n) };
+/// `out` is null or valid for a write.
+unsafe fn refuse(out: *mut Refusal, code: u32, args: core::fmt::Arguments<'_>) {
+    // SAFETY: null or valid for a write (caller's contract).
+    if let Some(out) = unsafe { out.as_mut() } {
+        out.set(code, args);
     }
 }
 
-/// How a filter is loaded (`FilterOptions` in the engine).
-#[repr(C)]
-pub struct WasmnfLoadOptions {
-    /// Fuel per packet; 0 = the default.
-    pub fuel: u64,
-    /// Linear memory limit in pages; 0 = the default.
-    pub memory_pages: u32,
-    /// Failure policy: drop (true) or accept (false).
-    pub fail_closed: bool,
-    /// The configuration in its wire form (`key=value` lines); may be null
-    /// when `config_len` is 0.
-    pub config: *const u8,
-    /// Length of `config`.
-    pub config_len: usize,
-}
-
-/// Checks and compiles a filter. `fuel` is the per-packet budget (0 = the
-/// default); `fail_closed` selects the failure policy (drop instead of
-/// accept). Returns null on refusal, with the reason in `err` (UTF-8,
-/// `*err_len` bytes, truncated to `err_cap`). Same as
-/// [`wasmnf_engine_filter_new_opts`] with the default memory limit and an
-/// empty configuration.
+/// Stores an engine refusal with its class.
 ///
 /// # Safety
 ///
-/// `wasm` is valid for `wasm_len` bytes of reads; `err` is null or valid for
-/// `err_cap` bytes of writes; `err_len` is null or valid for a write.
-#[no_mangle]
-pub unsafe extern "C" fn wasmnf_engine_filter_new(
-    wasm: *const u8,
-    wasm_len: usize,
-    fuel: u64,
-    fail_closed: bool,
-    err: *mut u8,
-    err_cap: usize,
-    err_len: *mut usize,
-) -> *mut Filter {
-    let opts = WasmnfLoadOptions {
-        fuel,
-        memory_pages: 0,
-        fail_closed,
-        config: ptr::null(),
-        config_len: 0,
-    };
-    // SAFETY: forwarded caller's contract; `opts` is valid and has no config.
-    unsafe { wasmnf_engine_filter_new_opts(wasm, wasm_len, &opts, err, err_cap, err_len) }
+/// As [`refuse`].
+unsafe fn refuse_with(out: *mut Refusal, e: &LoadError) {
+    // SAFETY: forwarded caller's contract.
+    unsafe { refuse(out, e.code(), format_args!("{e}")) }
 }
 
 /// Checks and compiles a filter with the given options (limits, failure
-/// policy, configuration). Returns null on refusal, with the reason in `err`
-/// as for [`wasmnf_engine_filter_new`]: out-of-range options, a bad
-/// configuration and modules that fail the ABI check or compilation are all
-/// refused here, never trusted.
+/// policy, configuration). Returns null on refusal, with its class and
+/// message in `*refusal`: out-of-range options, a bad configuration and
+/// modules that fail the ABI check or translation are all refused here,
+/// never trusted. The filter's instances do not count runs: the module
+/// counts them per CPU.
 ///
 /// # Safety
 ///
 /// `wasm` is valid for `wasm_len` bytes of reads; `opts` is null or valid for
 /// reads, and its `config` valid for `config_len` bytes of reads when
-/// non-null; `err`/`err_len` as for [`wasmnf_engine_filter_new`].
+/// non-null; `refusal` is null or valid for a write.
 #[no_mangle]
-pub unsafe extern "C" fn wasmnf_engine_filter_new_opts(
+pub unsafe extern "C" fn wasmnf_engine_filter_new(
     wasm: *const u8,
     wasm_len: usize,
-    opts: *const WasmnfLoadOptions,
-    err: *mut u8,
-    err_cap: usize,
-    err_len: *mut usize,
+    opts: *const LoadOptions,
+    refusal: *mut Refusal,
 ) -> *mut Filter {
     // SAFETY: null or valid for reads (caller's contract).
     let (Some(opts), false) = (unsafe { opts.as_ref() }, wasm.is_null()) else {
-        // SAFETY: forwarded caller's contract on `err`/`err_len`.
-        unsafe { write_message(err, err_cap, err_len, format_args!("no module bytes")) };
+        // SAFETY: forwarded caller's contract on `refusal`.
+        unsafe { refuse(refusal, refusal::INVALID, format_args!("no module bytes")) };
         return ptr::null_mut();
     };
     // SAFETY: `wasm` is non-null and valid for `wasm_len` bytes (caller).
@@ -261,7 +115,7 @@ pub unsafe extern "C" fn wasmnf_engine_filter_new_opts(
         Ok(config) => config,
         Err(e) => {
             // SAFETY: as above.
-            unsafe { write_message(err, err_cap, err_len, format_args!("configuration: {e}")) };
+            unsafe { refuse_with(refusal, &LoadError::Config(e)) };
             return ptr::null_mut();
         }
     };
@@ -287,17 +141,14 @@ pub unsafe extern "C" fn wasmnf_engine_filter_new_opts(
             OnError::Accept
         },
         config,
+        embedder_counts: true,
         ..FilterOptions::default()
     };
     match Filter::new(bytes, options) {
-        Ok(filter) => {
-            // SAFETY: as above.
-            unsafe { write_message(err, err_cap, err_len, format_args!("")) };
-            Box::into_raw(Box::new(filter))
-        }
+        Ok(filter) => Box::into_raw(Box::new(filter)),
         Err(e) => {
             // SAFETY: as above.
-            unsafe { write_message(err, err_cap, err_len, format_args!("{e}")) };
+            unsafe { refuse_with(refusal, &e) };
             ptr::null_mut()
         }
     }
@@ -331,35 +182,47 @@ pub unsafe extern "C" fn wasmnf_engine_filter_free(filter: *mut Filter) {
     }
 }
 
-/// Creates an instance (compiles, allocates memory, runs `init`). Returns
-/// null on failure, with the reason in `err` as for `filter_new`.
+/// Creates an instance (allocates memory, runs `init`). Returns null on
+/// failure, with the reason in `*refusal` as for `filter_new`.
 ///
 /// # Safety
 ///
-/// `filter` is null or a live filter; `err`/`err_len` as for `filter_new`.
+/// `filter` is null or a live filter; `refusal` is null or valid for a write.
 #[no_mangle]
 pub unsafe extern "C" fn wasmnf_engine_instance_new(
     filter: *const Filter,
-    err: *mut u8,
-    err_cap: usize,
-    err_len: *mut usize,
-) -> *mut Instance {
+    refusal: *mut Refusal,
+) -> *mut FfiInstance {
     // SAFETY: null or a live filter (caller's contract).
     let Some(filter) = (unsafe { filter.as_ref() }) else {
         // SAFETY: forwarded caller's contract.
-        unsafe { write_message(err, err_cap, err_len, format_args!("no filter")) };
+        unsafe { refuse(refusal, refusal::INVALID, format_args!("no filter")) };
         return ptr::null_mut();
     };
     match filter.instantiate() {
-        Ok(inst) => {
-            // SAFETY: forwarded caller's contract.
-            unsafe { write_message(err, err_cap, err_len, format_args!("")) };
-            Box::into_raw(Box::new(inst))
-        }
+        Ok(inst) => Box::into_raw(Box::new(FfiInstance::new(inst))),
         Err(e) => {
             // SAFETY: forwarded caller's contract.
-            unsafe { write_message(err, err_cap, err_len, format_args!("{e}")) };
+            unsafe { refuse_with(refusal, &e) };
             ptr::null_mut()
+        }
+    }
+}
+
+/// An instance as the module holds it: the engine's, and whether a run is
+/// in progress.
+pub struct FfiInstance {
+    /// Set for the duration of a run ([`wasmnf_engine_instance_run`]).
+    running: AtomicBool,
+    /// Used mutably only by the run that set `running`.
+    inst: UnsafeCell<Instance>,
+}
+
+impl FfiInstance {
+    fn new(inst: Instance) -> FfiInstance {
+        FfiInstance {
+            running: AtomicBool::new(false),
+            inst: UnsafeCell::new(inst),
         }
     }
 }
@@ -371,7 +234,7 @@ pub unsafe extern "C" fn wasmnf_engine_instance_new(
 /// `inst` is null or came from `wasmnf_engine_instance_new`, is not running
 /// and is not used again.
 #[no_mangle]
-pub unsafe extern "C" fn wasmnf_engine_instance_free(inst: *mut Instance) {
+pub unsafe extern "C" fn wasmnf_engine_instance_free(inst: *mut FfiInstance) {
     if !inst.is_null() {
         // SAFETY: it came from `Box::into_raw` and is given up by the caller.
         drop(unsafe { Box::from_raw(inst) });
@@ -381,7 +244,7 @@ pub unsafe extern "C" fn wasmnf_engine_instance_free(inst: *mut Instance) {
 struct FfiPacket<'a> {
     linear: &'a [u8],
     len: usize,
-    read: Option<unsafe extern "C" fn(*const c_void, usize, *mut u8, usize) -> bool>,
+    read: Option<ReadFn>,
     read_ctx: *const c_void,
 }
 
@@ -406,26 +269,36 @@ impl PacketView for FfiPacket<'_> {
 }
 
 /// Runs the instance's filter on one packet and returns the result (by
-/// value: 12 bytes, returned in registers). Allocates nothing, never
-/// sleeps. On a null argument the result is a trap (`BadHostCall`) with an
-/// accept verdict.
+/// value: 12 bytes, returned in registers), whose verdict is netfilter's.
+/// Allocates nothing, never sleeps, counts nothing (the module counts). On
+/// a null argument, or an instance already running, the result is a trap
+/// (`BadHostCall`) with an accept verdict.
 ///
 /// # Safety
 ///
-/// `inst` is a live instance not being run elsewhere; `pkt` and `ctx` are
-/// valid for reads; `pkt.linear` is valid for `pkt.linear_len` bytes and,
-/// with `pkt.read`, describes a packet that does not change during the run.
+/// `inst` is null or a live instance (it may be running elsewhere: that
+/// run is refused); `pkt` and `ctx` are null or valid for reads;
+/// `pkt.linear` is valid for `pkt.linear_len` bytes and, with `pkt.read`,
+/// describes a packet that does not change during the run.
 #[no_mangle]
 pub unsafe extern "C" fn wasmnf_engine_instance_run(
-    inst: *mut Instance,
-    pkt: *const WasmnfPacket,
-    ctx: *const WasmnfCtx,
-) -> WasmnfRunResult {
-    // SAFETY: each pointer is null or valid (caller's contract); `inst` is
-    // not aliased while this call runs.
-    let (inst, pkt, ctx) = unsafe { (inst.as_mut(), pkt.as_ref(), ctx.as_ref()) };
+    inst: *const FfiInstance,
+    pkt: *const Packet,
+    ctx: *const RawCtx,
+) -> RunResult {
+    // SAFETY: each pointer is null or valid (caller's contract).
+    let (inst, pkt, ctx) = unsafe { (inst.as_ref(), pkt.as_ref(), ctx.as_ref()) };
     match (inst, pkt, ctx) {
         (Some(inst), Some(pkt), Some(ctx)) => {
+            // Acquire pairs with the release below: a run sees everything
+            // the previous run (on any CPU) wrote.
+            if inst.running.swap(true, Ordering::Acquire) {
+                return bad_call();
+            }
+            // SAFETY: `running` was false and is now true: no other run
+            // uses the instance until the store below, so this is its only
+            // reference.
+            let engine = unsafe { &mut *inst.inst.get() };
             let linear: &[u8] = if pkt.linear.is_null() || pkt.linear_len == 0 {
                 &[]
             } else {
@@ -447,120 +320,76 @@ pub unsafe extern "C" fn wasmnf_engine_instance_run(
                 mark: ctx.mark,
                 tstamp_ns: ctx.tstamp_ns,
             };
-            let r = inst.run_detailed(&view, &ctx);
-            let (status, detail) = match r.status {
-                Status::Ok => (STATUS_OK, 0),
-                Status::Trap(kind) => (STATUS_TRAP, trap_code(kind)),
-                Status::OutOfFuel => (STATUS_OUT_OF_FUEL, 0),
-                Status::InvalidVerdict(v) => (STATUS_INVALID_VERDICT, v),
-            };
-            let verdict = match r.verdict {
-                Verdict::Accept => VERDICT_ACCEPT,
-                Verdict::Drop => VERDICT_DROP,
-            };
-            WasmnfRunResult {
-                verdict,
-                status,
-                detail,
-            }
+            let result = engine.run_detailed(&view, &ctx).to_ffi();
+            inst.running.store(false, Ordering::Release);
+            result
         }
-        _ => WasmnfRunResult {
-            verdict: VERDICT_ACCEPT,
-            status: STATUS_TRAP,
-            detail: trap_code(TrapKind::BadHostCall),
-        },
+        _ => bad_call(),
     }
 }
 
-/// Describes a run's status in words (`ok`, `trap: ...`, `out of fuel`)
-/// into `buf`; returns the number of bytes written.
-///
-/// # Safety
-///
-/// `result` is null or valid for reads; `buf` is null or valid for `cap`
-/// bytes of writes.
-#[no_mangle]
-pub unsafe extern "C" fn wasmnf_engine_describe_status(
-    result: *const WasmnfRunResult,
-    buf: *mut u8,
-    cap: usize,
-) -> usize {
-    // SAFETY: null or valid for reads (caller's contract).
-    let Some(r) = (unsafe { result.as_ref() }) else {
-        return 0;
-    };
-    let status = match r.status {
-        STATUS_OK => Status::Ok,
-        STATUS_TRAP => Status::Trap(trap_kind(r.detail)),
-        STATUS_OUT_OF_FUEL => Status::OutOfFuel,
-        _ => Status::InvalidVerdict(r.detail),
-    };
-    let mut n = 0;
-    // SAFETY: `buf` null or valid for `cap` bytes (caller's contract).
-    unsafe { write_message(buf, cap, &mut n, format_args!("{status}")) };
-    n
+/// The result of a run the engine refused to start.
+fn bad_call() -> RunResult {
+    RunResult {
+        verdict: wasmnf_common::ffi::verdict::ACCEPT,
+        status: wasmnf_common::ffi::status::TRAP,
+        detail: TrapKind::BadHostCall.code(),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use wasmnf_common::ffi::{status, verdict};
+    use wasmnf_engine::Status;
 
     const UDP_8080: [u8; 28] = [
         0x45, 0, 0, 28, 0, 1, 0x40, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2, 0x30, 0x39, 0x1f,
         0x90, 0, 8, 0, 0,
     ];
 
-    fn new_filter(wasm: &[u8], fuel: u64) -> Result<*mut Filter, std::string::String> {
-        let mut err = [0u8; 160];
-        let mut len = 0usize;
-        // SAFETY: valid slices and out-pointer.
-        let f = unsafe {
-            wasmnf_engine_filter_new(
-                wasm.as_ptr(),
-                wasm.len(),
-                fuel,
-                false,
-                err.as_mut_ptr(),
-                err.len(),
-                &mut len,
-            )
+    /// A filter, or the refusal's code and message.
+    fn new_filter(wasm: &[u8], fuel: u64) -> Result<*mut Filter, (u32, std::string::String)> {
+        let opts = LoadOptions {
+            fuel,
+            memory_pages: 0,
+            fail_closed: false,
+            config: ptr::null(),
+            config_len: 0,
         };
+        let mut refusal = Refusal::new();
+        // SAFETY: valid slices, options and out-pointer.
+        let f = unsafe { wasmnf_engine_filter_new(wasm.as_ptr(), wasm.len(), &opts, &mut refusal) };
         if f.is_null() {
-            Err(std::string::String::from_utf8_lossy(&err[..len]).into_owned())
+            Err((refusal.code, refusal.message().into()))
         } else {
             Ok(f)
         }
     }
 
-    fn run(inst: *mut Instance, pkt: &[u8]) -> WasmnfRunResult {
-        let p = WasmnfPacket {
+    fn run(inst: *const FfiInstance, pkt: &[u8]) -> RunResult {
+        let p = Packet {
             linear: pkt.as_ptr(),
             linear_len: pkt.len(),
             len: pkt.len(),
             read: None,
             read_ctx: ptr::null(),
         };
-        let ctx = WasmnfCtx {
-            hook: 0,
+        let ctx = RawCtx {
             family: 2,
-            iif: 0,
-            oif: 0,
-            mark: 0,
-            tstamp_ns: 0,
+            ..RawCtx::default()
         };
         // SAFETY: live instance, valid packet and context.
         unsafe { wasmnf_engine_instance_run(inst, &p, &ctx) }
     }
 
-    fn describe(r: &WasmnfRunResult) -> std::string::String {
-        let mut buf = [0u8; 96];
-        // SAFETY: valid result and buffer.
-        let n = unsafe { wasmnf_engine_describe_status(r, buf.as_mut_ptr(), buf.len()) };
-        std::string::String::from_utf8_lossy(&buf[..n]).into_owned()
+    fn describe(r: &RunResult) -> std::string::String {
+        std::format!("{}", Status::from_ffi(r.status, r.detail))
     }
 
     /// The engine object has one tier: the self-test filters run on it, and
-    /// a valid module outside it is refused by name, never run elsewhere.
+    /// a valid module outside it is refused by name and class, never run
+    /// elsewhere.
     #[test]
     fn selftest_filters_run_on_the_fast_tier_and_the_rest_is_refused() {
         for wasm in [SELFTEST_DROP_UDP_8080, SELFTEST_SPIN, SELFTEST_HOSTCALLS] {
@@ -572,19 +401,22 @@ mod tests {
             }
         }
         let err = new_filter(SELFTEST_UNSUPPORTED, 0).unwrap_err();
-        assert!(err.contains("the engine does not run"), "{err}");
+        assert_eq!(err.0, refusal::UNSUPPORTED);
+        assert!(err.1.contains("the engine does not run"), "{}", err.1);
     }
 
     /// Runs `check` on an instance of `wasm` with `fuel` per packet (0: the
     /// default), then frees the instance and its filter.
-    fn with_instance(wasm: &[u8], fuel: u64, check: impl FnOnce(*mut Instance)) {
+    fn with_instance(wasm: &[u8], fuel: u64, check: impl FnOnce(*mut FfiInstance)) {
         let f = new_filter(wasm, fuel).unwrap();
         // SAFETY: live filter.
-        let inst = unsafe { wasmnf_engine_instance_new(f, ptr::null_mut(), 0, ptr::null_mut()) };
+        let inst = unsafe { wasmnf_engine_instance_new(f, ptr::null_mut()) };
         assert!(!inst.is_null());
         check(inst);
-        // SAFETY: live objects, not used again.
+        // SAFETY: live instances, not used again.
         unsafe {
+            let counters = (*(*inst).inst.get()).counters();
+            assert_eq!(counters.packets, 0, "the module counts, not the engine");
             wasmnf_engine_instance_free(inst);
             wasmnf_engine_filter_free(f);
         }
@@ -594,13 +426,13 @@ mod tests {
     fn selftest_filters_give_the_verdicts_the_module_expects() {
         with_instance(SELFTEST_DROP_UDP_8080, 0, |inst| {
             let r = run(inst, &UDP_8080);
-            assert_eq!((r.verdict, r.status), (VERDICT_DROP, STATUS_OK));
+            assert_eq!((r.verdict, r.status), (verdict::DROP, status::OK));
             let mut udp53 = UDP_8080;
             udp53[22..24].copy_from_slice(&53u16.to_be_bytes());
             let r = run(inst, &udp53);
-            assert_eq!((r.verdict, r.status), (VERDICT_ACCEPT, STATUS_OK));
+            assert_eq!((r.verdict, r.status), (verdict::ACCEPT, status::OK));
             let r = run(inst, &UDP_8080[..3]);
-            assert_eq!((r.verdict, r.status), (VERDICT_ACCEPT, STATUS_TRAP));
+            assert_eq!((r.verdict, r.status), (verdict::ACCEPT, status::TRAP));
             assert_eq!(describe(&r), "trap: packet read out of bounds");
         });
 
@@ -608,14 +440,17 @@ mod tests {
             let r = run(inst, &UDP_8080);
             assert_eq!(
                 (r.verdict, r.status),
-                (VERDICT_ACCEPT, STATUS_OK),
+                (verdict::ACCEPT, status::OK),
                 "{}",
                 describe(&r)
             );
         });
         with_instance(SELFTEST_SPIN, 1000, |inst| {
             let r = run(inst, &UDP_8080);
-            assert_eq!((r.verdict, r.status), (VERDICT_ACCEPT, STATUS_OUT_OF_FUEL));
+            assert_eq!(
+                (r.verdict, r.status),
+                (verdict::ACCEPT, status::OUT_OF_FUEL)
+            );
             assert_eq!(describe(&r), "out of fuel");
         });
     }
@@ -641,29 +476,74 @@ mod tests {
         assert!(unsafe { wasmnf_engine_filter_reads_timestamp(ptr::null()) });
     }
 
+    /// Each refusal carries its class: a bad module, a host limit, a bad
+    /// configuration, a failing `init`.
     #[test]
-    fn refusals_are_messages_not_panics() {
+    fn refusals_carry_a_class_and_a_message() {
         let err = new_filter(b"not wasm at all", 0).unwrap_err();
-        assert!(!err.is_empty());
-        // SAFETY: null pointers are allowed and reported.
+        assert_eq!(err.0, refusal::INVALID);
+        assert!(!err.1.is_empty());
+        let err = new_filter(SELFTEST_SPIN, wasmnf_common::limits::FUEL_MAX + 1).unwrap_err();
+        assert_eq!(err.0, refusal::LIMIT, "{}", err.1);
+        let config = b"no equals sign";
+        let opts = LoadOptions {
+            fuel: 0,
+            memory_pages: 0,
+            fail_closed: false,
+            config: config.as_ptr(),
+            config_len: config.len(),
+        };
+        let mut r = Refusal::new();
+        // SAFETY: valid slices, options and out-pointer.
         let f = unsafe {
-            wasmnf_engine_filter_new(
-                ptr::null(),
-                0,
-                0,
-                false,
-                ptr::null_mut(),
-                0,
-                ptr::null_mut(),
-            )
+            wasmnf_engine_filter_new(SELFTEST_SPIN.as_ptr(), SELFTEST_SPIN.len(), &opts, &mut r)
         };
         assert!(f.is_null());
+        assert_eq!(r.code, refusal::CONFIG, "{}", r.message());
+        let init_fails = wat::parse_str(
+            r#"(module (func (export "filter") (param i32) (result i32) i32.const 1)
+                       (func (export "init") (result i32) i32.const 7))"#,
+        )
+        .unwrap();
+        let f = new_filter(&init_fails, 0).unwrap();
+        let mut r = Refusal::new();
+        // SAFETY: live filter, freed below.
+        unsafe {
+            assert!(wasmnf_engine_instance_new(f, &mut r).is_null());
+            wasmnf_engine_filter_free(f);
+        }
+        assert_eq!(r.code, refusal::INIT, "{}", r.message());
+    }
+
+    #[test]
+    fn null_arguments_are_refusals_not_panics() {
+        let mut r = Refusal::new();
+        // SAFETY: null pointers are allowed and reported.
+        let f = unsafe { wasmnf_engine_filter_new(ptr::null(), 0, ptr::null(), &mut r) };
+        assert!(f.is_null());
+        assert_eq!(r.code, refusal::INVALID);
         // SAFETY: as above.
-        let i =
-            unsafe { wasmnf_engine_instance_new(ptr::null(), ptr::null_mut(), 0, ptr::null_mut()) };
+        let i = unsafe { wasmnf_engine_instance_new(ptr::null(), ptr::null_mut()) };
         assert!(i.is_null());
         let r = run(ptr::null_mut(), &UDP_8080);
-        assert_eq!((r.verdict, r.status), (VERDICT_ACCEPT, STATUS_TRAP));
+        assert_eq!((r.verdict, r.status), (verdict::ACCEPT, status::TRAP));
         assert_eq!(wasmnf_engine_selftest_wasm(7).len, 0);
+    }
+
+    /// A run that finds the instance running is refused, not let in; the
+    /// instance then runs normally again.
+    #[test]
+    fn a_running_instance_refuses_a_second_run() {
+        with_instance(SELFTEST_DROP_UDP_8080, 0, |inst| {
+            // SAFETY: live instance; nothing runs it.
+            unsafe { (*inst).running.store(true, Ordering::Relaxed) };
+            let r = run(inst, &UDP_8080);
+            assert_eq!((r.verdict, r.status), (verdict::ACCEPT, status::TRAP));
+            assert_eq!(TrapKind::from_code(r.detail), TrapKind::BadHostCall);
+            // SAFETY: as above.
+            unsafe { (*inst).running.store(false, Ordering::Relaxed) };
+            let r = run(inst, &UDP_8080);
+            assert_eq!((r.verdict, r.status), (verdict::DROP, status::OK));
+        });
     }
 }

@@ -6,19 +6,53 @@
 use crate::bindings;
 use crate::net::netns::Net;
 use crate::net::skb::SkBuff;
+use crate::net::sync::ReadSide;
 use kernel::error::to_result;
 use kernel::ffi::{c_uint, c_void};
 use kernel::prelude::*;
 use kernel::types::Opaque;
 
-/// What a hook decides for a packet.
+/// What a hook decides for a packet: netfilter's own verdict number, only
+/// ever `NF_ACCEPT` or `NF_DROP`.
+///
+/// # Invariants
+///
+/// The value is `NF_ACCEPT` or `NF_DROP`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Verdict {
+pub(crate) struct Verdict(u32);
+
+impl Verdict {
     /// Let the packet continue (to the next hook of higher priority).
-    Accept,
+    pub(crate) const ACCEPT: Verdict = Verdict(bindings::NF_ACCEPT);
     /// Drop the packet; later hooks do not see it.
-    Drop,
+    pub(crate) const DROP: Verdict = Verdict(bindings::NF_DROP);
+
+    /// The verdict numbered `nf`: `NF_DROP` drops, anything else accepts
+    /// (a number like `NF_STOLEN` or `NF_QUEUE` would hand the skb to a
+    /// path this hook never set up).
+    #[inline]
+    pub(crate) fn from_nf(nf: u32) -> Verdict {
+        if nf == bindings::NF_DROP {
+            Verdict::DROP
+        } else {
+            Verdict::ACCEPT
+        }
+    }
 }
+
+// The contract's numbers (what userspace sends in `HOOK` and `FAMILY`)
+// are this kernel's.
+const _: () = {
+    use crate::contract::genl::{family, hook};
+    assert!(hook::PREROUTING == bindings::nf_inet_hooks_NF_INET_PRE_ROUTING);
+    assert!(hook::INPUT == bindings::nf_inet_hooks_NF_INET_LOCAL_IN);
+    assert!(hook::FORWARD == bindings::nf_inet_hooks_NF_INET_FORWARD);
+    assert!(hook::OUTPUT == bindings::nf_inet_hooks_NF_INET_LOCAL_OUT);
+    assert!(hook::POSTROUTING == bindings::nf_inet_hooks_NF_INET_POST_ROUTING);
+    assert!(family::INET == bindings::NFPROTO_INET);
+    assert!(family::IPV4 == bindings::NFPROTO_IPV4);
+    assert!(family::IPV6 == bindings::NFPROTO_IPV6);
+};
 
 /// A protocol family of hooks (`NFPROTO_*`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -109,9 +143,16 @@ impl HookPoint {
 /// held by the caller for the hook call.
 pub(crate) struct HookState<'a> {
     raw: &'a bindings::nf_hook_state,
+    rcu: ReadSide<'a>,
 }
 
-impl HookState<'_> {
+impl<'a> HookState<'a> {
+    /// Evidence of the RCU read-side section netfilter runs hooks in.
+    #[inline]
+    pub(crate) fn rcu(&self) -> &ReadSide<'a> {
+        &self.rcu
+    }
+
     /// `NF_INET_*` hook number.
     #[inline]
     pub(crate) fn hook(&self) -> u32 {
@@ -161,12 +202,12 @@ impl HookState<'_> {
 /// inside an RCU read-side critical section (netfilter holds
 /// `rcu_read_lock` around its hook list): it must not sleep, and shared
 /// state needs `Sync`.
-pub(crate) trait Hook: Send + Sync + 'static {
+pub(crate) trait PacketHook: Send + Sync + 'static {
     /// Decides the fate of one packet.
     fn hook(&self, skb: &SkBuff, state: &HookState<'_>) -> Verdict;
 }
 
-struct Inner<T: Hook> {
+struct Inner<T: PacketHook> {
     ops: Opaque<bindings::nf_hook_ops>,
     data: T,
 }
@@ -179,7 +220,7 @@ struct Inner<T: Hook> {
 /// `priv` points to `inner.data`, and both stay at their heap address (the
 /// box is never moved out of) until `Drop` has unregistered the hook. `net`
 /// is alive until then (the constructor's safety contract).
-pub(crate) struct Registration<T: Hook> {
+pub(crate) struct Registration<T: PacketHook> {
     inner: KBox<Inner<T>>,
     net: *mut bindings::net,
 }
@@ -187,11 +228,11 @@ pub(crate) struct Registration<T: Hook> {
 // SAFETY: the registration only holds `T` (which is `Send + Sync`), a
 // `struct nf_hook_ops` that netfilter reads from any CPU, and the namespace
 // pointer; unregistering from another thread is allowed by netfilter.
-unsafe impl<T: Hook> Send for Registration<T> {}
+unsafe impl<T: PacketHook> Send for Registration<T> {}
 // SAFETY: `&Registration` only gives out `&T`, and `T: Sync`.
-unsafe impl<T: Hook> Sync for Registration<T> {}
+unsafe impl<T: PacketHook> Sync for Registration<T> {}
 
-impl<T: Hook> Registration<T> {
+impl<T: PacketHook> Registration<T> {
     /// Registers `data` as a hook for `family` at `point` in `net`, at
     /// `priority` (lower runs first). Process context only (netfilter may
     /// sleep while registering).
@@ -245,7 +286,7 @@ impl<T: Hook> Registration<T> {
     }
 }
 
-impl<T: Hook> Drop for Registration<T> {
+impl<T: PacketHook> Drop for Registration<T> {
     fn drop(&mut self) {
         // SAFETY: by the type invariant `ops` is registered for `net`, which
         // is alive. `nf_unregister_net_hook` waits (synchronize_net) until
@@ -260,7 +301,7 @@ impl<T: Hook> Drop for Registration<T> {
 ///
 /// Called by netfilter only, with the `priv` of an `nf_hook_ops` set up by
 /// [`Registration::new`], a valid skb and a valid hook state.
-unsafe extern "C" fn hook_trampoline<T: Hook>(
+unsafe extern "C" fn hook_trampoline<T: PacketHook>(
     priv_: *mut c_void,
     skb: *mut bindings::sk_buff,
     state: *const bindings::nf_hook_state,
@@ -272,14 +313,15 @@ unsafe extern "C" fn hook_trampoline<T: Hook>(
     // SAFETY: netfilter passes an skb that the caller owns and does not
     // change for the duration of the hook.
     let skb = unsafe { SkBuff::from_raw(skb) };
-    // SAFETY: netfilter passes a valid state, with its devices held, for the
-    // duration of the hook.
     let state = HookState {
+        // SAFETY: netfilter passes a valid state, with its devices held, for
+        // the duration of the hook.
         raw: unsafe { &*state },
+        // SAFETY: netfilter calls hooks inside an RCU read-side critical
+        // section (it holds `rcu_read_lock` while walking its hook list),
+        // which lasts the whole call; `state` does not outlive it.
+        rcu: unsafe { ReadSide::assume() },
     };
-    let verdict = match data.hook(skb, &state) {
-        Verdict::Accept => bindings::NF_ACCEPT,
-        Verdict::Drop => bindings::NF_DROP,
-    };
-    verdict as c_uint
+    // The verdict is `NF_ACCEPT` or `NF_DROP` (type invariant).
+    data.hook(skb, &state).0 as c_uint
 }

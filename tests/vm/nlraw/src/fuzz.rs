@@ -507,7 +507,7 @@ fn message(r: &mut Rng, fam: u16, seq: u32) -> (Vec<u8>, bool) {
             if r.one_in(2) {
                 put(&mut a, CTRL_ATTR_FAMILY_ID, &fam.to_ne_bytes());
             } else {
-                let mut n = consts::FAMILY_NAME.as_bytes().to_vec();
+                let mut n = consts::FAMILY_NAME_STR.as_bytes().to_vec();
                 n.push(0);
                 put(&mut a, CTRL_ATTR_FAMILY_NAME, &n);
             }

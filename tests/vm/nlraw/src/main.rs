@@ -16,18 +16,17 @@
 //! 2 on bad usage. The guest test (tests/vm/ctl_malformed.sh) asserts the
 //! errno and message of each case.
 //!
-//! The family's numbers come from the CLI's `consts.rs` (no dependencies),
-//! so they follow the contract in docs/netlink.md.
+//! The family's numbers come from the contract crate, included by source
+//! (no dependencies): the same definitions the module and the CLI compile.
 
 use std::ffi::c_void;
 use std::process::exit;
 
 mod fuzz;
 
-#[allow(dead_code)]
-#[path = "../../../../ctl/src/netlink/consts.rs"]
-mod consts;
+mod contract;
 use consts::{attr, cmd};
+use contract::genl as consts;
 
 type CInt = i32;
 extern "C" {
@@ -64,8 +63,8 @@ const CTRL_CMD_GETFAMILY: u8 = 3;
 const CTRL_ATTR_FAMILY_ID: u16 = 1;
 const CTRL_ATTR_FAMILY_NAME: u16 = 2;
 
-/// The module's size limit (the engine's), one more than a valid load.
-const MODULE_MAX: usize = 1 << 20;
+/// The module's size limit (the engine's): one more byte is refused.
+const MODULE_MAX: usize = consts::MODULE_MAX;
 
 /// A netlink message being built: `struct nlmsghdr`, `struct genlmsghdr`,
 /// then attributes, all in host byte order.
@@ -264,7 +263,7 @@ impl Sock {
     /// The `wasmnf` family id, through nlctrl.
     fn family(&mut self) -> u16 {
         self.seq += 1;
-        let mut name = consts::FAMILY_NAME.as_bytes().to_vec();
+        let mut name = consts::FAMILY_NAME_STR.as_bytes().to_vec();
         name.push(0);
         let bytes = Msg::new(GENL_ID_CTRL, NLM_F_REQUEST, CTRL_CMD_GETFAMILY, 2)
             .attr(CTRL_ATTR_FAMILY_NAME, &name)
@@ -285,7 +284,7 @@ impl Sock {
             let err = -i32::from_ne_bytes(m[16..20].try_into().unwrap());
             println!(
                 "nlraw: family {} not found: errno {err}",
-                consts::FAMILY_NAME
+                consts::FAMILY_NAME_STR
             );
             exit(1);
         }
@@ -353,6 +352,7 @@ fn errno_name(e: i32) -> &'static str {
         90 => "EMSGSIZE",
         95 => "EOPNOTSUPP",
         105 => "ENOBUFS",
+        125 => "ECANCELED",
         _ => "E?",
     }
 }

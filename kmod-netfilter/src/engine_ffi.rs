@@ -1,13 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Safe types over the engine object (`engine-ffi/`, linked into this
-//! module), and the callbacks it needs from the kernel: allocation and the
-//! panic report. All `unsafe` code touching the engine's C ABI lives here.
+//! The module's side of the engine object (`engine-ffi/`, linked into this
+//! module): safe types over its C interface, whose `#[repr(C)]` types and
+//! codes come from the contract (`crate::contract::ffi`, the same source
+//! `engine-ffi` compiles), and the callbacks the engine object needs from
+//! the kernel: allocation and the panic report. All `unsafe` code touching
+//! the engine's C interface lives here.
 
+use crate::contract::ffi::{self, Bytes, LoadOptions, Packet, Refusal};
 use core::ffi::c_void;
 use core::ptr::{self, NonNull};
 use core::sync::atomic::{AtomicPtr, Ordering};
 use kernel::bindings;
+use kernel::error::Error;
+
+pub(crate) use crate::contract::ffi::{Ctx, RunResult};
 
 /// Opaque engine objects (owned through `NonNull` handles).
 #[repr(C)]
@@ -19,95 +26,27 @@ struct RawInstance {
     _private: [u8; 0],
 }
 
-#[repr(C)]
-struct RawBytes {
-    ptr: *const u8,
-    len: usize,
-}
-
-#[repr(C)]
-struct RawPacket {
-    linear: *const u8,
-    linear_len: usize,
-    len: usize,
-    read: Option<unsafe extern "C" fn(*const c_void, usize, *mut u8, usize) -> bool>,
-    read_ctx: *const c_void,
-}
-
-/// The hook context of one packet, as the filter sees it.
-#[repr(C)]
-#[derive(Clone, Copy, Default)]
-pub(crate) struct Ctx {
-    /// `NF_INET_*` hook number.
-    pub(crate) hook: u32,
-    /// `NFPROTO_*` family.
-    pub(crate) family: u32,
-    /// Input interface index.
-    pub(crate) iif: u32,
-    /// Output interface index.
-    pub(crate) oif: u32,
-    /// Packet mark.
-    pub(crate) mark: u32,
-    /// Monotonic time in nanoseconds.
-    pub(crate) tstamp_ns: u64,
-}
-
-#[repr(C)]
-struct RawLoadOptions {
-    fuel: u64,
-    memory_pages: u32,
-    fail_closed: bool,
-    config: *const u8,
-    config_len: usize,
-}
-
-#[repr(C)]
-#[derive(Clone, Copy, Default)]
-struct RawRunResult {
-    verdict: u32,
-    status: u32,
-    detail: i32,
-}
-
 extern "C" {
     fn wasmnf_engine_abi_version() -> u32;
-    fn wasmnf_engine_selftest_wasm(which: u32) -> RawBytes;
+    fn wasmnf_engine_selftest_wasm(which: u32) -> Bytes;
     fn wasmnf_engine_filter_new(
         wasm: *const u8,
         wasm_len: usize,
-        fuel: u64,
-        fail_closed: bool,
-        err: *mut u8,
-        err_cap: usize,
-        err_len: *mut usize,
-    ) -> *mut RawFilter;
-    fn wasmnf_engine_filter_new_opts(
-        wasm: *const u8,
-        wasm_len: usize,
-        opts: *const RawLoadOptions,
-        err: *mut u8,
-        err_cap: usize,
-        err_len: *mut usize,
+        opts: *const LoadOptions,
+        refusal: *mut Refusal,
     ) -> *mut RawFilter;
     fn wasmnf_engine_filter_free(filter: *mut RawFilter);
     fn wasmnf_engine_filter_reads_timestamp(filter: *const RawFilter) -> bool;
     fn wasmnf_engine_instance_new(
         filter: *const RawFilter,
-        err: *mut u8,
-        err_cap: usize,
-        err_len: *mut usize,
+        refusal: *mut Refusal,
     ) -> *mut RawInstance;
     fn wasmnf_engine_instance_free(inst: *mut RawInstance);
     fn wasmnf_engine_instance_run(
-        inst: *mut RawInstance,
-        pkt: *const RawPacket,
+        inst: *const RawInstance,
+        pkt: *const Packet,
         ctx: *const Ctx,
-    ) -> RawRunResult;
-    fn wasmnf_engine_describe_status(
-        result: *const RawRunResult,
-        buf: *mut u8,
-        cap: usize,
-    ) -> usize;
+    ) -> RunResult;
 }
 
 // ---- callbacks the engine object imports ------------------------------------
@@ -232,28 +171,30 @@ pub(crate) fn selftest_wasm(which: SelftestFilter) -> &'static [u8] {
     unsafe { core::slice::from_raw_parts(raw.ptr, raw.len) }
 }
 
-/// Why the engine refused a filter or instance (its message, truncated).
-pub(crate) struct EngineError {
-    buf: [u8; 160],
-    len: usize,
-}
+/// Why the engine refused a filter or instance: its class and message.
+pub(crate) struct EngineError(Refusal);
 
 impl EngineError {
-    fn new() -> Self {
-        EngineError {
-            buf: [0; 160],
-            len: 0,
-        }
+    /// The message (as the engine wrote it, at most
+    /// [`ffi::REFUSAL_MESSAGE_MAX`] bytes).
+    pub(crate) fn message(&self) -> &str {
+        self.0.message()
     }
 
-    /// The message.
-    pub(crate) fn message(&self) -> &str {
-        core::str::from_utf8(&self.buf[..self.len.min(self.buf.len())]).unwrap_or("?")
+    /// The refusal's class ([`ffi::refusal`]).
+    pub(crate) fn code(&self) -> u32 {
+        self.0.code
+    }
+
+    /// The errno the module answers this refusal with
+    /// ([`ffi::refusal::errno_of`], `docs/netlink.md`).
+    pub(crate) fn errno(&self) -> Error {
+        Error::from_errno(-ffi::refusal::errno_of(self.0.code))
     }
 }
 
 /// How a filter is loaded (0 = the engine's default for numbers).
-pub(crate) struct LoadOptions<'a> {
+pub(crate) struct FilterOptions<'a> {
     /// Fuel per packet.
     pub(crate) fuel: u64,
     /// Linear memory limit in 64 KiB pages.
@@ -276,61 +217,39 @@ pub(crate) trait PacketReader {
 ///
 /// # Safety
 ///
-/// `ctx` is the `&R` that [`Instance::run`] passed with this function, alive
-/// for the call; `dst` is valid for `n` bytes of writes.
+/// `ctx` is the `&R` that [`EngineInstance::run`] passed with this
+/// function, alive for the call; `dst` is valid for `n` bytes of writes.
 unsafe extern "C" fn read_trampoline<R: PacketReader>(
     ctx: *const c_void,
     offset: usize,
     dst: *mut u8,
     n: usize,
 ) -> bool {
-    // SAFETY: `ctx` is the `&R` given by `Instance::run`, alive for the run.
+    // SAFETY: `ctx` is the `&R` given by `EngineInstance::run`, alive for
+    // the run.
     let reader = unsafe { &*ctx.cast::<R>() };
     // SAFETY: the engine passes a buffer valid for `n` bytes of writes.
     let dst = unsafe { core::slice::from_raw_parts_mut(dst, n) };
     reader.read(offset, dst)
 }
 
-/// A checked, compiled filter.
+/// A checked, compiled filter in the engine object.
 ///
 /// # Invariants
 ///
 /// `raw` is a live filter from `wasmnf_engine_filter_new`, owned by `self`.
-pub(crate) struct Filter {
+pub(crate) struct EngineFilter {
     raw: NonNull<RawFilter>,
 }
 
-impl Filter {
-    /// Checks and compiles `wasm`; `fuel` per packet (0 = default). May
-    /// allocate a lot: call at load time (process context).
-    pub(crate) fn new(wasm: &[u8], fuel: u64, fail_closed: bool) -> Result<Self, EngineError> {
-        let mut err = EngineError::new();
-        // SAFETY: `wasm` is valid for its length; `err.buf` for its length;
-        // `err.len` for a write.
-        let raw = unsafe {
-            wasmnf_engine_filter_new(
-                wasm.as_ptr(),
-                wasm.len(),
-                fuel,
-                fail_closed,
-                err.buf.as_mut_ptr(),
-                err.buf.len(),
-                &mut err.len,
-            )
-        };
-        NonNull::new(raw).map(|raw| Filter { raw }).ok_or(err)
-    }
-
+impl EngineFilter {
     /// Checks and compiles `wasm` with `options`: everything the engine
     /// checks (ABI, limits, configuration, compilation) is checked here, on
     /// bytes from userspace. May allocate a lot: call at load time (process
     /// context, on the load stack).
-    pub(crate) fn with_options(
-        wasm: &[u8],
-        options: &LoadOptions<'_>,
-    ) -> Result<Self, EngineError> {
-        let mut err = EngineError::new();
-        let raw_opts = RawLoadOptions {
+    pub(crate) fn new(wasm: &[u8], options: &FilterOptions<'_>) -> Result<Self, EngineError> {
+        let mut refusal = Refusal::new();
+        let raw_opts = LoadOptions {
             fuel: options.fuel,
             memory_pages: options.memory_pages,
             fail_closed: options.fail_closed,
@@ -338,18 +257,12 @@ impl Filter {
             config_len: options.config.len(),
         };
         // SAFETY: `wasm` and `options.config` are valid for their lengths;
-        // `raw_opts` for reads; `err.buf` for its length; `err.len` for a write.
-        let raw = unsafe {
-            wasmnf_engine_filter_new_opts(
-                wasm.as_ptr(),
-                wasm.len(),
-                &raw_opts,
-                err.buf.as_mut_ptr(),
-                err.buf.len(),
-                &mut err.len,
-            )
-        };
-        NonNull::new(raw).map(|raw| Filter { raw }).ok_or(err)
+        // `raw_opts` for reads; `refusal` for a write.
+        let raw =
+            unsafe { wasmnf_engine_filter_new(wasm.as_ptr(), wasm.len(), &raw_opts, &mut refusal) };
+        NonNull::new(raw)
+            .map(|raw| EngineFilter { raw })
+            .ok_or(EngineError(refusal))
     }
 
     /// Whether runs can see the packet's timestamp; if not, the context's
@@ -359,23 +272,19 @@ impl Filter {
         unsafe { wasmnf_engine_filter_reads_timestamp(self.raw.as_ptr()) }
     }
 
-    /// A new instance, ready for packets (compiles, allocates, runs `init`).
-    pub(crate) fn instantiate(&self) -> Result<Instance, EngineError> {
-        let mut err = EngineError::new();
-        // SAFETY: `self.raw` is live (type invariant); error buffer as above.
-        let raw = unsafe {
-            wasmnf_engine_instance_new(
-                self.raw.as_ptr(),
-                err.buf.as_mut_ptr(),
-                err.buf.len(),
-                &mut err.len,
-            )
-        };
-        NonNull::new(raw).map(|raw| Instance { raw }).ok_or(err)
+    /// A new instance, ready for packets (allocates, runs `init`).
+    pub(crate) fn instantiate(&self) -> Result<EngineInstance, EngineError> {
+        let mut refusal = Refusal::new();
+        // SAFETY: `self.raw` is live (type invariant); `refusal` is valid
+        // for a write.
+        let raw = unsafe { wasmnf_engine_instance_new(self.raw.as_ptr(), &mut refusal) };
+        NonNull::new(raw)
+            .map(|raw| EngineInstance { raw })
+            .ok_or(EngineError(refusal))
     }
 }
 
-impl Drop for Filter {
+impl Drop for EngineFilter {
     fn drop(&mut self) {
         // SAFETY: `raw` is live and owned (type invariant), not used again.
         unsafe { wasmnf_engine_filter_free(self.raw.as_ptr()) }
@@ -384,133 +293,91 @@ impl Drop for Filter {
 
 // SAFETY: a filter is immutable after creation and the engine keeps no
 // thread-local state; it may be used and freed from any thread.
-unsafe impl Send for Filter {}
+unsafe impl Send for EngineFilter {}
 // SAFETY: as above: `instantiate` only reads the filter.
-unsafe impl Sync for Filter {}
+unsafe impl Sync for EngineFilter {}
 
-/// A filter's fate for one packet.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(crate) enum Verdict {
-    /// Let it pass.
-    Accept,
-    /// Drop it.
-    Drop,
-}
-
-/// How a run ended, besides its verdict.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(crate) enum Status {
-    /// The filter returned a verdict.
-    Ok,
-    /// The filter trapped (engine trap code).
-    Trap(i32),
-    /// The filter ran out of fuel.
-    OutOfFuel,
-    /// The filter returned a non-verdict value.
-    InvalidVerdict(i32),
-}
-
-/// The outcome of one run.
-#[derive(Clone, Copy)]
-pub(crate) struct RunResult {
-    raw: RawRunResult,
-}
-
-impl RunResult {
-    /// The verdict, after the failure policy.
-    #[inline]
-    pub(crate) fn verdict(&self) -> Verdict {
-        if self.raw.verdict == 0 {
-            Verdict::Drop
-        } else {
-            Verdict::Accept
-        }
-    }
-
-    /// How the run ended.
-    #[inline]
-    pub(crate) fn status(&self) -> Status {
-        match self.raw.status {
-            0 => Status::Ok,
-            1 => Status::Trap(self.raw.detail),
-            2 => Status::OutOfFuel,
-            _ => Status::InvalidVerdict(self.raw.detail),
-        }
-    }
-
-    /// The status in words, written into `buf`.
-    pub(crate) fn describe<'a>(&self, buf: &'a mut [u8]) -> &'a str {
-        // SAFETY: `self.raw` is valid for reads; `buf` for its length.
-        let n = unsafe { wasmnf_engine_describe_status(&self.raw, buf.as_mut_ptr(), buf.len()) };
-        core::str::from_utf8(&buf[..n.min(buf.len())]).unwrap_or("?")
-    }
-}
-
-/// One instance of a filter. `run` takes `&mut self`: one CPU at a time.
+/// One instance of a filter in the engine object. It runs one packet at a
+/// time: the engine refuses (as a trap) a run that finds it running, so
+/// `run` takes `&self` and the handle is shared between CPUs; the data plane
+/// gives each CPU its own instance so that never happens.
 ///
 /// # Invariants
 ///
 /// `raw` is a live instance from `wasmnf_engine_instance_new`, owned by
 /// `self`.
-pub(crate) struct Instance {
+pub(crate) struct EngineInstance {
     raw: NonNull<RawInstance>,
 }
 
-impl Instance {
+impl EngineInstance {
     /// Runs the filter on a packet held in one linear buffer. Allocates
     /// nothing and never sleeps.
-    pub(crate) fn run_linear(&mut self, pkt: &[u8], ctx: &Ctx) -> RunResult {
-        let raw_pkt = RawPacket {
+    pub(crate) fn run_linear(&self, pkt: &[u8], ctx: &Ctx) -> RunResult {
+        let raw_pkt = Packet {
             linear: pkt.as_ptr(),
             linear_len: pkt.len(),
             len: pkt.len(),
             read: None,
             read_ctx: ptr::null(),
         };
-        // SAFETY: `self.raw` is live and exclusively borrowed (type invariant
-        // and `&mut self`); `raw_pkt` describes `pkt`, which is borrowed for
-        // the call and does not change; `ctx` is valid.
-        let raw = unsafe { wasmnf_engine_instance_run(self.raw.as_ptr(), &raw_pkt, ctx) };
-        RunResult { raw }
+        // SAFETY: `self.raw` is live (type invariant); `raw_pkt` describes
+        // `pkt`, which is borrowed for the call and does not change; `ctx`
+        // is valid.
+        unsafe { wasmnf_engine_instance_run(self.raw.as_ptr(), &raw_pkt, ctx) }
     }
-}
 
-impl Instance {
     /// Runs the filter on a packet of `len` bytes whose first bytes are
     /// `linear` (read in place) and whose rest `rest` copies on demand.
-    /// Allocates nothing and never sleeps.
+    /// Allocates nothing and never sleeps. The result's verdict is
+    /// netfilter's (`NF_DROP`, `NF_ACCEPT`).
     #[inline]
     pub(crate) fn run<R: PacketReader>(
-        &mut self,
+        &self,
         linear: &[u8],
         len: usize,
         rest: &R,
         ctx: &Ctx,
     ) -> RunResult {
-        let raw_pkt = RawPacket {
+        let raw_pkt = Packet {
             linear: linear.as_ptr(),
             linear_len: linear.len(),
             len,
             read: Some(read_trampoline::<R>),
             read_ctx: (rest as *const R).cast::<c_void>(),
         };
-        // SAFETY: `self.raw` is live and exclusively borrowed (type invariant
-        // and `&mut self`); `raw_pkt` describes a packet borrowed for the
-        // call (`linear` and `rest`), with a read callback whose context is
-        // `rest` itself; `ctx` is valid.
-        let raw = unsafe { wasmnf_engine_instance_run(self.raw.as_ptr(), &raw_pkt, ctx) };
-        RunResult { raw }
+        // SAFETY: `self.raw` is live (type invariant); `raw_pkt` describes a
+        // packet borrowed for the call (`linear` and `rest`), with a read
+        // callback whose context is `rest` itself; `ctx` is valid.
+        unsafe { wasmnf_engine_instance_run(self.raw.as_ptr(), &raw_pkt, ctx) }
     }
 }
 
-impl Drop for Instance {
+impl Drop for EngineInstance {
     fn drop(&mut self) {
-        // SAFETY: `raw` is live and owned (type invariant), not running (we
-        // hold `&mut self`), and not used again.
+        // SAFETY: `raw` is live and owned (type invariant), not running (a
+        // run borrows `self`, which is being dropped), and not used again.
         unsafe { wasmnf_engine_instance_free(self.raw.as_ptr()) }
     }
 }
 
-// SAFETY: an instance may move between threads; `run` needs `&mut self`, so
-// it never runs on two CPUs at once.
-unsafe impl Send for Instance {}
+// SAFETY: an instance may move between threads and be freed anywhere.
+unsafe impl Send for EngineInstance {}
+// SAFETY: `run` through `&self` from several CPUs is safe: the engine
+// object lets one run in at a time and refuses the others.
+unsafe impl Sync for EngineInstance {}
+
+// The verdicts cross the interface as netfilter's numbers: the hook
+// returns them without mapping.
+const _: () = assert!(ffi::verdict::DROP == crate::bindings::NF_DROP);
+const _: () = assert!(ffi::verdict::ACCEPT == crate::bindings::NF_ACCEPT);
+
+// The contract's errno numbers are this kernel's.
+const _: () = {
+    use ffi::refusal::errno;
+    assert!(errno::EINVAL == bindings::EINVAL as i32);
+    assert!(errno::EOPNOTSUPP == bindings::EOPNOTSUPP as i32);
+    assert!(errno::E2BIG == bindings::E2BIG as i32);
+    assert!(errno::ECANCELED == bindings::ECANCELED as i32);
+    assert!(errno::ENOMEM == bindings::ENOMEM as i32);
+};

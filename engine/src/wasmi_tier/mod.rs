@@ -7,17 +7,21 @@
 //! fuzzer (`fuzz/`) found it miscomputing some `select` and block-parameter
 //! forms (`docs/abi.md`, "Engines"); where wasmi and the fast tier disagree,
 //! the Wasm specification decides.
+//!
+//! Everything wasmi-specific lives here: this module (compilation,
+//! instances, status mapping) and [`host`], the ABI's imports as wasmi host
+//! functions.
+
+#[allow(unsafe_code)]
+mod host;
 
 use crate::abi::{self, limits};
-use crate::backend::{host_trap, Backend};
 use crate::error::LoadError;
-use crate::filter::Limits;
-use crate::host::{self, HostState};
 use crate::imports::HostTrap;
-use crate::instance::{Status, TrapKind};
-use crate::FilterOptions;
-use alloc::boxed::Box;
+use crate::options::{FilterOptions, Limits};
+use crate::outcome::{Status, TrapKind};
 use alloc::string::ToString;
+use host::HostState;
 use wasmi::{
     CompilationMode, Engine, Linker, Module, Store, StoreLimitsBuilder, TrapCode, TypedFunc,
 };
@@ -55,7 +59,7 @@ pub(crate) fn instantiate(
     wasm: &[u8],
     options: &FilterOptions,
     has_init: bool,
-) -> Result<Backend, LoadError> {
+) -> Result<WasmiBackend, LoadError> {
     let limits = &options.limits;
     let engine = Engine::new(&wasmi_config(limits));
     let module = Module::new(&engine, wasm).map_err(|e| LoadError::Invalid(e.to_string()))?;
@@ -95,7 +99,7 @@ pub(crate) fn instantiate(
     backend
         .warm_up(limits.max_call_depth)
         .map_err(instantiate_err)?;
-    Ok(Backend::Wasmi(Box::new(backend)))
+    Ok(backend)
 }
 
 impl WasmiBackend {
@@ -155,7 +159,7 @@ fn wasmi_config(limits: &Limits) -> wasmi::Config {
 
 pub(crate) fn wasmi_status(err: &wasmi::Error) -> Status {
     if let Some(trap) = err.i32_exit_status().and_then(HostTrap::from_status) {
-        return Status::Trap(host_trap(trap));
+        return Status::Trap(trap.kind());
     }
     Status::Trap(match err.as_trap_code() {
         Some(TrapCode::OutOfFuel) => return Status::OutOfFuel,
