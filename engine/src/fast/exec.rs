@@ -6,8 +6,8 @@
 //! panic. The value stack and the call-frame stack are allocated when the
 //! instance is created; a run allocates only if the filter grows its memory.
 
+use super::module::{Callee, Code, Module};
 use super::op::{Bin, HostFn, Load, Op, Store, Un};
-use super::translate::{Callee, Code, Module};
 use crate::config::FilterConfig;
 use crate::imports::HostTrap;
 use crate::imports::{self, ErrorMessage};

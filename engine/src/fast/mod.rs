@@ -3,26 +3,33 @@
 //! per-packet entry that costs a few dozen instructions instead of wasmi's
 //! several hundred.
 //!
-//! wasmi stays the reference: every module is validated and compiled by
-//! wasmi first ([`crate::Filter::new`]), and a module using anything this
-//! tier does not translate ([`Unsupported`]) runs on wasmi. The tier keeps
-//! the ABI's limits itself: fuel is charged per straight-line run of
-//! instructions (roughly one unit per Wasm instruction, paid when the run
-//! starts, so every loop iteration and call pays), the call depth and the
-//! value stack are bounded, memory growth is capped. Tests run both tiers
-//! over the same filters and packets and compare every result.
+//! A module using anything this tier does not translate ([`Unsupported`])
+//! is refused by the engine: nothing else runs it (wasmi only on explicit
+//! request, in userspace). The tier keeps the ABI's limits itself: fuel is
+//! charged per straight-line run of instructions (roughly one unit per Wasm
+//! instruction, paid when the run starts, so every loop iteration and call
+//! pays), the call depth and the value stack are bounded, memory growth is
+//! capped. Tests run it against wasmi and wasmtime over the same filters,
+//! packets and generated modules and compare every result.
 //!
-//! - [`op`]: the instruction set.
-//! - [`translate`]: Wasm to [`op::Op`], at load time.
-//! - [`exec`]: the interpreter.
-//! - [`reads`]: what the packet path can read (so the host stages only that).
+//! Modules, each importing only those above it:
+//! - `op`: the instruction set.
+//! - `module`: a translated module (data only).
+//! - `reads`: what the packet path can read (so the host stages only that).
+//! - `fuse`: peephole fusion rules and the return-threading pass.
+//! - `func`: one function body to `op::Op`s.
+//! - `translate`: a whole module: its sections, then each body.
+//! - `exec`: the interpreter.
 
 pub mod exec;
+mod func;
+mod fuse;
+mod module;
 mod op;
 mod reads;
 mod translate;
 
 pub(crate) use exec::{Env, InstantiateError, Machine, Trap};
-pub(crate) use reads::Reads;
-pub use translate::Unsupported;
-pub(crate) use translate::{translate, Module};
+pub use module::Unsupported;
+pub(crate) use module::{Module, Reads};
+pub(crate) use translate::translate;

@@ -11,56 +11,11 @@
 //! copy, a host function that reads memory, an indirect call) gives
 //! [`Reads::Any`], and everything is staged as before.
 
+use super::module::{Callee, Module, PathReads, Reads};
 use super::op::{HostFn, Load, Op};
-use super::translate::{Callee, Module};
 use alloc::vec;
 use alloc::vec::Vec;
 use core::ops::Range;
-
-/// The memory bytes runs of `filter` may read.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum Reads {
-    /// Only bytes inside these ranges (half-open, in `u64` so that an
-    /// address near 4 GiB plus a width cannot wrap).
-    Fixed(Vec<Range<u64>>),
-    /// Any byte.
-    Any,
-}
-
-impl Reads {
-    /// Whether a run may read any byte of `range`.
-    pub(crate) fn overlaps(&self, range: Range<u64>) -> bool {
-        match self {
-            Reads::Any => true,
-            Reads::Fixed(ranges) => ranges
-                .iter()
-                .any(|r| r.start < range.end && range.start < r.end),
-        }
-    }
-
-    /// The end of the last byte of `range` a run may read (`range.start` if
-    /// none).
-    pub(crate) fn end_within(&self, range: Range<u64>) -> u64 {
-        match self {
-            Reads::Any => range.end,
-            Reads::Fixed(ranges) => ranges
-                .iter()
-                .filter(|r| r.start < range.end && range.start < r.end)
-                .map(|r| r.end.min(range.end))
-                .max()
-                .unwrap_or(range.start),
-        }
-    }
-}
-
-/// What the packet path can observe besides the packet imports.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct PathReads {
-    /// Memory it may read.
-    pub memory: Reads,
-    /// Whether it may call `ctx` (which can return any context field).
-    pub ctx: bool,
-}
 
 /// Bytes a load of `kind` reads.
 fn width(kind: Load) -> u64 {
