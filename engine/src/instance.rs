@@ -18,9 +18,6 @@ pub struct Instance {
     fuel: u64,
     on_error: OnError,
     clock: Option<Clock>,
-    /// Whether runs are counted into `counters` (not when the embedder
-    /// counts: [`FilterOptions::embedder_counts`]).
-    count: bool,
     counters: Counters,
 }
 
@@ -36,7 +33,6 @@ impl Instance {
             fuel: options.limits.fuel,
             on_error: options.on_error,
             clock: options.clock,
-            count: !options.embedder_counts,
             counters: Counters::default(),
         }
     }
@@ -56,8 +52,8 @@ impl Instance {
         self.backend.error_message()
     }
 
-    /// This instance's counters (all zero when the embedder counts:
-    /// [`FilterOptions::embedder_counts`]).
+    /// This instance's counters (of [`Instance::run_detailed`] and
+    /// [`Instance::run`]; [`Instance::run_uncounted`] leaves them).
     pub fn counters(&self) -> &Counters {
         &self.counters
     }
@@ -70,28 +66,32 @@ impl Instance {
 
     /// Runs the filter on one packet: stages the context and the packet's
     /// first bytes in the window (if the filter has one), refuels, calls
-    /// `filter`, maps the result, applies the failure policy and counts
-    /// (unless the embedder does).
+    /// `filter`, maps the result, applies the failure policy and counts it
+    /// into [`Instance::counters`].
     pub fn run_detailed(&mut self, pkt: &dyn PacketView, ctx: &Ctx) -> RunResult {
         let start = self.clock.map(|now| now());
-        self.stage(pkt, ctx);
-        let result = self.backend.call_filter(pkt, ctx, self.fuel);
+        let result = self.run_uncounted(pkt, ctx);
+        let c = &mut self.counters;
+        c.record(&result.to_ffi());
+        if let (Some(now), Some(start)) = (self.clock, start) {
+            c.run_ns += now().saturating_sub(start);
+        }
+        result
+    }
 
-        let (status, verdict) = match result {
+    /// [`Instance::run_detailed`] without the counting, for an embedder that
+    /// counts runs itself (the kernel module counts per CPU with
+    /// [`crate::Counter::for_run`], so a packet is counted once).
+    #[inline]
+    pub fn run_uncounted(&mut self, pkt: &dyn PacketView, ctx: &Ctx) -> RunResult {
+        self.stage(pkt, ctx);
+        let (status, verdict) = match self.backend.call_filter(pkt, ctx, self.fuel) {
             Ok(verdict::ACCEPT) => (Status::Ok, Verdict::Accept),
             Ok(verdict::DROP) => (Status::Ok, Verdict::Drop),
             Ok(other) => (Status::InvalidVerdict(other), self.on_error.verdict()),
             Err(status) => (status, self.on_error.verdict()),
         };
-        let result = RunResult { verdict, status };
-        if self.count {
-            let c = &mut self.counters;
-            c.record(&result.to_ffi());
-            if let (Some(now), Some(start)) = (self.clock, start) {
-                c.run_ns += now().saturating_sub(start);
-            }
-        }
-        result
+        RunResult { verdict, status }
     }
 
     /// Copies into the window what the filter can read of the context, the

@@ -98,10 +98,6 @@ pub struct FilterOptions {
     pub on_error: OnError,
     /// Configuration handed to the filter.
     pub config: FilterConfig,
-    /// Whether the embedder counts runs itself (the kernel module counts per
-    /// CPU, with [`crate::Counter::for_run`]): then instances leave their
-    /// own [`crate::Counters`] at zero and a run costs no counting.
-    pub embedder_counts: bool,
     /// When set, every run is timed into [`crate::Counters::run_ns`]. Costs
     /// two clock reads per packet, so it is off unless asked for.
     pub clock: Option<Clock>,

@@ -98,7 +98,6 @@ impl FilterArgs {
             config: FilterConfig::from_entries(self.config.iter().map(String::as_str))?,
             clock: None,
             tier: Tier::Fast,
-            embedder_counts: false,
         })
     }
 }

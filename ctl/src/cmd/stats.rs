@@ -137,7 +137,8 @@ pub fn run(args: Args) -> Result {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use wasmnf_ctl::netlink::{HookFamily, Settings, Stats};
+    use wasmnf_ctl::counters::Counters;
+    use wasmnf_ctl::netlink::{HookFamily, Settings};
     use wasmnf_engine::{FilterConfig, Hook, OnError};
 
     fn filter(name: &str, packets: u64, run_ns: u64) -> FilterInfo {
@@ -155,11 +156,11 @@ mod tests {
             wasm_size: 100,
             instances: 2,
             abi_version: 1,
-            stats: Stats {
+            stats: Counters {
                 packets,
                 accepted: packets,
                 run_ns,
-                ..Stats::default()
+                ..Counters::default()
             },
         }
     }

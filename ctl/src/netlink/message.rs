@@ -320,9 +320,6 @@ impl Message {
     }
 }
 
-/// A filter's counters, summed over CPUs (the contract's list).
-pub type Stats = Counters;
-
 /// The counters of a `WASMNF_A_STATS` nest; counters this client does not
 /// know are skipped, and absent ones are zero.
 fn counters_from_attrs(attrs: &[StatAttr]) -> Counters {
@@ -348,7 +345,8 @@ pub struct FilterInfo {
     /// Pre-created instances (one per possible CPU).
     pub instances: u32,
     pub abi_version: u32,
-    pub stats: Stats,
+    /// Counters summed over CPUs (`WASMNF_A_STATS`).
+    pub stats: Counters,
 }
 
 impl FilterInfo {
@@ -370,7 +368,7 @@ impl FilterInfo {
             wasm_size: 0,
             instances: 0,
             abi_version: 0,
-            stats: Stats::default(),
+            stats: Counters::default(),
         };
         for a in &msg.attrs {
             match a {

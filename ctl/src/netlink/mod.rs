@@ -14,7 +14,7 @@ mod message;
 
 pub use error::{describe, ext_ack_in_error, ext_ack_in_tlvs, Error, Op};
 pub use message::{
-    valid_name, Attr, FilterInfo, HookFamily, LoadRequest, Message, Settings, StatAttr, Stats,
+    valid_name, Attr, FilterInfo, HookFamily, LoadRequest, Message, Settings, StatAttr,
 };
 
 use netlink_packet_core::{

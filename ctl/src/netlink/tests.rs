@@ -4,7 +4,7 @@
 use super::consts::{attr, cmd, CHUNK_MAX, STATS_PAD};
 use super::*;
 use netlink_packet_core::{NLM_F_ACK_TLVS, NLM_F_CAPPED, NLM_F_MULTIPART};
-use wasmnf_common::counters::Counter;
+use wasmnf_common::counters::{Counter, Counters};
 use wasmnf_engine::{FilterConfig, Hook, OnError};
 
 /// One attribute, padded to 4 bytes.
@@ -231,7 +231,7 @@ fn get_reply_parses_into_filter_info() {
     );
     assert_eq!(
         info.stats,
-        Stats {
+        Counters {
             packets: 1000,
             accepted: 900,
             dropped: 95,
@@ -242,7 +242,7 @@ fn get_reply_parses_into_filter_info() {
         }
     );
     assert_eq!(info.stats.ns_per_packet(), Some(812));
-    assert_eq!(Stats::default().ns_per_packet(), None);
+    assert_eq!(Counters::default().ns_per_packet(), None);
 }
 
 #[test]

@@ -82,8 +82,8 @@ unsafe fn refuse_with(out: *mut Refusal, e: &LoadError) {
 /// policy, configuration). Returns null on refusal, with its class and
 /// message in `*refusal`: out-of-range options, a bad configuration and
 /// modules that fail the ABI check or translation are all refused here,
-/// never trusted. The filter's instances do not count runs: the module
-/// counts them per CPU.
+/// never trusted. Runs of its instances are not counted here
+/// ([`wasmnf_engine_instance_run`]): the module counts them per CPU.
 ///
 /// # Safety
 ///
@@ -141,7 +141,6 @@ pub unsafe extern "C" fn wasmnf_engine_filter_new(
             OnError::Accept
         },
         config,
-        embedder_counts: true,
         ..FilterOptions::default()
     };
     match Filter::new(bytes, options) {
@@ -320,7 +319,7 @@ pub unsafe extern "C" fn wasmnf_engine_instance_run(
                 mark: ctx.mark,
                 tstamp_ns: ctx.tstamp_ns,
             };
-            let result = engine.run_detailed(&view, &ctx).to_ffi();
+            let result = engine.run_uncounted(&view, &ctx).to_ffi();
             inst.running.store(false, Ordering::Release);
             result
         }
