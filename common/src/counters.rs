@@ -111,13 +111,22 @@ impl Counter {
         } else {
             Counter::Accepted
         };
-        let failure = match r.status {
-            ffi::status::OK => None,
-            ffi::status::TRAP => Some(Counter::Traps),
-            ffi::status::OUT_OF_FUEL => Some(Counter::OutOfFuel),
-            _ => Some(Counter::InvalidVerdicts),
-        };
-        (verdict, failure)
+        // The common case first, with the failures out of line: the kernel
+        // counts every packet with this.
+        if r.status == ffi::status::OK {
+            return (verdict, None);
+        }
+        (verdict, Some(Counter::for_failure(r.status)))
+    }
+
+    /// The counter of a failed run's status (not [`ffi::status::OK`]).
+    #[cold]
+    const fn for_failure(status: u32) -> Counter {
+        match status {
+            ffi::status::TRAP => Counter::Traps,
+            ffi::status::OUT_OF_FUEL => Counter::OutOfFuel,
+            _ => Counter::InvalidVerdicts,
+        }
     }
 }
 

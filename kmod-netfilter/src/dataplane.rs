@@ -165,11 +165,13 @@ impl Runtime {
             c.bump(Counter::RunNs, took.wrapping_mul(TIMING_SAMPLE));
         }
         let (verdict, failure) = Counter::for_run(&result);
-        c.0[Counter::Packets.index()].store(seen.wrapping_add(1), Ordering::Relaxed);
-        c.bump(verdict, 1);
+        // The failure first: the common path (none) then joins the
+        // unconditional bumps without testing again.
         if let Some(f) = failure {
             c.bump(f, 1);
         }
+        c.0[Counter::Packets.index()].store(seen.wrapping_add(1), Ordering::Relaxed);
+        c.bump(verdict, 1);
         drop(bh);
         Verdict::from_nf(result.verdict)
     }

@@ -25,7 +25,7 @@ use crate::contract::counters::Counters;
 use crate::contract::genl::{valid_name, NAME_MAX};
 use crate::dataplane::{LoadFailure, Runtime, Slot};
 use crate::engine_ffi::{self, EngineError, EngineFilter, FilterOptions};
-use crate::net::netfilter::{Family, HookPoint, Registration};
+use crate::net::netfilter::{Family, HookPoint, NetScope, Registration};
 use crate::net::netns::{Net, NetKey};
 use crate::net::sync::{GlobalMutex, GlobalOwner};
 use core::ffi::CStr;
@@ -120,14 +120,21 @@ pub(crate) struct Registry {
     entries: KVec<Option<Entry>>,
     /// Changes on every load, replace and unload (dump consistency).
     generation: u32,
+    /// Every hook registration lives in `entries`, which `unload`,
+    /// `exit_net` (from each namespace's pernet exit) and the owner's drop
+    /// at module unload empty: the evidence `Registration::new` asks for.
+    scope: NetScope,
 }
 
 impl Registry {
-    /// An empty registry.
-    pub(crate) fn new() -> Self {
+    /// An empty registry; `scope` is the module's promise that this
+    /// registry's `exit_net` runs from every namespace's pernet exit and
+    /// that it is emptied before the module goes (`wasmnf_main.rs`).
+    pub(crate) fn new(scope: NetScope) -> Self {
         Registry {
             entries: KVec::new(),
             generation: 1,
+            scope,
         }
     }
 
@@ -194,18 +201,17 @@ impl Registry {
                 return Ok(());
             }
         }
-        // SAFETY: the registration lives in `self.entries` until `unload` or
-        // `exit_net` for this namespace, which its pernet exit calls before
-        // the namespace is freed.
-        let reg = unsafe {
-            Registration::new(
-                net,
-                settings.family,
-                settings.hook,
-                settings.priority,
-                Slot::new(rt),
-            )
-        }
+        // The registration lives in `self.entries` until `unload`, or
+        // `exit_net` for this namespace (its pernet exit), or the owner's
+        // drop: `self.scope`.
+        let reg = Registration::new(
+            net,
+            settings.family,
+            settings.hook,
+            settings.priority,
+            Slot::new(rt),
+            &self.scope,
+        )
         .map_err(RegistryError::Hook)?;
         let entry = Entry {
             net: net.key(),

@@ -53,14 +53,20 @@ struct WasmNf {
 impl kernel::Module for WasmNf {
     fn init(module: &'static ThisModule) -> Result<Self> {
         selftest::run()?;
-        // SAFETY: the registry's owner (`_registry`) is the last field of
-        // `WasmNf`, so it is dropped after the genetlink family and the
-        // pernet operations, whose callbacks are the only callers of
-        // `registry::with`; unregistering each waits for running callbacks.
-        // On an error below, the family and pernet operations registered so
-        // far are dropped before `registry`, in reverse order of creation.
+        // SAFETY: (1) `REGISTRY.install`: the registry's owner (`_registry`)
+        // is the last field of `WasmNf`, so it is dropped after the
+        // genetlink family and the pernet operations, whose callbacks are
+        // the only callers of `registry::with`; unregistering each waits for
+        // running callbacks. On an error below, the family and pernet
+        // operations registered so far are dropped before `registry`, in
+        // reverse order of creation. (2) `NetScope::new`: every hook
+        // registration the registry makes stays in its entries until unload,
+        // or `exit_net` for its namespace, which `NetExit` (the pernet exit,
+        // run for each namespace before it is freed and for every namespace
+        // when the pernet operations are unregistered at module unload)
+        // calls; the owner's drop removes anything left.
         let registry = registry::RegistryHandle::new(unsafe {
-            registry::REGISTRY.install(registry::Registry::new())
+            registry::REGISTRY.install(registry::Registry::new(net::netfilter::NetScope::new()))
         }?);
         let pernet = PernetRegistration::<NetExit>::new()?;
         let family = control::register(module)?;

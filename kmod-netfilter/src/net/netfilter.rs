@@ -232,21 +232,44 @@ unsafe impl<T: PacketHook> Send for Registration<T> {}
 // SAFETY: `&Registration` only gives out `&T`, and `T: Sync`.
 unsafe impl<T: PacketHook> Sync for Registration<T> {}
 
-impl<T: PacketHook> Registration<T> {
-    /// Registers `data` as a hook for `family` at `point` in `net`, at
-    /// `priority` (lower runs first). Process context only (netfilter may
-    /// sleep while registering).
+/// Evidence, held by whoever owns hook registrations, that each is dropped
+/// before its network namespace is freed: the owner's pernet exit drops
+/// every registration of a dying namespace, and it drops the rest before
+/// the module goes. [`Registration::new`] asks for it.
+///
+/// # Invariants
+///
+/// Every [`Registration`] made with a given `NetScope` is dropped before
+/// its namespace is freed (the constructor's contract).
+pub(crate) struct NetScope {
+    _private: (),
+}
+
+impl NetScope {
+    /// The evidence for an owner of registrations.
     ///
     /// # Safety
     ///
-    /// The registration must be dropped before `net` is freed: at the
-    /// latest from `net`'s pernet exit (see `net::netns`).
-    pub(crate) unsafe fn new(
+    /// Every registration made with it is dropped before its namespace is
+    /// freed: at the latest from that namespace's pernet exit (see
+    /// `net::netns`), and all before the module is unloaded.
+    pub(crate) unsafe fn new() -> Self {
+        NetScope { _private: () }
+    }
+}
+
+impl<T: PacketHook> Registration<T> {
+    /// Registers `data` as a hook for `family` at `point` in `net`, at
+    /// `priority` (lower runs first). Process context only (netfilter may
+    /// sleep while registering). `scope` shows the registration is dropped
+    /// before `net` is freed.
+    pub(crate) fn new(
         net: &Net,
         family: Family,
         point: HookPoint,
         priority: i32,
         data: T,
+        _scope: &NetScope,
     ) -> Result<Self> {
         let inner = KBox::new(
             Inner {
@@ -269,7 +292,7 @@ impl<T: PacketHook> Registration<T> {
         // writes and suitably aligned; nothing else references it yet.
         unsafe { ops.write(value) };
         // SAFETY: `net` is alive (`&Net`) and outlives the registration
-        // (caller's contract); `ops` is fully initialised and, by the type
+        // (`NetScope`'s invariant); `ops` is fully initialised and, by the type
         // invariant established here, stays at this address until `Drop`.
         // For `NFPROTO_INET` netfilter registers the IPv4 and IPv6 hooks, or
         // neither.
