@@ -5,31 +5,34 @@
 //! IPv4 or IPv6 (`10.0.0.0/8`, `2001:db8::/32`, or a bare address); at most
 //! 64 per list.
 #![no_std]
-use wasmnf_sdk::{config, entry, Cidr, InitError, List, Packet, State, Verdict};
+use wasmnf_sdk::{config, entry, InitError, Packet, PrefixSet, State, Verdict};
 
-type Prefixes = List<Cidr, 64>;
+type Prefixes = PrefixSet<64>;
 
-static DENY: State<Prefixes> = State::new(List::new());
-static ALLOW: State<Option<Prefixes>> = State::new(None);
+static DENY: State<Prefixes> = State::new(PrefixSet::new());
+static ALLOW: State<Prefixes> = State::new(PrefixSet::new());
+/// Whether `allow` was given (an empty allow list drops everything).
+static HAS_ALLOW: State<bool> = State::new(false);
 static USE_DST: State<bool> = State::new(false);
 
-fn parse(key: &'static str) -> Result<Option<Prefixes>, InitError> {
+/// Adds the prefixes of config `key` to `list` (in place: a set is a few
+/// KiB, more than a filter's stack should copy); whether `key` was given.
+fn parse_into(key: &'static str, list: &mut Prefixes) -> Result<bool, InitError> {
     let parsed = config::with(key, |value| {
-        let mut list = Prefixes::new();
         for item in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
             let cidr = item.parse().map_err(|_| InitError::Invalid(key))?;
-            if !list.push(cidr) {
+            if !list.insert(cidr) {
                 return Err(InitError::Message("more than 64 prefixes in one list"));
             }
         }
-        Ok(list)
+        Ok(())
     })?;
-    parsed.transpose()
+    Ok(parsed.transpose()?.is_some())
 }
 
 fn init() -> Result<(), InitError> {
-    DENY.set(parse("deny")?.unwrap_or_default());
-    ALLOW.set(parse("allow")?);
+    DENY.with(|deny| parse_into("deny", deny))?;
+    HAS_ALLOW.set(ALLOW.with(|allow| parse_into("allow", allow))?);
     USE_DST.set(match config::with("addr", |a| a == "dst")? {
         Some(true) => true,
         Some(false) if config::with("addr", |a| a == "src")? != Some(true) => {
@@ -45,13 +48,10 @@ fn filter(pkt: &Packet) -> Verdict {
         return Verdict::Accept;
     };
     let addr = if USE_DST.get() { ip.dst } else { ip.src };
-    if DENY.with(|deny| deny.iter().any(|c| c.contains(addr))) {
+    if DENY.with(|deny| deny.contains(addr)) {
         return Verdict::Drop;
     }
-    let allowed = ALLOW.with(|allow| match allow {
-        Some(list) => list.iter().any(|c| c.contains(addr)),
-        None => true,
-    });
+    let allowed = !HAS_ALLOW.get() || ALLOW.with(|allow| allow.contains(addr));
     if allowed {
         Verdict::Accept
     } else {

@@ -26,12 +26,21 @@
 //!
 //! entry!(filter, init = init);
 //! ```
+//!
+//! Patterns that are fast on the packet path (measured with
+//! `bench/src/bin/wasmnf-suite.rs`): test addresses against a
+//! [`PrefixSet`] rather than a list of [`Cidr`]s (masks precomputed, IPv4
+//! in 32-bit arithmetic, each family in its own array: 34-47% fewer
+//! instructions for `cidr_filter`); build large state in place in its
+//! [`State`] (`State::with`) rather than returning it by value (the
+//! shadow stack is 16 KiB).
 #![no_std]
 
 pub mod config;
 mod list;
 mod net;
 mod packet;
+mod prefix;
 mod state;
 mod sys;
 
@@ -39,6 +48,7 @@ pub use config::InitError;
 pub use list::List;
 pub use net::{proto, Cidr, Fragment, Icmp, Ip, Tcp, TcpFlags, Udp, L3};
 pub use packet::{Ctx, Family, Hook, Packet};
+pub use prefix::PrefixSet;
 pub use state::State;
 
 /// What a filter decides for a packet.

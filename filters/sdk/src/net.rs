@@ -270,7 +270,18 @@ pub struct Cidr {
 }
 
 impl Cidr {
-    /// Whether `ip` is inside this prefix (never across families).
+    /// The network address.
+    pub fn addr(&self) -> IpAddr {
+        self.addr
+    }
+
+    /// The prefix length in bits.
+    pub fn prefix(&self) -> u8 {
+        self.prefix
+    }
+
+    /// Whether `ip` is inside this prefix (never across families). For many
+    /// prefixes on the packet path, [`crate::PrefixSet`] is cheaper.
     pub fn contains(&self, ip: IpAddr) -> bool {
         match (self.addr, ip) {
             (IpAddr::V4(net), IpAddr::V4(ip)) => {
