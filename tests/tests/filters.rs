@@ -132,6 +132,41 @@ fn cidr_filter() {
     check(&mut dst, &[("denied destination", from4(SRC4), D)]);
     assert!(init_error("cidr_filter", &["deny=10.0.0.0/33"]).contains("`deny`"));
     assert!(init_error("cidr_filter", &["addr=both"]).contains("`addr`"));
+    // Prefix lengths at the edges: /0 of one family only, IPv6 prefixes
+    // ending inside the address's low 64 bits (SRC6 is 2001:db8::1).
+    for (deny, v4, v6) in [
+        ("0.0.0.0/0", D, A),
+        ("::/0", A, D),
+        ("2001:db8::/127", A, D),
+        ("2001:db8::2/127", A, A),
+        ("2001:db8::1", A, D),
+        ("2001:db8:0:0:8000::/65", A, A),
+        ("2001:db8::/64", A, D),
+    ] {
+        let mut f = load("cidr_filter", &[&format!("deny={deny}")]);
+        let what4 = format!("{deny}: v4");
+        let what6 = format!("{deny}: v6");
+        check(
+            &mut f,
+            &[(&what4, from4(SRC4), v4), (&what6, tcp6(443), v6)],
+        );
+    }
+    // 64 prefixes fit one list, 65 do not.
+    let list = |n: usize| {
+        (0..n)
+            .map(|i| format!("10.{i}.0.0/16"))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let mut full = load("cidr_filter", &[&format!("deny={}", list(64))]);
+    check(
+        &mut full,
+        &[
+            ("the 64th prefix", from4([10, 63, 1, 1]), D),
+            ("outside all 64", from4([10, 64, 1, 1]), A),
+        ],
+    );
+    assert!(init_error("cidr_filter", &[&format!("deny={}", list(65))]).contains("more than 64"));
 }
 
 #[test]
