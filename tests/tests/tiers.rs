@@ -270,6 +270,15 @@ fn instructions_compute_alike() {
         "(i32.add (i32.const 1) (call $verdict (i32.const 0)))",
         "(i32.add (i32.const 1) (call $verdict (i32.const 1)))",
         "(i32.add (i32.const 1) (call $verdict (i32.const 2)))",
+        // Loops over memory through locals (the fast tier fuses local.get
+        // into loads, operators, local.set and branches): results, the
+        // zero-trip path, a load out of bounds, a division by zero.
+        "(call $walk (i32.const 5) (i32.const 0))",
+        "(call $walk (i32.const 0) (i32.const 0))",
+        "(call $walk (i32.const 3) (i32.const 65533))",
+        "(call $walk (i32.const 2) (i32.const -1))",
+        "(call $divl (i32.const 9))",
+        "(call $divl (i32.const 0))",
     ];
     let body: String = cases
         .iter()
@@ -305,6 +314,21 @@ fn instructions_compute_alike() {
               (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
             (local.get $s))
           (func $spin (result i32) (loop $l (br $l)) (i32.const 0))
+          (func $walk (param $n i32) (param $p i32) (result i32) (local $acc i32) (local $v i32)
+            (block $done
+              (loop $l
+                (br_if $done (i32.eqz (local.get $n)))
+                (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+                (local.set $v (i32.load8_u offset=1 (local.get $p)))
+                (local.set $p (i32.add (local.get $p) (i32.const 1)))
+                (local.set $acc (i32.xor (i32.load16_u (local.get $p)) (local.get $acc)))
+                (local.set $acc (i32.add (local.get $acc) (local.get $v)))
+                (br $l)))
+            (if (result i32) (local.get $acc) (then (local.get $acc)) (else (i32.const -5))))
+          (func $divl (param i32) (result i32) (local i32)
+            (local.set 1 (i32.div_u (i32.const 12) (local.get 0)))
+            (local.set 1 (i32.rem_u (local.get 1) (i32.const 0)))
+            (local.get 1))
           (func $pair (param i32) (result i32 i32)
             (local i32 i32)
             (local.set 1 (i32.mul (local.get 0) (i32.const 7)))
