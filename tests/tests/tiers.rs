@@ -270,9 +270,9 @@ fn instructions_compute_alike() {
         "(i32.add (i32.const 1) (call $verdict (i32.const 0)))",
         "(i32.add (i32.const 1) (call $verdict (i32.const 1)))",
         "(i32.add (i32.const 1) (call $verdict (i32.const 2)))",
-        // Loops over memory through locals (the fast tier fuses local.get
-        // into loads, operators, local.set and branches): results, the
-        // zero-trip path, a load out of bounds, a division by zero.
+        // Loops over memory through locals (what list-based filters run):
+        // results, the zero-trip path, a load out of bounds, a division by
+        // zero.
         "(call $walk (i32.const 5) (i32.const 0))",
         "(call $walk (i32.const 0) (i32.const 0))",
         "(call $walk (i32.const 3) (i32.const 65533))",

@@ -655,37 +655,6 @@ fn execute(
                 }
             }
             Op::LocalSetConst(l, c) => slot!(fp + l as usize) = c,
-            Op::Local32ConstSet { op, local, c, dst } => {
-                let v = *stack.get(fp + local as usize).ok_or(Trap::Internal)? as u32;
-                slot!(fp + dst as usize) = u64::from(bin32(op, v, c)?);
-            }
-            Op::LoadLocal {
-                kind,
-                local,
-                offset,
-            } => {
-                let addr = *stack.get(fp + local as usize).ok_or(Trap::Internal)? as u32;
-                push!(load(&heap.memory, kind, addr, offset)?);
-            }
-            Op::LoadLocalSet {
-                kind,
-                local,
-                offset,
-                dst,
-            } => {
-                let addr = *stack.get(fp + local as usize).ok_or(Trap::Internal)? as u32;
-                slot!(fp + dst as usize) = load(&heap.memory, kind, addr, offset)?;
-            }
-            Op::Bin32Local { op, local } => {
-                let rhs = *stack.get(fp + local as usize).ok_or(Trap::Internal)? as u32;
-                let lhs = top!() as u32;
-                top!() = u64::from(bin32(op, lhs, rhs)?);
-            }
-            Op::JumpIfLocalZero { local, target } => {
-                if *stack.get(fp + local as usize).ok_or(Trap::Internal)? as u32 == 0 {
-                    pc = target as usize;
-                }
-            }
             Op::Bin32Set { op, local } => {
                 let rhs = pop!() as u32;
                 let lhs = pop!() as u32;
