@@ -371,6 +371,13 @@ fn call_indirect<'r>(
 /// Runs from the start of `code`, code `index` (frame already entered at
 /// 0, no callers in `frames`) until it returns; returns its first result (0
 /// if it has none).
+///
+/// Always inlined into [`Machine::call`]: as a call of its own it costs
+/// every run a second prologue and epilogue (six saved registers, a
+/// 168-byte frame, a return thunk under retpolines), about 20 instructions
+/// per packet on the hardened kernel, and LLVM stops inlining it on its own
+/// once the loop grows (it did when five superinstructions were added).
+#[inline(always)]
 fn execute(
     machine: &mut Machine,
     module: &Module,
@@ -655,6 +662,37 @@ fn execute(
                 }
             }
             Op::LocalSetConst(l, c) => slot!(fp + l as usize) = c,
+            Op::Local32ConstSet { op, local, c, dst } => {
+                let v = *stack.get(fp + local as usize).ok_or(Trap::Internal)? as u32;
+                slot!(fp + dst as usize) = u64::from(bin32(op, v, c)?);
+            }
+            Op::LoadLocal {
+                kind,
+                local,
+                offset,
+            } => {
+                let addr = *stack.get(fp + local as usize).ok_or(Trap::Internal)? as u32;
+                push!(load(&heap.memory, kind, addr, offset)?);
+            }
+            Op::LoadLocalSet {
+                kind,
+                local,
+                offset,
+                dst,
+            } => {
+                let addr = *stack.get(fp + local as usize).ok_or(Trap::Internal)? as u32;
+                slot!(fp + dst as usize) = load(&heap.memory, kind, addr, offset)?;
+            }
+            Op::Bin32Local { op, local } => {
+                let rhs = *stack.get(fp + local as usize).ok_or(Trap::Internal)? as u32;
+                let lhs = top!() as u32;
+                top!() = u64::from(bin32(op, lhs, rhs)?);
+            }
+            Op::JumpIfLocalZero { local, target } => {
+                if *stack.get(fp + local as usize).ok_or(Trap::Internal)? as u32 == 0 {
+                    pc = target as usize;
+                }
+            }
             Op::Bin32Set { op, local } => {
                 let rhs = pop!() as u32;
                 let lhs = pop!() as u32;

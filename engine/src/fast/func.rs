@@ -602,7 +602,8 @@ fn set_jump(op: &mut Op, pc: u32) {
         | Op::JumpIfZero(t)
         | Op::JumpIfBin32 { target: t, .. }
         | Op::JumpIfBin32Const { target: t, .. }
-        | Op::JumpIfAbs { target: t, .. } => *t = pc,
+        | Op::JumpIfAbs { target: t, .. }
+        | Op::JumpIfLocalZero { target: t, .. } => *t = pc,
         _ => {}
     }
 }

@@ -44,6 +44,59 @@ pub(super) fn step(prev2: Option<Op>, prev1: Option<Op>, op: Op, returns_one: bo
             (1, Op::JumpIfBin32Const { op, c, target })
         }
         (_, Some(Op::Const(c)), Op::LocalSet(l)) => (1, Op::LocalSetConst(l, c)),
+        (_, Some(Op::Local32Const { op: b, local, c }), Op::LocalSet(d)) => {
+            match u16::try_from(d) {
+                Ok(dst) => (
+                    1,
+                    Op::Local32ConstSet {
+                        op: b,
+                        local,
+                        c,
+                        dst,
+                    },
+                ),
+                Err(_) => (0, op),
+            }
+        }
+        (_, Some(Op::LocalGet(l)), Op::Load(kind, offset)) => match u16::try_from(l) {
+            Ok(local) => (
+                1,
+                Op::LoadLocal {
+                    kind,
+                    local,
+                    offset,
+                },
+            ),
+            Err(_) => (0, op),
+        },
+        (
+            _,
+            Some(Op::LoadLocal {
+                kind,
+                local,
+                offset,
+            }),
+            Op::LocalSet(d),
+        ) => match u16::try_from(d) {
+            Ok(dst) => (
+                1,
+                Op::LoadLocalSet {
+                    kind,
+                    local,
+                    offset,
+                    dst,
+                },
+            ),
+            Err(_) => (0, op),
+        },
+        (_, Some(Op::LocalGet(l)), Op::Bin32(op)) => match u16::try_from(l) {
+            Ok(local) => (1, Op::Bin32Local { op, local }),
+            Err(_) => (0, Op::Bin32(op)),
+        },
+        (_, Some(Op::LocalGet(l)), Op::JumpIfZero(target)) => match u16::try_from(l) {
+            Ok(local) => (1, Op::JumpIfLocalZero { local, target }),
+            Err(_) => (0, op),
+        },
         (_, Some(Op::Bin32(op)), Op::LocalSet(local)) => (1, Op::Bin32Set { op, local }),
         (_, Some(Op::LocalGet(l)), Op::Return) if returns_one => (1, Op::ReturnLocal(l)),
         (_, Some(Op::Un32(Un::Eqz)), Op::JumpIfNonZero(t)) => (1, Op::JumpIfZero(t)),
@@ -265,6 +318,79 @@ mod tests {
     }
 
     #[test]
+    fn locals_feed_loads_operators_and_jumps_directly() {
+        let load = Op::Load(Load::I32U16, 6);
+        let load_local = Op::LoadLocal {
+            kind: Load::I32U16,
+            local: 4,
+            offset: 6,
+        };
+        assert_eq!(fuse(&[Op::LocalGet(4)], load), (1, load_local));
+        assert_eq!(
+            fuse(&[load_local], Op::LocalSet(9)),
+            (
+                1,
+                Op::LoadLocalSet {
+                    kind: Load::I32U16,
+                    local: 4,
+                    offset: 6,
+                    dst: 9
+                }
+            )
+        );
+        assert_eq!(
+            fuse(&[Op::Const(1), Op::LocalGet(5)], Op::Bin32(Bin::And)),
+            (
+                1,
+                Op::Bin32Local {
+                    op: Bin::And,
+                    local: 5
+                }
+            )
+        );
+        assert_eq!(
+            fuse(&[Op::Const(1), Op::LocalGet(5)], Op::JumpIfZero(T)),
+            (
+                1,
+                Op::JumpIfLocalZero {
+                    local: 5,
+                    target: T
+                }
+            )
+        );
+        let l32 = Op::Local32Const {
+            op: Bin::Add,
+            local: 2,
+            c: 8,
+        };
+        assert_eq!(
+            fuse(&[l32], Op::LocalSet(2)),
+            (
+                1,
+                Op::Local32ConstSet {
+                    op: Bin::Add,
+                    local: 2,
+                    c: 8,
+                    dst: 2
+                }
+            )
+        );
+        // Locals past u16 keep the separate instructions.
+        let far = Op::LocalGet(70_000);
+        assert_eq!(fuse(&[far], load), (0, load));
+        assert_eq!(fuse(&[far], Op::Bin32(Bin::Or)), (0, Op::Bin32(Bin::Or)));
+        assert_eq!(fuse(&[far], Op::JumpIfZero(T)), (0, Op::JumpIfZero(T)));
+        assert_eq!(
+            fuse(&[l32], Op::LocalSet(70_000)),
+            (0, Op::LocalSet(70_000))
+        );
+        assert_eq!(
+            fuse(&[load_local], Op::LocalSet(70_000)),
+            (0, Op::LocalSet(70_000))
+        );
+    }
+
+    #[test]
     fn returning_a_local_is_one_instruction_when_one_value_is_returned() {
         assert_eq!(
             fuse(&[Op::LocalGet(4)], Op::Return),
@@ -288,7 +414,8 @@ mod tests {
         ] {
             assert_eq!(step(None, None, op, true), (0, op));
         }
-        assert_eq!(fuse(&[Op::LocalGet(1)], Op::Bin32(Bin::Add)).0, 0);
+        // And an instruction no rule takes leaves `op` alone.
+        assert_eq!(fuse(&[Op::Drop], Op::Bin32(Bin::Add)).0, 0);
     }
 
     #[test]

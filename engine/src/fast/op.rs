@@ -214,6 +214,39 @@ pub(crate) enum Op {
         op: Bin,
         local: u32,
     },
+    /// `local.get l; i32.const c; bin; local.set d`: local `d` = local `l`
+    /// `op` `c`.
+    Local32ConstSet {
+        op: Bin,
+        local: u16,
+        c: u32,
+        dst: u16,
+    },
+    /// `local.get l; load offset`: pushes the load at local `l` + `offset`.
+    LoadLocal {
+        kind: Load,
+        local: u16,
+        offset: u32,
+    },
+    /// `local.get l; load offset; local.set d`: local `d` = the load at
+    /// local `l` + `offset`.
+    LoadLocalSet {
+        kind: Load,
+        local: u16,
+        offset: u32,
+        dst: u16,
+    },
+    /// `local.get l; bin`: pops `a`, pushes `a` `op` local `l` (32-bit).
+    Bin32Local {
+        op: Bin,
+        local: u16,
+    },
+    /// `local.get l; br_if` on zero (`i32.eqz; br_if` or `if`): jumps if
+    /// local `l` (32-bit) is 0.
+    JumpIfLocalZero {
+        local: u16,
+        target: u32,
+    },
     /// `local.get l; return` in a function with one result.
     ReturnLocal(u32),
     /// Returns the constant as the one result (see

@@ -75,7 +75,11 @@ pub(crate) fn path_reads(module: &Module) -> PathReads {
                     let start = u64::from(addr);
                     fixed.push(start..start + width(kind));
                 }
-                Op::Load(..) | Op::MemoryCopy | Op::CallIndirect(_) => return any,
+                Op::Load(..)
+                | Op::LoadLocal { .. }
+                | Op::LoadLocalSet { .. }
+                | Op::MemoryCopy
+                | Op::CallIndirect(_) => return any,
                 Op::CallHost(f) => {
                     if host_reads_memory(f, &mut ctx) {
                         return any;
@@ -104,6 +108,9 @@ pub(crate) fn path_reads(module: &Module) -> PathReads {
                 | Op::LocalSet(_)
                 | Op::LocalTee(_)
                 | Op::LocalSetConst(..)
+                | Op::Local32ConstSet { .. }
+                | Op::Bin32Local { .. }
+                | Op::JumpIfLocalZero { .. }
                 | Op::GlobalGet(_)
                 | Op::GlobalSet(_)
                 | Op::Const(_)
