@@ -21,12 +21,14 @@ PX="$IP netns exec peer"
 stat() {
 	$W stats "$1" --json | tr -d ' \n' | sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p"
 }
-# udp_expect ADDR PORT COUNT WANT [TIMEOUT_MS]: send COUNT datagrams from peer;
-# WANT=all|none arrive (waiting up to TIMEOUT_MS, default 1500).
+# udp_expect ADDR PORT COUNT WANT [TIMEOUT_MS]: send COUNT datagrams from peer
+# once the receiver listens; WANT=all|none arrive (waiting up to TIMEOUT_MS,
+# default 1500 for none; 5000 for all, which ends as soon as all arrived).
 udp_expect() {
-	$NP udp-recv "$2" "$3" "${5:-1500}" >/tmp/recv.txt 2>&1 &
+	if [ "$4" = all ]; then dflt=5000; else dflt=1500; fi
+	$NP udp-recv "$2" "$3" "${5:-$dflt}" >/tmp/recv.txt 2>&1 &
 	pid=$!
-	sleep 0.3
+	wait_listening /tmp/recv.txt
 	$PX $NP udp-send "$1" "$2" "$3" >/dev/null 2>&1
 	wait $pid
 	rc=$?
@@ -98,9 +100,10 @@ echo 1 >/proc/sys/net/ipv4/ip_forward
 $W load $F/drop_port.wasm --hook forward --name fw --config port=6060 || fail "load forward"
 for port_want in "6060 none" "6061 all"; do
 	set -- $port_want
-	$IP netns exec far $NP udp-recv $1 3 1500 >/tmp/recv.txt 2>&1 &
+	if [ $2 = all ]; then wait_ms=5000; else wait_ms=1500; fi
+	$IP netns exec far $NP udp-recv $1 3 $wait_ms >/tmp/recv.txt 2>&1 &
 	pid=$!
-	sleep 0.3
+	wait_listening /tmp/recv.txt
 	$PX $NP udp-send 10.98.0.2 $1 3 >/dev/null 2>&1
 	wait $pid
 	rc=$?

@@ -29,13 +29,13 @@ ping6 -c 1 -W 5 fd99::2 || fail "ping6 fd99::2"
 # UDP over IPv4 and IPv6: a receiver in ns1 gets what init_net sends.
 $IP netns exec ns1 ./netprobe udp-recv 9000 5 10000 >/tmp/udp4.out &
 udp_pid=$!
-sleep 1
+wait_listening /tmp/udp4.out
 ./netprobe udp-send 10.99.0.2 9000 5 || fail "udp-send over IPv4"
 wait $udp_pid || { cat /tmp/udp4.out; fail "UDP/IPv4 datagrams not received in ns1"; }
 cat /tmp/udp4.out
 $IP netns exec ns1 ./netprobe udp-recv 9002 3 10000 >/tmp/udp6.out &
 udp_pid=$!
-sleep 1
+wait_listening /tmp/udp6.out
 ./netprobe udp-send fd99::2 9002 3 || fail "udp-send over IPv6"
 wait $udp_pid || { cat /tmp/udp6.out; fail "UDP/IPv6 datagrams not received in ns1"; }
 cat /tmp/udp6.out

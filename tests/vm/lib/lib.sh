@@ -9,6 +9,17 @@ fail() {
 }
 
 # dmesg_has FIXED-STRING: the kernel log contains the string.
+# wait_listening FILE: until a background `netprobe udp-recv` writing to
+# FILE has bound its socket (up to 20 s: a loaded debug-kernel guest can
+# take seconds to start a process); datagrams sent before that are lost.
+wait_listening() {
+	for _ in $(seq 200); do
+		grep -q "netprobe: listening" "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	fail "netprobe udp-recv did not start listening ($1)"
+}
+
 dmesg_has() {
 	dmesg | grep -qF -- "$1"
 }

@@ -2,7 +2,10 @@
 //!
 //!   netprobe udp-send ADDR PORT COUNT [PAYLOAD]
 //!   netprobe udp-recv PORT COUNT TIMEOUT_MS   (binds the unspecified v6
-//!                                              address, dual-stack)
+//!                                              address, dual-stack; prints
+//!                                              "netprobe: listening on port
+//!                                              PORT" once bound, so a test
+//!                                              sends only then)
 //!   netprobe tcp-echo-server PORT TIMEOUT_MS   (one connection)
 //!   netprobe tcp-echo ADDR PORT PAYLOAD TIMEOUT_MS
 //!   netprobe udp-flood ADDR PORT WARMUP_MS WINDOW_MS PAYLOAD_LEN
@@ -62,6 +65,8 @@ fn main() {
             let timeout = Duration::from_millis(arg(&args, 4));
             let sock = UdpSocket::bind(SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), port))
                 .unwrap_or_else(|e| fail(format!("bind: {e}")));
+            println!("netprobe: listening on port {port}");
+            std::io::stdout().flush().ok();
             let deadline = Instant::now() + timeout;
             let mut got = 0u32;
             let mut buf = [0u8; 2048];
