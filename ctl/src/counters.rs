@@ -15,12 +15,24 @@ pub struct CounterFields {
     pub time: bool,
 }
 
+/// Every counter but the time ([`Counter::RunNs`]): what `replay` reports
+/// (it times the passes itself) and `wasmnf stats` tabulates (it shows the
+/// time per packet instead).
+pub fn counts() -> impl Iterator<Item = Counter> {
+    Counter::ALL.into_iter().filter(is_count)
+}
+
+/// Whether `c` counts runs (every counter but the time).
+fn is_count(c: &Counter) -> bool {
+    *c != Counter::RunNs
+}
+
 impl CounterFields {
-    /// The counters shown: every one, or all but [`Counter::RunNs`].
+    /// The counters shown: every one, or [`counts`].
     pub fn shown(&self) -> impl Iterator<Item = Counter> + '_ {
         Counter::ALL
             .into_iter()
-            .filter(|c| self.time || *c != Counter::RunNs)
+            .filter(|c| self.time || is_count(c))
     }
 }
 

@@ -62,10 +62,13 @@ impl CpuCounters {
         self.0[c.index()].load(Ordering::Relaxed)
     }
 
-    fn add_to(&self, s: &mut Counters) {
+    /// A snapshot, each counter read atomically.
+    fn snapshot(&self) -> Counters {
+        let mut s = Counters::default();
         for c in Counter::ALL {
-            *s.get_mut(c) = s.get(c).wrapping_add(self.get(c));
+            *s.get_mut(c) = self.get(c);
         }
+        s
     }
 }
 
@@ -121,7 +124,7 @@ impl Runtime {
     pub(crate) fn counters(&self) -> Counters {
         let mut s = Counters::default();
         for pc in self.percpu.iter() {
-            pc.counters.add_to(&mut s);
+            s.merge(&pc.counters.snapshot());
         }
         s
     }

@@ -4,7 +4,7 @@ use super::{check_name, connect, kernel, Result};
 use serde::Serialize;
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
-use wasmnf_ctl::counters::{Counter, CounterFields};
+use wasmnf_ctl::counters::{counts, Counter, CounterFields};
 use wasmnf_ctl::netlink::{Client, FilterInfo};
 
 /// Show filter counters: packets, verdicts, failures, time per packet
@@ -49,16 +49,10 @@ impl<'a> Entry<'a> {
     }
 }
 
-/// The table's counter columns: every counter but the time, which the
-/// table shows per packet instead.
-fn columns() -> impl Iterator<Item = Counter> {
-    Counter::ALL.into_iter().filter(|c| *c != Counter::RunNs)
-}
-
 /// The counters as a table: names left-aligned, numbers right-aligned.
 fn table(filters: &[FilterInfo]) -> String {
     let header: Vec<String> = std::iter::once("name")
-        .chain(columns().map(Counter::label))
+        .chain(counts().map(Counter::label))
         .chain(std::iter::once("ns/packet"))
         .map(String::from)
         .collect();
@@ -67,7 +61,7 @@ fn table(filters: &[FilterInfo]) -> String {
         .map(|f| {
             let s = &f.stats;
             std::iter::once(f.name.clone())
-                .chain(columns().map(|c| s.get(c).to_string()))
+                .chain(counts().map(|c| s.get(c).to_string()))
                 .chain(std::iter::once(
                     s.ns_per_packet().map_or("-".into(), |n| n.to_string()),
                 ))
