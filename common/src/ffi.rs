@@ -55,11 +55,13 @@ pub enum TrapKind {
     HostMemoryOutOfBounds = 8,
     /// Anything else a tier reports.
     Other = 9,
+    /// A map import given an id the filter does not declare.
+    NoSuchMap = 10,
 }
 
 impl TrapKind {
     /// Every kind, in code order.
-    pub const ALL: [TrapKind; 9] = [
+    pub const ALL: [TrapKind; 10] = [
         TrapKind::Unreachable,
         TrapKind::MemoryOutOfBounds,
         TrapKind::StackOverflow,
@@ -69,6 +71,7 @@ impl TrapKind {
         TrapKind::BadHostCall,
         TrapKind::HostMemoryOutOfBounds,
         TrapKind::Other,
+        TrapKind::NoSuchMap,
     ];
 
     /// Its code.
@@ -96,6 +99,7 @@ impl TrapKind {
             TrapKind::BadHostCall => "bad argument to a wasmnf host function",
             TrapKind::HostMemoryOutOfBounds => "host function given memory out of bounds",
             TrapKind::Other => "other trap",
+            TrapKind::NoSuchMap => "map import given an undeclared map id",
         }
     }
 }

@@ -8,6 +8,7 @@
 //! | [`genl`] | the generic-netlink family (`docs/netlink.md`) | `ctl`, the kernel module, `tests/vm/nlraw` |
 //! | [`limits`] | resource limits of a filter | the engine, the module's netlink policy, `ctl` |
 //! | [`counters`] | the per-filter counters | the engine, the module, netlink, `wasmnf stats`, `replay --json` |
+//! | [`maps`] | map declarations in a filter (`docs/abi.md` "Maps") | the SDK, the engine, `ctl` |
 //! | [`ffi`] | the engine object's C interface | `kmod-netfilter/engine-ffi` (exports) and the module (imports) |
 //!
 //! No dependencies and `no_std`: the kernel module is built by Kbuild as one
@@ -23,3 +24,4 @@ pub mod counters;
 pub mod ffi;
 pub mod genl;
 pub mod limits;
+pub mod maps;

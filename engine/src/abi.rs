@@ -1,9 +1,9 @@
-//! The wasmnf filter ABI, version 1: every name, number and layout a filter
+//! The wasmnf filter ABI, version 2: every name, number and layout a filter
 //! and a host agree on. `docs/abi.md` is the prose form of this module; a
 //! test keeps the two in step.
 
 /// The ABI version this engine implements.
-pub const ABI_VERSION: u32 = 1;
+pub const ABI_VERSION: u32 = 2;
 
 /// The module name of every import a filter may use.
 pub const IMPORT_MODULE: &str = "wasmnf";
@@ -196,6 +196,10 @@ pub const IMPORTS: &[(&str, &str)] = &[
     ("ctx", "(i32) -> i64"),
     ("config_get", "(i32, i32, i32, i32) -> i32"),
     ("set_error", "(i32, i32) -> ()"),
+    ("map_lookup", "(i32, i32, i32) -> i32"),
+    ("map_update", "(i32, i32, i32, i32) -> i32"),
+    ("map_delete", "(i32, i32) -> i32"),
+    ("map_add", "(i32, i32, i32, i64) -> i32"),
 ];
 
 /// Default and maximum resource limits (see [`crate::Limits`]), from the

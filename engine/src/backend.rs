@@ -6,6 +6,7 @@ use crate::abi::limits;
 use crate::config::FilterConfig;
 use crate::fast::{self, Env, Machine, Trap};
 use crate::imports::ErrorMessage;
+use crate::maps::Maps;
 use crate::outcome::{Status, TrapKind};
 use crate::packet::{Ctx, PacketView};
 #[cfg(feature = "wasmi")]
@@ -31,15 +32,25 @@ pub(crate) struct FastBackend {
     machine: Machine,
     config: FilterConfig,
     error: ErrorMessage,
+    maps: Arc<Maps>,
+    cpu: usize,
 }
 
 impl FastBackend {
-    pub(crate) fn new(module: Arc<fast::Module>, machine: Machine, config: FilterConfig) -> Self {
+    pub(crate) fn new(
+        module: Arc<fast::Module>,
+        machine: Machine,
+        config: FilterConfig,
+        maps: Arc<Maps>,
+        cpu: usize,
+    ) -> Self {
         FastBackend {
             module,
             machine,
             config,
             error: ErrorMessage::default(),
+            maps,
+            cpu,
         }
     }
 }
@@ -82,6 +93,8 @@ impl Backend {
                     ctx,
                     config: &b.config,
                     error: &mut b.error,
+                    maps: &b.maps,
+                    cpu: b.cpu,
                 };
                 let filter = b.module.filter;
                 b.machine
@@ -117,6 +130,8 @@ impl Backend {
                     ctx: &ctx,
                     config: &b.config,
                     error: &mut b.error,
+                    maps: &b.maps,
+                    cpu: b.cpu,
                 };
                 b.machine
                     .call(&b.module, init, &[], &mut env)

@@ -104,6 +104,9 @@ pub enum LoadError {
     InitTrap(String),
     /// The engine could not allocate an instance's memory or stacks.
     NoMemory,
+    /// The filter's map declarations were refused, or its maps could not
+    /// be allocated.
+    Map(crate::maps::MapError),
 }
 
 impl LoadError {
@@ -136,6 +139,9 @@ impl LoadError {
             LoadError::Config(_) => refusal::CONFIG,
             LoadError::Init { .. } | LoadError::InitTrap(_) => refusal::INIT,
             LoadError::NoMemory => refusal::NO_MEMORY,
+            LoadError::Map(crate::maps::MapError::Decl(..)) => refusal::INVALID,
+            LoadError::Map(crate::maps::MapError::OverLimit { .. }) => refusal::LIMIT,
+            LoadError::Map(crate::maps::MapError::NoMemory(_)) => refusal::NO_MEMORY,
         }
     }
 }
@@ -207,6 +213,7 @@ impl fmt::Display for LoadError {
             } => write!(f, "filter init failed with code {code}"),
             LoadError::InitTrap(m) => write!(f, "filter init trapped: {m}"),
             LoadError::NoMemory => f.write_str("out of memory for the filter's instance"),
+            LoadError::Map(e) => write!(f, "maps: {e}"),
         }
     }
 }

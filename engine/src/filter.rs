@@ -6,6 +6,7 @@ use crate::backend::{Backend, FastBackend};
 use crate::error::LoadError;
 use crate::fast::{self, InstantiateError};
 use crate::instance::{Instance, Staging};
+use crate::maps::Maps;
 use crate::options::{FilterOptions, Tier};
 use crate::validate::{self, ModuleInfo};
 #[cfg(feature = "wasmi")]
@@ -23,6 +24,8 @@ pub struct Filter {
     /// The module translated for the fast tier; `None` when wasmi was asked
     /// for.
     fast: Option<Arc<fast::Module>>,
+    /// The filter's maps, shared by its instances.
+    maps: Arc<Maps>,
 }
 
 impl Filter {
@@ -47,7 +50,16 @@ impl Filter {
             #[cfg(not(feature = "wasmi"))]
             Tier::Wasmi => return Err(LoadError::NoWasmi),
         };
+        // Allocated once, here: no map operation allocates.
+        let maps = Maps::new(
+            &info.maps,
+            options.cpus,
+            options.limits.max_map_memory,
+            options.seed,
+        )
+        .map_err(LoadError::Map)?;
         Ok(Filter {
+            maps: Arc::new(maps),
             #[cfg(feature = "wasmi")]
             wasm: wasm.into(),
             info,
@@ -74,6 +86,12 @@ impl Filter {
         &self.options
     }
 
+    /// The filter's maps, shared by all its instances: a host reads and
+    /// updates them here while instances run.
+    pub fn maps(&self) -> &Maps {
+        &self.maps
+    }
+
     /// Creates an instance ready for packets, with `init` already run: on
     /// the fast tier, its own memory, globals, table and stacks; on wasmi,
     /// its own engine, store and value stack.
@@ -81,13 +99,24 @@ impl Filter {
     /// This allocates (and for wasmi compiles); call it at load time, never
     /// per packet.
     pub fn instantiate(&self) -> Result<Instance, LoadError> {
+        self.instantiate_on(0)
+    }
+
+    /// [`Filter::instantiate`] for CPU `cpu` (below
+    /// [`FilterOptions::cpus`]): the instance's per-CPU map values are that
+    /// CPU's. Runs of instances of different CPUs may overlap; two
+    /// instances of one CPU must not run at the same time.
+    pub fn instantiate_on(&self, cpu: usize) -> Result<Instance, LoadError> {
+        let cpu = cpu.min(self.options.cpus.max(1) - 1);
         let backend = match &self.fast {
-            Some(module) => self.instantiate_fast(module)?,
+            Some(module) => self.instantiate_fast(module, cpu)?,
             #[cfg(feature = "wasmi")]
             None => Backend::Wasmi(Box::new(crate::wasmi_tier::instantiate(
                 &self.wasm,
                 &self.options,
                 self.info.has_init,
+                self.maps.clone(),
+                cpu,
             )?)),
             // Filter::new refuses Tier::Wasmi in a build without it.
             #[cfg(not(feature = "wasmi"))]
@@ -134,7 +163,11 @@ impl Filter {
         ctx || self.staging().is_some_and(|s| s.tstamp())
     }
 
-    fn instantiate_fast(&self, module: &Arc<fast::Module>) -> Result<Backend, LoadError> {
+    fn instantiate_fast(
+        &self,
+        module: &Arc<fast::Module>,
+        cpu: usize,
+    ) -> Result<Backend, LoadError> {
         let limits = &self.options.limits;
         let machine = fast::Machine::new(
             module,
@@ -155,6 +188,8 @@ impl Filter {
             module.clone(),
             machine,
             self.options.config.clone(),
+            self.maps.clone(),
+            cpu,
         )))
     }
 }

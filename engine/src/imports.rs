@@ -7,9 +7,11 @@
 //! and the arguments as the filter passed them.
 
 use crate::config::FilterConfig;
+use crate::maps::{Cpus, Map, Maps};
 use crate::packet::PacketView;
 use core::ops::Range;
 use wasmnf_common::ffi::TrapKind;
+use wasmnf_common::maps::{ret, KEY_SIZE_MAX};
 
 /// Why a host function stopped the filter. On the wasmi tier it travels as
 /// wasmi's `i32_exit` status (the one error kind wasmi builds without a
@@ -24,6 +26,8 @@ pub enum HostTrap {
     BadArgument = 2,
     /// A pointer and length that are not inside the filter's memory.
     MemoryOutOfBounds = 3,
+    /// A map id the filter does not declare.
+    NoSuchMap = 4,
 }
 
 impl HostTrap {
@@ -33,6 +37,7 @@ impl HostTrap {
             HostTrap::PacketOutOfBounds => TrapKind::PacketOutOfBounds,
             HostTrap::BadArgument => TrapKind::BadHostCall,
             HostTrap::MemoryOutOfBounds => TrapKind::HostMemoryOutOfBounds,
+            HostTrap::NoSuchMap => TrapKind::NoSuchMap,
         }
     }
 }
@@ -178,4 +183,99 @@ pub(crate) fn ctx(
         ctx_field::PORTS => i64::from(PktInfo::encode(PktInfo::parse(pkt, ctx.family).as_ref()).1),
         _ => return Err(HostTrap::BadArgument),
     })
+}
+
+/// The declared map `id`, or a trap.
+#[inline]
+fn map(maps: &Maps, id: i32) -> Result<&Map, HostTrap> {
+    u32::try_from(id)
+        .ok()
+        .and_then(|id| maps.get(id))
+        .ok_or(HostTrap::NoSuchMap)
+}
+
+/// The key of `m` at `key` in `memory`, copied out (a key is at most
+/// `KEY_SIZE_MAX` bytes), with its length.
+#[inline]
+fn key_of(
+    m: &Map,
+    memory: &[u8],
+    key: i32,
+) -> Result<([u8; KEY_SIZE_MAX as usize], usize), HostTrap> {
+    let n = m.decl().key_size as usize;
+    let range = guest_range(key, n, memory.len())?;
+    let mut buf = [0u8; KEY_SIZE_MAX as usize];
+    buf[..n].copy_from_slice(memory.get(range).ok_or(HostTrap::MemoryOutOfBounds)?);
+    Ok((buf, n))
+}
+
+/// `map_lookup(map, key, value)`: copies the value to `value`; `0` if found,
+/// `-ENOENT` if not (the value bytes are then unspecified).
+#[inline]
+pub(crate) fn map_lookup(
+    maps: &Maps,
+    cpu: usize,
+    memory: Option<&mut [u8]>,
+    id: i32,
+    key: i32,
+    value: i32,
+) -> Result<i32, HostTrap> {
+    let m = map(maps, id)?;
+    let memory = memory.ok_or(HostTrap::MemoryOutOfBounds)?;
+    let (k, n) = key_of(m, memory, key)?;
+    let range = guest_range(value, m.decl().value_size as usize, memory.len())?;
+    let dst = memory.get_mut(range).ok_or(HostTrap::MemoryOutOfBounds)?;
+    Ok(match m.lookup(&k[..n], cpu, dst) {
+        true => ret::OK,
+        false => ret::ENOENT,
+    })
+}
+
+/// `map_update(map, key, value, flags)`.
+pub(crate) fn map_update(
+    maps: &Maps,
+    cpu: usize,
+    memory: Option<&[u8]>,
+    id: i32,
+    key: i32,
+    value: i32,
+    flags: i32,
+) -> Result<i32, HostTrap> {
+    let m = map(maps, id)?;
+    let memory = memory.ok_or(HostTrap::MemoryOutOfBounds)?;
+    let (k, n) = key_of(m, memory, key)?;
+    let range = guest_range(value, m.decl().value_size as usize, memory.len())?;
+    let v = memory.get(range).ok_or(HostTrap::MemoryOutOfBounds)?;
+    Ok(m.update(&k[..n], v, flags, Cpus::One(cpu)))
+}
+
+/// `map_delete(map, key)`.
+pub(crate) fn map_delete(
+    maps: &Maps,
+    memory: Option<&[u8]>,
+    id: i32,
+    key: i32,
+) -> Result<i32, HostTrap> {
+    let m = map(maps, id)?;
+    let memory = memory.ok_or(HostTrap::MemoryOutOfBounds)?;
+    let (k, n) = key_of(m, memory, key)?;
+    Ok(m.delete(&k[..n]))
+}
+
+/// `map_add(map, key, offset, delta)`; an `offset` that is not a multiple
+/// of 8 inside the value traps (bad argument).
+pub(crate) fn map_add(
+    maps: &Maps,
+    cpu: usize,
+    memory: Option<&[u8]>,
+    id: i32,
+    key: i32,
+    offset: i32,
+    delta: i64,
+) -> Result<i32, HostTrap> {
+    let m = map(maps, id)?;
+    let memory = memory.ok_or(HostTrap::MemoryOutOfBounds)?;
+    let (k, n) = key_of(m, memory, key)?;
+    m.add(&k[..n], self::offset(offset)?, delta as u64, cpu)
+        .ok_or(HostTrap::BadArgument)
 }

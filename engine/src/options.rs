@@ -32,6 +32,9 @@ pub struct Limits {
     pub fuel: u64,
     /// Wasm call depth (at most [`limits::CALL_DEPTH_MAX`]).
     pub max_call_depth: u32,
+    /// Bytes all of the filter's maps may take together (at most
+    /// [`wasmnf_common::maps::MEMORY_MAX`]).
+    pub max_map_memory: u64,
 }
 
 impl Default for Limits {
@@ -41,6 +44,7 @@ impl Default for Limits {
             max_memory_pages: limits::MEMORY_PAGES_DEFAULT,
             fuel: limits::FUEL_DEFAULT,
             max_call_depth: limits::CALL_DEPTH_DEFAULT,
+            max_map_memory: wasmnf_common::maps::MEMORY_DEFAULT,
         }
     }
 }
@@ -60,6 +64,9 @@ impl Limits {
         }
         if self.max_call_depth == 0 || self.max_call_depth > limits::CALL_DEPTH_MAX {
             return out("call depth", limits::CALL_DEPTH_MAX.into());
+        }
+        if self.max_map_memory == 0 || self.max_map_memory > wasmnf_common::maps::MEMORY_MAX {
+            return out("map memory (bytes)", wasmnf_common::maps::MEMORY_MAX);
         }
         Ok(())
     }
@@ -104,4 +111,11 @@ pub struct FilterOptions {
     /// Which engine runs the filter ([`Tier::Fast`], the default: the fast
     /// tier, or a refusal if it does not take the module).
     pub tier: Tier,
+    /// How many CPUs run instances: per-CPU maps keep this many values
+    /// (0 counts as 1). Instances are numbered `0..cpus`
+    /// ([`crate::Filter::instantiate_on`]).
+    pub cpus: usize,
+    /// Keys the hashing of hash maps; a host with randomness passes a
+    /// random value, so keys that collide cannot be chosen from outside.
+    pub seed: u64,
 }

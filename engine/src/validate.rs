@@ -58,6 +58,8 @@ pub struct ModuleInfo {
     pub window: Option<u32>,
     /// Number of functions the module defines.
     pub functions: u32,
+    /// The maps it declares (section `wasmnf.maps`), by id.
+    pub maps: Vec<wasmnf_common::maps::Decl>,
 }
 
 /// Checks `wasm` against ABI version 1 and `limits`.
@@ -83,6 +85,7 @@ pub fn check(wasm: &[u8], limits: &Limits) -> Result<ModuleInfo, LoadError> {
     let mut exports: Vec<(String, ExternalKind, u32)> = Vec::new();
     let mut imported_funcs = 0u32;
     let mut body_index = 0u32;
+    let mut map_section: Option<Vec<u8>> = None;
 
     for payload in Parser::new(0).parse_all(wasm) {
         match payload.map_err(malformed)? {
@@ -197,6 +200,13 @@ pub fn check(wasm: &[u8], limits: &Limits) -> Result<ModuleInfo, LoadError> {
                 }
             }
             Payload::StartSection { .. } => return Err(LoadError::StartFunction),
+            Payload::CustomSection(reader) if reader.name() == wasmnf_common::maps::SECTION => {
+                // Several sections of the name read as one, as a linker
+                // would have merged them.
+                map_section
+                    .get_or_insert_with(Vec::new)
+                    .extend_from_slice(reader.data());
+            }
             Payload::CodeSectionEntry(body) => {
                 let func = imported_funcs + body_index;
                 body_index += 1;
@@ -258,6 +268,7 @@ pub fn check(wasm: &[u8], limits: &Limits) -> Result<ModuleInfo, LoadError> {
     if let Some((_, kind, index)) = find(abi::EXPORT_WINDOW) {
         info.window = Some(window_address(*kind, globals.get(*index as usize), &info)?);
     }
+    info.maps = crate::maps::declarations(map_section.as_deref()).map_err(LoadError::Map)?;
     Ok(info)
 }
 

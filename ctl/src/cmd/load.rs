@@ -64,7 +64,22 @@ pub fn run(args: Args) -> Result {
         ),
     })?;
     let wasm = read_filter(&args.filter)?;
+    if args.load.map_memory.is_some() {
+        return Err(Failure::new(
+            Code::Usage,
+            "--map-memory: the kernel module does not run filters with maps yet; use it with check or replay",
+        ));
+    }
     let (filter, _inst) = load_filter(&args.filter, &wasm, &args.load)?;
+    if !filter.maps().is_empty() {
+        return Err(Failure::new(
+            Code::Refused,
+            format!(
+                "{}: the filter declares maps, which the kernel module does not run yet; test it offline with `wasmnf replay --map NAME=@FILE`",
+                args.filter.display()
+            ),
+        ));
+    }
     let options = filter.options();
     let config_len = options.config.encode().len();
     if config_len > CHUNK_MAX {

@@ -80,6 +80,9 @@ pub struct FilterArgs {
     /// What a packet gets when its filter run fails (trap, out of fuel)
     #[arg(long, value_enum, default_value = "accept")]
     pub on_error: Policy,
+    /// Limit on the memory of the filter's maps, in bytes (default 268435456)
+    #[arg(long, value_name = "BYTES")]
+    pub map_memory: Option<u64>,
 }
 
 impl FilterArgs {
@@ -89,6 +92,7 @@ impl FilterArgs {
             limits: Limits {
                 fuel: self.fuel,
                 max_memory_pages: self.memory_pages,
+                max_map_memory: self.map_memory.unwrap_or(Limits::default().max_map_memory),
                 ..Limits::default()
             },
             on_error: match self.on_error {
@@ -98,6 +102,8 @@ impl FilterArgs {
             config: FilterConfig::from_entries(self.config.iter().map(String::as_str))?,
             clock: None,
             tier: Tier::Fast,
+            cpus: 1,
+            seed: random_seed(),
         })
     }
 }
@@ -172,4 +178,10 @@ pub fn print_json(value: &impl serde::Serialize) {
         "{}",
         serde_json::to_string_pretty(value).expect("serializable")
     );
+}
+
+/// A random value for the engine's map hashing (std's per-process hash keys).
+fn random_seed() -> u64 {
+    use std::hash::{BuildHasher, RandomState};
+    RandomState::new().hash_one(0u64)
 }

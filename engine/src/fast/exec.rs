@@ -45,6 +45,9 @@ pub(crate) struct Env<'a> {
     pub ctx: &'a Ctx,
     pub config: &'a FilterConfig,
     pub error: &'a mut ErrorMessage,
+    /// The filter's maps, and the CPU whose per-CPU values this run uses.
+    pub maps: &'a crate::maps::Maps,
+    pub cpu: usize,
 }
 
 /// A caller's place, saved across a call.
@@ -818,6 +821,29 @@ fn host(
             let (ptr, len) = (arg(0, 2)?, arg(1, 2)?);
             imports::set_error(env.error, memory.as_deref(), ptr, len)?;
             (2, None)
+        }
+        HostFn::MapLookup => {
+            let (map, key, val) = (arg(0, 3)?, arg(1, 3)?, arg(2, 3)?);
+            let r = imports::map_lookup(env.maps, env.cpu, memory, map, key, val)?;
+            (3, Some(u64::from(r as u32)))
+        }
+        HostFn::MapUpdate => {
+            let (map, key, val, flags) = (arg(0, 4)?, arg(1, 4)?, arg(2, 4)?, arg(3, 4)?);
+            let r =
+                imports::map_update(env.maps, env.cpu, memory.as_deref(), map, key, val, flags)?;
+            (4, Some(u64::from(r as u32)))
+        }
+        HostFn::MapDelete => {
+            let (map, key) = (arg(0, 2)?, arg(1, 2)?);
+            let r = imports::map_delete(env.maps, memory.as_deref(), map, key)?;
+            (2, Some(u64::from(r as u32)))
+        }
+        HostFn::MapAdd => {
+            let (map, key, off) = (arg(0, 4)?, arg(1, 4)?, arg(2, 4)?);
+            let i = sp.checked_sub(1).ok_or(Trap::Internal)?;
+            let delta = *stack.get(i).ok_or(Trap::Internal)? as i64;
+            let r = imports::map_add(env.maps, env.cpu, memory.as_deref(), map, key, off, delta)?;
+            (4, Some(u64::from(r as u32)))
         }
     };
     let mut sp = sp.checked_sub(n).ok_or(Trap::Internal)?;

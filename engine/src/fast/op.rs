@@ -29,6 +29,10 @@ pub(crate) enum HostFn {
     Ctx,
     ConfigGet,
     SetError,
+    MapLookup,
+    MapUpdate,
+    MapDelete,
+    MapAdd,
 }
 
 impl HostFn {
@@ -43,6 +47,10 @@ impl HostFn {
             "ctx" => HostFn::Ctx,
             "config_get" => HostFn::ConfigGet,
             "set_error" => HostFn::SetError,
+            "map_lookup" => HostFn::MapLookup,
+            "map_update" => HostFn::MapUpdate,
+            "map_delete" => HostFn::MapDelete,
+            "map_add" => HostFn::MapAdd,
             _ => return None,
         })
     }

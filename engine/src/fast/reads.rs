@@ -30,7 +30,13 @@ fn width(kind: Load) -> u64 {
 /// Whether host function `f` reads the filter's memory; notes a `ctx` call.
 fn host_reads_memory(f: HostFn, ctx: &mut bool) -> bool {
     match f {
-        HostFn::ConfigGet | HostFn::SetError => true,
+        // Map imports read a key (and a value) at computed addresses.
+        HostFn::ConfigGet
+        | HostFn::SetError
+        | HostFn::MapLookup
+        | HostFn::MapUpdate
+        | HostFn::MapDelete
+        | HostFn::MapAdd => true,
         HostFn::Ctx => {
             *ctx = true;
             false

@@ -4,7 +4,9 @@
 use crate::abi;
 use crate::config::FilterConfig;
 use crate::imports::{self, ErrorMessage, HostTrap};
+use crate::maps::Maps;
 use crate::packet::{Ctx, PacketView};
+use alloc::sync::Arc;
 use core::ptr::NonNull;
 use wasmi::{Caller, Error, Linker, Memory, StoreLimits};
 
@@ -60,10 +62,17 @@ pub(crate) struct HostState {
     pub(crate) limits: StoreLimits,
     pub(crate) memory: Option<Memory>,
     error: ErrorMessage,
+    maps: Arc<Maps>,
+    cpu: usize,
 }
 
 impl HostState {
-    pub(crate) fn new(config: FilterConfig, limits: StoreLimits) -> Self {
+    pub(crate) fn new(
+        config: FilterConfig,
+        limits: StoreLimits,
+        maps: Arc<Maps>,
+        cpu: usize,
+    ) -> Self {
         HostState {
             packet: PacketSlot::default(),
             ctx: Ctx::default(),
@@ -71,6 +80,8 @@ impl HostState {
             limits,
             memory: None,
             error: ErrorMessage::default(),
+            maps,
+            cpu,
         }
     }
 
@@ -141,6 +152,56 @@ pub(crate) fn define(linker: &mut Linker<HostState>) -> Result<(), Error> {
         move |mut c: Caller<'_, HostState>, ptr: i32, len: i32| {
             let (memory, state) = split(&mut c);
             imports::set_error(&mut state.error, memory.as_deref(), ptr, len).map_err(raise)
+        },
+    )?;
+    linker.func_wrap(
+        m,
+        "map_lookup",
+        move |mut c: Caller<'_, HostState>, map: i32, key: i32, value: i32| {
+            let (memory, state) = split(&mut c);
+            imports::map_lookup(&state.maps, state.cpu, memory, map, key, value).map_err(raise)
+        },
+    )?;
+    linker.func_wrap(
+        m,
+        "map_update",
+        move |mut c: Caller<'_, HostState>, map: i32, key: i32, value: i32, flags: i32| {
+            let (memory, state) = split(&mut c);
+            imports::map_update(
+                &state.maps,
+                state.cpu,
+                memory.as_deref(),
+                map,
+                key,
+                value,
+                flags,
+            )
+            .map_err(raise)
+        },
+    )?;
+    linker.func_wrap(
+        m,
+        "map_delete",
+        move |mut c: Caller<'_, HostState>, map: i32, key: i32| {
+            let (memory, state) = split(&mut c);
+            imports::map_delete(&state.maps, memory.as_deref(), map, key).map_err(raise)
+        },
+    )?;
+    linker.func_wrap(
+        m,
+        "map_add",
+        move |mut c: Caller<'_, HostState>, map: i32, key: i32, offset: i32, delta: i64| {
+            let (memory, state) = split(&mut c);
+            imports::map_add(
+                &state.maps,
+                state.cpu,
+                memory.as_deref(),
+                map,
+                key,
+                offset,
+                delta,
+            )
+            .map_err(raise)
         },
     )?;
     Ok(())

@@ -39,6 +39,7 @@ impl HostTrap {
             HostTrap::PacketOutOfBounds,
             HostTrap::BadArgument,
             HostTrap::MemoryOutOfBounds,
+            HostTrap::NoSuchMap,
         ]
         .into_iter()
         .find(|t| *t as i32 == status)
@@ -59,6 +60,8 @@ pub(crate) fn instantiate(
     wasm: &[u8],
     options: &FilterOptions,
     has_init: bool,
+    maps: alloc::sync::Arc<crate::maps::Maps>,
+    cpu: usize,
 ) -> Result<WasmiBackend, LoadError> {
     let limits = &options.limits;
     let engine = Engine::new(&wasmi_config(limits));
@@ -70,7 +73,7 @@ pub(crate) fn instantiate(
         .memories(1)
         .tables(1)
         .build();
-    let state = HostState::new(options.config.clone(), store_limits);
+    let state = HostState::new(options.config.clone(), store_limits, maps, cpu);
     let mut store = Store::new(&engine, state);
     store.limiter(|s| &mut s.limits);
     let mut linker = Linker::new(&engine);

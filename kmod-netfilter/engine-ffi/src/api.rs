@@ -143,7 +143,18 @@ pub unsafe extern "C" fn wasmnf_engine_filter_new(
         config,
         ..FilterOptions::default()
     };
-    match Filter::new(bytes, options) {
+    // Maps live in the kernel only with their netlink commands (maps,
+    // part 2); until then a filter declaring them is refused before any
+    // map is allocated.
+    let declares_maps = wasmnf_engine::validate::check(bytes, &options.limits)
+        .is_ok_and(|info| !info.maps.is_empty());
+    let made = match declares_maps {
+        true => Err(LoadError::Unsupported(
+            "filters with maps in the kernel module yet (test them with `wasmnf replay --map`)",
+        )),
+        false => Filter::new(bytes, options),
+    };
+    match made {
         Ok(filter) => Box::into_raw(Box::new(filter)),
         Err(e) => {
             // SAFETY: as above.

@@ -1,0 +1,446 @@
+//! `lpm`: longest-prefix match, as a path-compressed binary trie over
+//! preallocated nodes.
+//!
+//! A key is a prefix length and up to 128 bits of address (IPv4, IPv6 or
+//! any 1-16 bytes), kept as a `u128` with the address in its top bits. Each
+//! node holds a prefix (length and bits) and two links; a node with a value
+//! is an entry, one without is a branch point that has both children. A
+//! node's children extend its prefix, the bit after it choosing the side.
+//! So `n` entries take at most `2n - 1` nodes, allocated at load (`2 x
+//! max_entries`), and a walk visits at most one node per prefix length: a
+//! lookup, insert or delete is O(address bits), at most 129 nodes
+//! (IPv4: 33).
+//!
+//! **Concurrency** (`docs/abi.md` "Maps"): writers take the map's lock;
+//! readers take nothing. A writer initializes a node completely before one
+//! Release store of a link publishes it, and unlinks a node with one store,
+//! so a reader always walks a well-formed trie, the old one or the new one.
+//! An entry's value changes in place under its sequence word. An unlinked
+//! node is not reused at once: it waits in a limbo list until the host
+//! proves a grace period ([`super::GracePeriod`]: every reader that could
+//! have seen it has finished), as RCU does; in the kernel, after
+//! `synchronize_rcu()`.
+
+use super::words::{
+    alloc_words, begin_write, end_write, load_bytes, read_section, store_bytes, words_for,
+    NoMemory, WriterLock,
+};
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use wasmnf_common::maps::{ret, update};
+
+const LINKS: usize = 0;
+const META: usize = 1;
+const PLEN: usize = 2;
+const KEY_HI: usize = 3;
+const KEY_LO: usize = 4;
+const VALUE: usize = 5;
+/// State bit of the sequence word: the node is an entry.
+const HAS_VALUE: u64 = 0b10;
+/// How often a lookup starts again because the entry it found was deleted
+/// meanwhile.
+const RESTARTS: u32 = 8;
+
+/// Where a link lives: the root, or a node's child on one side.
+#[derive(Clone, Copy)]
+enum Link {
+    Root,
+    Child(u32, u32),
+}
+
+pub(crate) struct Lpm {
+    nodes: Box<[AtomicU64]>,
+    stride: usize,
+    /// Address bits: 8 x the key's address bytes.
+    bits: u32,
+    max_entries: u32,
+    root: AtomicU32,
+    count: AtomicU32,
+    /// Free nodes (a stack) and unlinked nodes waiting for a grace period;
+    /// only writers touch them, under `lock`.
+    free: Box<[AtomicU32]>,
+    free_top: AtomicU32,
+    limbo: Box<[AtomicU32]>,
+    limbo_top: AtomicU32,
+    lock: WriterLock,
+}
+
+/// Whether the top `len` bits of `a` and `b` are equal.
+#[inline(always)]
+fn same_prefix(a: u128, b: u128, len: u32) -> bool {
+    len == 0 || (a ^ b) >> (128 - len) == 0
+}
+
+/// The bit of `a` after its first `at` bits (`at < 128`).
+#[inline(always)]
+fn bit_after(a: u128, at: u32) -> u32 {
+    ((a >> (127 - at)) & 1) as u32
+}
+
+/// `a` with all but its top `len` bits cleared.
+fn masked(a: u128, len: u32) -> u128 {
+    match len {
+        0 => 0,
+        _ => a & (u128::MAX << (128 - len)),
+    }
+}
+
+fn stack(n: usize) -> Result<Box<[AtomicU32]>, NoMemory> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(n).map_err(|_| NoMemory)?;
+    v.resize_with(n, || AtomicU32::new(0));
+    Ok(v.into_boxed_slice())
+}
+
+impl Lpm {
+    fn pool(max_entries: u32) -> usize {
+        2 * max_entries as usize
+    }
+
+    pub(crate) fn new(
+        data_size: usize,
+        value_size: usize,
+        max_entries: u32,
+    ) -> Result<Lpm, NoMemory> {
+        let stride = VALUE + words_for(value_size);
+        let pool = Self::pool(max_entries);
+        let free = stack(pool)?;
+        // Node 0 is "no node"; nodes 1..=pool are free.
+        for (i, slot) in free.iter().enumerate() {
+            slot.store((pool - i) as u32, Ordering::Relaxed);
+        }
+        Ok(Lpm {
+            nodes: alloc_words((pool + 1).checked_mul(stride).ok_or(NoMemory)?)?,
+            stride,
+            bits: data_size as u32 * 8,
+            max_entries,
+            root: AtomicU32::new(0),
+            count: AtomicU32::new(0),
+            free,
+            free_top: AtomicU32::new(pool as u32),
+            limbo: stack(pool)?,
+            limbo_top: AtomicU32::new(0),
+            lock: WriterLock::default(),
+        })
+    }
+
+    /// Bytes [`Lpm::new`] allocates.
+    pub(crate) fn bytes(value_size: usize, max_entries: u32) -> u64 {
+        let pool = Self::pool(max_entries) as u64;
+        (pool + 1) * (VALUE + words_for(value_size)) as u64 * 8 + 2 * pool * 4
+    }
+
+    /// The address bits of an `lpm` map's keys.
+    pub(crate) fn bits(&self) -> u32 {
+        self.bits
+    }
+
+    fn node(&self, n: u32) -> &[AtomicU64] {
+        let at = n as usize * self.stride;
+        &self.nodes[at..at + self.stride]
+    }
+
+    fn prefix(&self, n: u32) -> (u32, u128) {
+        let node = self.node(n);
+        let hi = node[KEY_HI].load(Ordering::Relaxed);
+        let lo = node[KEY_LO].load(Ordering::Relaxed);
+        (
+            node[PLEN].load(Ordering::Relaxed) as u32,
+            (hi as u128) << 64 | lo as u128,
+        )
+    }
+
+    fn child(&self, n: u32, side: u32) -> u32 {
+        let links = self.node(n)[LINKS].load(Ordering::Acquire);
+        (links >> (32 * side)) as u32
+    }
+
+    /// Copies the value of the longest prefix matching the first `len` bits
+    /// of `addr` to `dst`.
+    #[inline]
+    pub(crate) fn lookup(&self, len: u32, addr: u128, dst: &mut [u8]) -> bool {
+        let len = len.min(self.bits);
+        for _ in 0..RESTARTS {
+            let mut n = self.root.load(Ordering::Acquire);
+            let mut best = 0;
+            // A walk visits nodes of increasing prefix length: at most
+            // `bits + 1`.
+            for _ in 0..=self.bits {
+                if n == 0 {
+                    break;
+                }
+                let (plen, key) = self.prefix(n);
+                if plen > len || !same_prefix(key, addr, plen) {
+                    break;
+                }
+                if self.node(n)[META].load(Ordering::Acquire) & HAS_VALUE != 0 {
+                    best = n;
+                }
+                if plen == len {
+                    break;
+                }
+                n = self.child(n, bit_after(addr, plen));
+            }
+            if best == 0 {
+                return false;
+            }
+            let node = self.node(best);
+            match read_section(&node[META], |state| {
+                let has = state & HAS_VALUE != 0;
+                if has {
+                    load_bytes(&node[VALUE..], dst);
+                }
+                has
+            }) {
+                Some((_, true)) => return true,
+                // Deleted since the walk saw it: walk again.
+                Some((_, false)) => continue,
+                None => return false,
+            }
+        }
+        false
+    }
+
+    fn set_link(&self, link: Link, to: u32) {
+        match link {
+            Link::Root => self.root.store(to, Ordering::Release),
+            Link::Child(n, side) => {
+                let w = &self.node(n)[LINKS];
+                let links = w.load(Ordering::Relaxed);
+                let shift = 32 * side;
+                let links = (links & !(0xffff_ffffu64 << shift)) | (u64::from(to) << shift);
+                w.store(links, Ordering::Release);
+            }
+        }
+    }
+
+    fn get_link(&self, link: Link) -> u32 {
+        match link {
+            Link::Root => self.root.load(Ordering::Relaxed),
+            Link::Child(n, side) => self.child(n, side),
+        }
+    }
+
+    fn free_nodes(&self) -> u32 {
+        self.free_top.load(Ordering::Relaxed)
+    }
+
+    /// A free node, initialized (unreachable until linked).
+    fn alloc(&self, plen: u32, key: u128, value: Option<&[u8]>) -> u32 {
+        let top = self.free_top.load(Ordering::Relaxed) - 1;
+        self.free_top.store(top, Ordering::Relaxed);
+        let n = self.free[top as usize].load(Ordering::Relaxed);
+        let node = self.node(n);
+        node[LINKS].store(0, Ordering::Relaxed);
+        node[PLEN].store(u64::from(plen), Ordering::Relaxed);
+        node[KEY_HI].store((key >> 64) as u64, Ordering::Relaxed);
+        node[KEY_LO].store(key as u64, Ordering::Relaxed);
+        let before = begin_write(&node[META]);
+        if let Some(v) = value {
+            store_bytes(&node[VALUE..], v);
+        }
+        end_write(
+            &node[META],
+            before,
+            if value.is_some() { HAS_VALUE } else { 0 },
+        );
+        n
+    }
+
+    fn retire(&self, n: u32) {
+        let top = self.limbo_top.load(Ordering::Relaxed);
+        self.limbo[top as usize].store(n, Ordering::Relaxed);
+        self.limbo_top.store(top + 1, Ordering::Relaxed);
+    }
+
+    fn set_value(&self, n: u32, value: Option<&[u8]>) {
+        let meta = &self.node(n)[META];
+        let before = begin_write(meta);
+        if let Some(v) = value {
+            store_bytes(&self.node(n)[VALUE..], v);
+        }
+        end_write(meta, before, if value.is_some() { HAS_VALUE } else { 0 });
+    }
+
+    fn has_value(&self, n: u32) -> bool {
+        self.node(n)[META].load(Ordering::Relaxed) & HAS_VALUE != 0
+    }
+
+    /// Inserts or replaces prefix `len`/`addr` (bits past `len` ignored).
+    pub(crate) fn update(&self, len: u32, addr: u128, value: &[u8], flags: i32) -> i32 {
+        if len > self.bits {
+            return ret::EINVAL;
+        }
+        let addr = masked(addr, len);
+        let _locked = self.lock.lock();
+        let full = self.count.load(Ordering::Relaxed) >= self.max_entries;
+        let mut link = Link::Root;
+        for _ in 0..=self.bits + 1 {
+            let n = self.get_link(link);
+            if n == 0 {
+                if flags == update::EXIST {
+                    return ret::ENOENT;
+                }
+                if full || self.free_nodes() < 1 {
+                    return ret::E2BIG;
+                }
+                let new = self.alloc(len, addr, Some(value));
+                self.set_link(link, new);
+                self.count.fetch_add(1, Ordering::Relaxed);
+                return ret::OK;
+            }
+            let (plen, key) = self.prefix(n);
+            let common = ((key ^ addr).leading_zeros()).min(plen).min(len);
+            if common == plen && plen == len {
+                let has = self.has_value(n);
+                match (has, flags) {
+                    (true, update::NOEXIST) => return ret::EEXIST,
+                    (false, update::EXIST) => return ret::ENOENT,
+                    (false, _) if full => return ret::E2BIG,
+                    _ => {}
+                }
+                self.set_value(n, Some(value));
+                if !has {
+                    self.count.fetch_add(1, Ordering::Relaxed);
+                }
+                return ret::OK;
+            }
+            if common == plen {
+                link = Link::Child(n, bit_after(addr, plen));
+                continue;
+            }
+            if flags == update::EXIST {
+                return ret::ENOENT;
+            }
+            let needed = if common == len { 1 } else { 2 };
+            if full || self.free_nodes() < needed {
+                return ret::E2BIG;
+            }
+            let new = self.alloc(len, addr, Some(value));
+            if common == len {
+                // The new prefix is above `n`.
+                self.set_link(Link::Child(new, bit_after(key, len)), n);
+                self.set_link(link, new);
+            } else {
+                // They part after `common` bits: a branch point there.
+                let fork = self.alloc(common, masked(addr, common), None);
+                self.set_link(Link::Child(fork, bit_after(addr, common)), new);
+                self.set_link(Link::Child(fork, bit_after(key, common)), n);
+                self.set_link(link, fork);
+            }
+            self.count.fetch_add(1, Ordering::Relaxed);
+            return ret::OK;
+        }
+        ret::EINVAL
+    }
+
+    /// Deletes exactly prefix `len`/`addr`.
+    pub(crate) fn delete(&self, len: u32, addr: u128) -> i32 {
+        if len > self.bits {
+            return ret::EINVAL;
+        }
+        let addr = masked(addr, len);
+        let _locked = self.lock.lock();
+        let (mut up, mut link) = (None, Link::Root);
+        let mut n = self.root.load(Ordering::Relaxed);
+        loop {
+            if n == 0 {
+                return ret::ENOENT;
+            }
+            let (plen, key) = self.prefix(n);
+            if plen > len || !same_prefix(key, addr, plen) {
+                return ret::ENOENT;
+            }
+            if plen == len {
+                break;
+            }
+            up = Some(link);
+            link = Link::Child(n, bit_after(addr, plen));
+            n = self.get_link(link);
+        }
+        if !self.has_value(n) {
+            return ret::ENOENT;
+        }
+        self.set_value(n, None);
+        self.count.fetch_sub(1, Ordering::Relaxed);
+        let (c0, c1) = (self.child(n, 0), self.child(n, 1));
+        if c0 != 0 && c1 != 0 {
+            // Still a branch point.
+            return ret::OK;
+        }
+        self.set_link(link, c0 | c1);
+        self.retire(n);
+        // A branch point left with one child goes too.
+        if let (Link::Child(parent, side), Some(above)) = (link, up) {
+            if c0 | c1 == 0 && !self.has_value(parent) {
+                let other = self.child(parent, 1 - side);
+                self.set_link(above, other);
+                self.retire(parent);
+            }
+        }
+        ret::OK
+    }
+
+    /// Makes unlinked nodes reusable.
+    pub(crate) fn reclaim(&self) {
+        let _locked = self.lock.lock();
+        let waiting = self.limbo_top.swap(0, Ordering::Relaxed);
+        let mut top = self.free_top.load(Ordering::Relaxed);
+        for i in 0..waiting {
+            let n = self.limbo[i as usize].load(Ordering::Relaxed);
+            self.free[top as usize].store(n, Ordering::Relaxed);
+            top += 1;
+        }
+        self.free_top.store(top, Ordering::Relaxed);
+    }
+
+    /// Whether unlinked nodes wait for a grace period.
+    pub(crate) fn has_limbo(&self) -> bool {
+        self.limbo_top.load(Ordering::Relaxed) != 0
+    }
+
+    pub(crate) fn clear(&self) {
+        let _locked = self.lock.lock();
+        let mut todo = alloc::vec![self.root.load(Ordering::Relaxed)];
+        self.root.store(0, Ordering::Release);
+        while let Some(n) = todo.pop() {
+            if n != 0 {
+                todo.push(self.child(n, 0));
+                todo.push(self.child(n, 1));
+                self.retire(n);
+            }
+        }
+        self.count.store(0, Ordering::Relaxed);
+    }
+
+    pub(crate) fn len(&self) -> u32 {
+        self.count.load(Ordering::Relaxed)
+    }
+
+    /// Every entry, as its prefix length, address and value, in address
+    /// order (shorter prefixes first).
+    pub(crate) fn entries(&self, value_size: usize, mut f: impl FnMut(u32, u128, &[u8])) {
+        let mut todo = alloc::vec![self.root.load(Ordering::Acquire)];
+        let mut value = alloc::vec![0u8; value_size];
+        while let Some(n) = todo.pop() {
+            if n == 0 {
+                continue;
+            }
+            let node = self.node(n);
+            let seen = read_section(&node[META], |state| {
+                let has = state & HAS_VALUE != 0;
+                if has {
+                    load_bytes(&node[VALUE..], &mut value);
+                }
+                has
+            });
+            if let Some((_, true)) = seen {
+                let (plen, key) = self.prefix(n);
+                f(plen, key, &value);
+            }
+            todo.push(self.child(n, 1));
+            todo.push(self.child(n, 0));
+        }
+    }
+}

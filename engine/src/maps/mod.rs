@@ -1,0 +1,383 @@
+//! Maps: key-value state a filter declares (the `wasmnf.maps` section,
+//! [`wasmnf_common::maps`]) and the host keeps natively, shared by every
+//! instance of the filter (every CPU) and reachable from the host while
+//! packets flow (`docs/abi.md` "Maps").
+//!
+//! Everything is allocated when the filter loads ([`Maps::new`]); no map
+//! operation allocates. Every operation is bounded: a hash probes at most
+//! [`hash::PROBES`] slots, a trie walk visits at most one node per address
+//! bit. Readers (lookups) take no lock and write nothing shared; writers of
+//! one map serialize on its lock, and a reader waits for a writer only
+//! while one bounded write of the slot it reads is in progress
+//! ([`words`]).
+
+mod cells;
+mod hash;
+mod lpm;
+mod words;
+
+use alloc::vec::Vec;
+use cells::Cells;
+use hash::Hash;
+use lpm::Lpm;
+use wasmnf_common::maps::{self as decl, kind, ret, Decl, DeclError};
+use words::Key;
+
+/// Which CPUs' values an operation on a per-CPU map touches (shared maps
+/// have one value and ignore it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cpus {
+    /// One CPU's: a filter's run on that CPU, or a host reading it.
+    One(usize),
+    /// Every CPU's (a host update sets them all to one value).
+    All,
+}
+
+/// Evidence that a grace period has passed since the last delete: every
+/// lookup that started before it has finished. Only then may a trie reuse
+/// the nodes it unlinked ([`Maps::reclaim`]).
+///
+/// Construct it only with that knowledge: the kernel after
+/// `synchronize_rcu()` (filter runs are RCU readers), a host that runs
+/// filters and updates maps on one thread between two runs.
+#[derive(Clone, Copy, Debug)]
+pub struct GracePeriod(());
+
+impl GracePeriod {
+    /// Asserts that a grace period has passed (see the type).
+    pub fn elapsed() -> GracePeriod {
+        GracePeriod(())
+    }
+}
+
+/// One map.
+pub struct Map {
+    decl: Decl,
+    store: Store,
+}
+
+enum Store {
+    Hash(Hash),
+    Array(Cells),
+    Lpm(Lpm),
+}
+
+/// Why a filter's maps were refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MapError {
+    /// A declaration breaks the rules; the map's name if it has one.
+    Decl(DeclError, Option<alloc::string::String>),
+    /// The maps need more memory than the limit allows.
+    OverLimit {
+        /// The map that crossed the limit.
+        name: alloc::string::String,
+        /// Bytes all maps up to and including it need.
+        needed: u64,
+        /// The limit.
+        limit: u64,
+    },
+    /// An allocation failed.
+    NoMemory(alloc::string::String),
+}
+
+impl core::fmt::Display for MapError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            MapError::Decl(e, Some(name)) => write!(f, "map `{name}`: {}", e.describe()),
+            MapError::Decl(e, None) => f.write_str(e.describe()),
+            MapError::OverLimit {
+                name,
+                needed,
+                limit,
+            } => write!(
+                f,
+                "map `{name}` takes the filter's maps to {needed} bytes, over the limit of {limit} (raise it with --map-memory, or declare fewer entries)"
+            ),
+            MapError::NoMemory(name) => write!(f, "map `{name}`: out of memory allocating it"),
+        }
+    }
+}
+
+/// A filter's maps, indexed by id.
+#[derive(Default)]
+pub struct Maps {
+    maps: Vec<Map>,
+}
+
+/// The declarations in a module's `wasmnf.maps` section (empty without
+/// one), sorted by id.
+pub fn declarations(section: Option<&[u8]>) -> Result<Vec<Decl>, MapError> {
+    let Some(section) = section else {
+        return Ok(Vec::new());
+    };
+    let mut out = [None; decl::MAPS_MAX as usize];
+    let n = decl::decode_section(section, &mut out).map_err(|(e, d)| {
+        MapError::Decl(
+            e,
+            d.map(|d| d.name().into())
+                .filter(|n: &alloc::string::String| !n.is_empty()),
+        )
+    })?;
+    Ok(out.into_iter().take(n).flatten().collect())
+}
+
+impl Map {
+    /// Bytes a map of this declaration takes on `cpus` CPUs.
+    pub fn bytes(d: &Decl, cpus: usize) -> u64 {
+        let (k, v, n) = (d.key_size as usize, d.value_size as usize, d.max_entries);
+        match d.kind {
+            kind::HASH => Hash::bytes(k, v, n, None),
+            kind::PERCPU_HASH => Hash::bytes(k, v, n, Some(cpus)),
+            kind::ARRAY => Cells::bytes(1, n as usize, v),
+            kind::PERCPU_ARRAY => Cells::bytes(cpus, n as usize, v),
+            _ => Lpm::bytes(v, n),
+        }
+    }
+
+    fn new(d: Decl, cpus: usize, seed: u64) -> Result<Map, words::NoMemory> {
+        let (k, v, n) = (d.key_size as usize, d.value_size as usize, d.max_entries);
+        let seed = seed ^ u64::from(d.id).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        let store = match d.kind {
+            kind::HASH => Store::Hash(Hash::new(k, v, n, None, seed)?),
+            kind::PERCPU_HASH => Store::Hash(Hash::new(k, v, n, Some(cpus), seed)?),
+            kind::ARRAY => Store::Array(Cells::new(1, n as usize, v)?),
+            kind::PERCPU_ARRAY => Store::Array(Cells::new(cpus, n as usize, v)?),
+            _ => Store::Lpm(Lpm::new(d.lpm_data() as usize, v, n)?),
+        };
+        Ok(Map { decl: d, store })
+    }
+
+    /// The declaration.
+    pub fn decl(&self) -> &Decl {
+        &self.decl
+    }
+
+    /// How many entries it holds (an array: its capacity).
+    pub fn len(&self) -> u32 {
+        match &self.store {
+            Store::Hash(h) => h.len(),
+            Store::Array(_) => self.decl.max_entries,
+            Store::Lpm(t) => t.len(),
+        }
+    }
+
+    /// Whether it holds no entry.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// An array index from a 4-byte key.
+    fn index(key: &[u8]) -> usize {
+        let mut b = [0u8; 4];
+        b.copy_from_slice(&key[..4]);
+        u32::from_le_bytes(b) as usize
+    }
+
+    /// An `lpm` key's prefix length and address.
+    fn prefix(key: &[u8]) -> (u32, u128) {
+        let mut len = [0u8; 4];
+        len.copy_from_slice(&key[..4]);
+        let mut addr = [0u8; 16];
+        let data = &key[4..];
+        addr[..data.len()].copy_from_slice(data);
+        (u32::from_le_bytes(len), u128::from_be_bytes(addr))
+    }
+
+    /// Copies the value of `key` (exactly `key_size` bytes) seen from
+    /// `cpu` into `dst` (exactly `value_size` bytes); whether it was found.
+    /// An `lpm` key's prefix length says how many address bits to match
+    /// (more than the address has means all).
+    #[inline]
+    pub fn lookup(&self, key: &[u8], cpu: usize, dst: &mut [u8]) -> bool {
+        match &self.store {
+            Store::Hash(h) => h.lookup(&Key::pack(key), cpu, dst),
+            Store::Array(a) => {
+                let i = Self::index(key);
+                let found = i < self.decl.max_entries as usize;
+                if found {
+                    a.load(cpu, i, dst);
+                }
+                found
+            }
+            Store::Lpm(t) => {
+                let (len, addr) = Self::prefix(key);
+                t.lookup(len, addr, dst)
+            }
+        }
+    }
+
+    /// Inserts or replaces `key` ([`decl::update`] flags); `0` or a
+    /// negative errno ([`ret`]).
+    pub fn update(&self, key: &[u8], value: &[u8], flags: i32, cpus: Cpus) -> i32 {
+        if !matches!(
+            flags,
+            decl::update::ANY | decl::update::NOEXIST | decl::update::EXIST
+        ) {
+            return ret::EINVAL;
+        }
+        match &self.store {
+            Store::Hash(h) => h.update(&Key::pack(key), value, flags, cpus),
+            Store::Array(a) => {
+                let i = Self::index(key);
+                if i >= self.decl.max_entries as usize {
+                    return ret::E2BIG;
+                }
+                if flags == decl::update::NOEXIST {
+                    return ret::EEXIST;
+                }
+                a.store(cpus, i, value);
+                ret::OK
+            }
+            Store::Lpm(t) => {
+                let (len, addr) = Self::prefix(key);
+                t.update(len, addr, value, flags)
+            }
+        }
+    }
+
+    /// Deletes `key`: `0`, `ENOENT`, or `EINVAL` for an array (whose
+    /// entries always exist).
+    pub fn delete(&self, key: &[u8]) -> i32 {
+        match &self.store {
+            Store::Hash(h) => h.delete(&Key::pack(key)),
+            Store::Array(_) => ret::EINVAL,
+            Store::Lpm(t) => {
+                let (len, addr) = Self::prefix(key);
+                t.delete(len, addr)
+            }
+        }
+    }
+
+    /// Adds `delta` to the little-endian `u64` at byte `offset` of `key`'s
+    /// value (this CPU's); atomic, so adds from every CPU are all counted.
+    /// A hash inserts a zero value first if the key is missing; an `lpm` map
+    /// adds to the longest match and an array to the index. `None` if
+    /// `offset` is not a multiple of 8 inside the value.
+    pub fn add(&self, key: &[u8], offset: usize, delta: u64, cpu: usize) -> Option<i32> {
+        if !offset.is_multiple_of(8) || offset + 8 > self.decl.value_size as usize {
+            return None;
+        }
+        let word = offset / 8;
+        Some(match &self.store {
+            Store::Hash(h) => h.add(&Key::pack(key), word, delta, cpu),
+            Store::Array(a) => {
+                let i = Self::index(key);
+                if i >= self.decl.max_entries as usize {
+                    return Some(ret::E2BIG);
+                }
+                a.value(cpu, i)[word].fetch_add(delta, core::sync::atomic::Ordering::Relaxed);
+                ret::OK
+            }
+            Store::Lpm(_) => ret::EINVAL,
+        })
+    }
+
+    /// Removes every entry (an array: zeroes every value).
+    pub fn clear(&self) {
+        match &self.store {
+            Store::Hash(h) => h.clear(),
+            Store::Array(a) => {
+                let zeros = [0u8; decl::VALUE_SIZE_MAX as usize];
+                for i in 0..self.decl.max_entries as usize {
+                    a.store(Cpus::All, i, &zeros[..self.decl.value_size as usize]);
+                }
+            }
+            Store::Lpm(t) => t.clear(),
+        }
+    }
+
+    /// Every entry: its key bytes and its values, one per CPU for per-CPU
+    /// maps. For host use (it allocates).
+    pub fn entries(&self, mut f: impl FnMut(&[u8], &[Vec<u8>])) {
+        let (ks, vs) = (self.decl.key_size as usize, self.decl.value_size as usize);
+        match &self.store {
+            Store::Hash(h) => h.entries(ks, f),
+            Store::Array(a) => {
+                let mut values = alloc::vec![alloc::vec![0u8; vs]; a.cpus];
+                for i in 0..self.decl.max_entries as usize {
+                    for (cpu, v) in values.iter_mut().enumerate() {
+                        a.load(cpu, i, v);
+                    }
+                    f(&(i as u32).to_le_bytes(), &values);
+                }
+            }
+            Store::Lpm(t) => {
+                let bytes = (t.bits() / 8) as usize;
+                t.entries(vs, |len, addr, value| {
+                    let mut key = Vec::with_capacity(4 + bytes);
+                    key.extend_from_slice(&len.to_le_bytes());
+                    key.extend_from_slice(&addr.to_be_bytes()[..bytes]);
+                    f(&key, &[value.to_vec()]);
+                })
+            }
+        }
+    }
+}
+
+impl Maps {
+    /// Allocates the maps of `decls` (sorted by id, as [`declarations`]
+    /// returns them) for `cpus` CPUs, refusing them if together they need
+    /// more than `limit` bytes. `seed` keys the hash maps' hashing.
+    pub fn new(decls: &[Decl], cpus: usize, limit: u64, seed: u64) -> Result<Maps, MapError> {
+        let cpus = cpus.max(1);
+        let mut needed = 0u64;
+        for d in decls {
+            needed = needed.saturating_add(Map::bytes(d, cpus));
+            if needed > limit {
+                return Err(MapError::OverLimit {
+                    name: d.name().into(),
+                    needed,
+                    limit,
+                });
+            }
+        }
+        let mut maps = Vec::new();
+        maps.try_reserve_exact(decls.len())
+            .map_err(|_| MapError::NoMemory(alloc::string::String::new()))?;
+        for d in decls {
+            maps.push(Map::new(*d, cpus, seed).map_err(|_| MapError::NoMemory(d.name().into()))?);
+        }
+        Ok(Maps { maps })
+    }
+
+    /// The map with id `id`.
+    #[inline]
+    pub fn get(&self, id: u32) -> Option<&Map> {
+        self.maps.get(id as usize)
+    }
+
+    /// The map named `name`.
+    pub fn by_name(&self, name: &str) -> Option<&Map> {
+        self.maps.iter().find(|m| m.decl.name() == name)
+    }
+
+    /// Every map, by id.
+    pub fn iter(&self) -> impl Iterator<Item = &Map> {
+        self.maps.iter()
+    }
+
+    /// Whether the filter declares no map.
+    pub fn is_empty(&self) -> bool {
+        self.maps.is_empty()
+    }
+
+    /// Bytes the maps take.
+    pub fn bytes(&self, cpus: usize) -> u64 {
+        self.maps
+            .iter()
+            .map(|m| Map::bytes(&m.decl, cpus.max(1)))
+            .sum()
+    }
+
+    /// Lets the tries reuse the nodes deletes unlinked, now that no reader
+    /// can hold them. Cheap when there are none.
+    pub fn reclaim(&self, _: GracePeriod) {
+        for m in &self.maps {
+            if let Store::Lpm(t) = &m.store {
+                if t.has_limbo() {
+                    t.reclaim();
+                }
+            }
+        }
+    }
+}

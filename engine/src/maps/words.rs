@@ -1,0 +1,222 @@
+//! The storage every map is built from: preallocated arrays of `AtomicU64`
+//! words, bytes packed little-endian into them, per-slot sequence words,
+//! and the writer lock.
+//!
+//! Every byte a reader on another CPU can see is inside an atomic word, so
+//! concurrent readers and writers never race in the Rust sense (no
+//! `unsafe`, no data race); the protocols below make what a reader sees
+//! consistent.
+//!
+//! **Sequence words** (a seqcount per slot). Bit 0 set means a write is in
+//! progress; a writer sets it, writes, then stores the word with bit 0
+//! clear and the counter (bits [`SEQ_SHIFT`]..) advanced. A reader loads
+//! the word (Acquire), waits while bit 0 is set, copies what it needs
+//! (Relaxed), fences (Acquire) and loads the word again: if it changed, the
+//! copy may be torn and is redone. A reader waits only while one bounded
+//! write of that one slot is in progress.
+//!
+//! **Writers** of a slot are serialized by setting bit 0 with a
+//! compare-and-swap ([`begin_write`]), so bit 0 is also the slot's lock.
+//! Structural changes (a hash insert's probe, the trie's links) take the
+//! map's [`WriterLock`] as well. A writer never waits for a reader.
+
+use core::sync::atomic::{fence, AtomicBool, AtomicU64, Ordering};
+
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+
+/// Bit 0 of a sequence word: a write is in progress.
+pub(crate) const WRITING: u64 = 1;
+/// The counter of a sequence word starts at this bit; bits between are the
+/// slot's state where a kind keeps one there.
+pub(crate) const SEQ_SHIFT: u32 = 8;
+/// How many times a reader retries a slot a writer keeps changing before it
+/// gives up (and reports the entry missing). Each retry means a complete
+/// write of that slot happened meanwhile; no honest updater comes close.
+pub(crate) const RETRIES: u32 = 1 << 16;
+
+/// Why a map could not be allocated.
+#[derive(Debug)]
+pub(crate) struct NoMemory;
+
+/// `n` zeroed words, or [`NoMemory`].
+pub(crate) fn alloc_words(n: usize) -> Result<Box<[AtomicU64]>, NoMemory> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(n).map_err(|_| NoMemory)?;
+    v.resize_with(n, || AtomicU64::new(0));
+    Ok(v.into_boxed_slice())
+}
+
+/// Words needed for `bytes` bytes.
+pub(crate) const fn words_for(bytes: usize) -> usize {
+    bytes.div_ceil(8)
+}
+
+/// Copies `dst.len()` bytes out of `words` (little-endian packing).
+#[inline]
+pub(crate) fn load_bytes(words: &[AtomicU64], dst: &mut [u8]) {
+    for (chunk, w) in dst.chunks_mut(8).zip(words) {
+        let v = w.load(Ordering::Relaxed).to_le_bytes();
+        chunk.copy_from_slice(&v[..chunk.len()]);
+    }
+}
+
+/// Stores `src` into `words` (the last word's unused bytes zero).
+#[inline]
+pub(crate) fn store_bytes(words: &[AtomicU64], src: &[u8]) {
+    for (chunk, w) in src.chunks(8).zip(words) {
+        let mut v = [0u8; 8];
+        v[..chunk.len()].copy_from_slice(chunk);
+        w.store(u64::from_le_bytes(v), Ordering::Relaxed);
+    }
+}
+
+/// Stores zero into every word.
+pub(crate) fn zero(words: &[AtomicU64]) {
+    for w in words {
+        w.store(0, Ordering::Relaxed);
+    }
+}
+
+/// A key packed into words once per call, to compare and hash word-wise.
+#[derive(Clone, Copy)]
+pub(crate) struct Key {
+    pub(crate) words: [u64; words_for(wasmnf_common::maps::KEY_SIZE_MAX as usize)],
+    pub(crate) n: usize,
+}
+
+impl Key {
+    /// `bytes` packed (at most `KEY_SIZE_MAX` bytes; the caller checked).
+    #[inline]
+    pub(crate) fn pack(bytes: &[u8]) -> Key {
+        let mut k = Key {
+            words: [0; words_for(wasmnf_common::maps::KEY_SIZE_MAX as usize)],
+            n: words_for(bytes.len()),
+        };
+        for (chunk, w) in bytes.chunks(8).zip(k.words.iter_mut()) {
+            let mut v = [0u8; 8];
+            v[..chunk.len()].copy_from_slice(chunk);
+            *w = u64::from_le_bytes(v);
+        }
+        k
+    }
+
+    /// The packed words.
+    #[inline]
+    pub(crate) fn words(&self) -> &[u64] {
+        &self.words[..self.n]
+    }
+
+    /// Whether `stored` holds this key (Relaxed loads: inside a read
+    /// section or under the writer's lock).
+    #[inline]
+    pub(crate) fn matches(&self, stored: &[AtomicU64]) -> bool {
+        self.words()
+            .iter()
+            .zip(stored)
+            .all(|(k, s)| *k == s.load(Ordering::Relaxed))
+    }
+
+    /// Stores the key into `dst`.
+    pub(crate) fn store(&self, dst: &[AtomicU64]) {
+        for (k, d) in self.words().iter().zip(dst) {
+            d.store(*k, Ordering::Relaxed);
+        }
+    }
+
+    /// A keyed hash of the key (not cryptographic: the seed, random per
+    /// map where the host has randomness, keeps an outsider from choosing
+    /// colliding keys blindly, and probes are bounded anyway).
+    #[inline]
+    pub(crate) fn hash(&self, seed: u64) -> u64 {
+        let mut h = seed ^ 0x9e37_79b9_7f4a_7c15;
+        for &w in self.words() {
+            h = (h ^ w).wrapping_mul(0xff51_afd7_ed55_8ccd);
+            h ^= h >> 29;
+        }
+        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        h ^ (h >> 32)
+    }
+}
+
+/// Reads under sequence word `seq`: runs `read` until it saw a state no
+/// writer changed meanwhile, and returns what it returned with the state
+/// (the word without bit 0). `None` after [`RETRIES`] torn attempts.
+#[inline]
+pub(crate) fn read_section<T>(seq: &AtomicU64, mut read: impl FnMut(u64) -> T) -> Option<(u64, T)> {
+    for _ in 0..RETRIES {
+        let before = seq.load(Ordering::Acquire);
+        if before & WRITING != 0 {
+            core::hint::spin_loop();
+            continue;
+        }
+        let out = read(before);
+        fence(Ordering::Acquire);
+        if seq.load(Ordering::Relaxed) == before {
+            return Some((before, out));
+        }
+    }
+    None
+}
+
+/// Starts a write of the slot of `seq`: waits for a write in progress on
+/// another CPU (one bounded write) and sets bit 0. Returns the word as it
+/// was, for [`end_write`].
+#[inline]
+pub(crate) fn begin_write(seq: &AtomicU64) -> u64 {
+    loop {
+        let cur = seq.load(Ordering::Relaxed);
+        if cur & WRITING == 0
+            && seq
+                .compare_exchange_weak(cur, cur | WRITING, Ordering::Acquire, Ordering::Relaxed)
+                .is_ok()
+        {
+            // Orders the data stores after the odd word (as the kernel's
+            // write_seqcount_begin does with smp_wmb).
+            fence(Ordering::Release);
+            return cur;
+        }
+        core::hint::spin_loop();
+    }
+}
+
+/// Ends a write begun at `before`: the slot's state becomes `state` (bits
+/// 1..[`SEQ_SHIFT`]) and the counter advances.
+#[inline]
+pub(crate) fn end_write(seq: &AtomicU64, before: u64, state: u64) {
+    let counter = (before >> SEQ_SHIFT).wrapping_add(1) << SEQ_SHIFT;
+    seq.store(
+        counter | (state & ((1 << SEQ_SHIFT) - 2)),
+        Ordering::Release,
+    );
+}
+
+/// The map-wide lock of structural writers (hash inserts and deletes, trie
+/// changes). Readers never take it. In the kernel a writer holds it with
+/// bottom halves off, for one bounded operation (docs/abi.md "Maps").
+#[derive(Default)]
+pub(crate) struct WriterLock(AtomicBool);
+
+/// Evidence that the caller holds a [`WriterLock`]: functions that change
+/// a map's structure take it.
+pub(crate) struct Locked<'a>(&'a AtomicBool);
+
+impl WriterLock {
+    /// Takes the lock, spinning while another writer holds it.
+    pub(crate) fn lock(&self) -> Locked<'_> {
+        while self
+            .0
+            .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            core::hint::spin_loop();
+        }
+        Locked(&self.0)
+    }
+}
+
+impl Drop for Locked<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
+    }
+}
