@@ -237,7 +237,8 @@ fn bench(mode: &str, s: &Set<'_>, loops: usize, reps: usize) -> Vec<Row> {
     add(
         "wasmnf replay loop",
         time(reps, n_net, || {
-            let (report, _) = wasmnf_ctl::replay::run(&mut inst, &s.replay, loops as u32, |_| {});
+            let (report, _) =
+                wasmnf_ctl::replay::run(&mut inst, None, &s.replay, loops as u32, |_| {});
             report.counters.counters.dropped * loops as u64
         }),
     );
@@ -246,7 +247,7 @@ fn bench(mode: &str, s: &Set<'_>, loops: usize, reps: usize) -> Vec<Row> {
     let mut reported = Vec::new();
     let mut dropped = 0;
     for _ in 0..reps {
-        let (report, _) = wasmnf_ctl::replay::run(&mut inst, &s.replay, loops as u32, |_| {});
+        let (report, _) = wasmnf_ctl::replay::run(&mut inst, None, &s.replay, loops as u32, |_| {});
         reported.push(report.ns_per_packet);
         dropped = report.counters.counters.dropped * loops as u64;
     }

@@ -9,6 +9,7 @@
 //! these types in their signatures.
 
 use core::ffi::c_void;
+#[cfg(target_pointer_width = "64")]
 use core::mem::{offset_of, size_of};
 
 /// A run's verdict as it crosses the interface: netfilter's own numbers,
@@ -342,6 +343,8 @@ impl Default for Refusal {
 
 // The layout both sides rely on (x86_64, the only target of the module).
 // A change here changes the engine object's ABI: rebuild both sides.
+// (Filters, built for wasm32, use only the crate's `maps` module.)
+#[cfg(target_pointer_width = "64")]
 const _: () = {
     assert!(size_of::<RunResult>() == 12);
     assert!(offset_of!(RunResult, status) == 4);

@@ -4,5 +4,6 @@
 
 pub mod capture;
 pub mod counters;
+pub mod maptext;
 pub mod netlink;
 pub mod replay;

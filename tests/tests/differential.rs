@@ -41,7 +41,7 @@ fn comparable(frames: &Frames, i: usize) -> bool {
 fn engine(frames: &Frames, filter: &str, config: &[&str]) -> Vec<bool> {
     let mut inst = load(filter, config);
     let packets = replay::Packets::new(frames, Hook::Prerouting);
-    let (report, verdicts) = replay::run(&mut inst, &packets, 1, |_| {});
+    let (report, verdicts) = replay::run(&mut inst, None, &packets, 1, |_| {});
     assert_eq!(report.counters.counters.errors(), 0);
     verdicts.iter().map(|v| *v == Some(Verdict::Drop)).collect()
 }
@@ -155,7 +155,7 @@ fn generated_capture_matches_libpcap_with_the_example_filters() {
         "gen",
         &frames,
         "ip and src net 10.0.0.0/8",
-        "cidr_filter",
+        "cidr_list",
         &["deny=10.0.0.0/8"],
     )
     .unwrap();
@@ -163,7 +163,7 @@ fn generated_capture_matches_libpcap_with_the_example_filters() {
         "gen",
         &frames,
         "ip6 and src net 2001:db8::/32",
-        "cidr_filter",
+        "cidr_list",
         &["deny=2001:db8::/32"],
     )
     .unwrap();

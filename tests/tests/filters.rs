@@ -102,9 +102,9 @@ fn drop_port() {
 }
 
 #[test]
-fn cidr_filter() {
+fn cidr_list() {
     let from4 = |a: [u8; 4]| tcp4_syn_from(a, 443);
-    let mut deny = load("cidr_filter", &["deny=192.0.2.0/24, 2001:db8::/32"]);
+    let mut deny = load("cidr_list", &["deny=192.0.2.0/24, 2001:db8::/32"]);
     check(
         &mut deny,
         &[
@@ -119,7 +119,7 @@ fn cidr_filter() {
             ("truncated", from4(SRC4)[..10].to_vec(), A),
         ],
     );
-    let mut allow = load("cidr_filter", &["allow=10.0.0.0/8,::1"]);
+    let mut allow = load("cidr_list", &["allow=10.0.0.0/8,::1"]);
     check(
         &mut allow,
         &[
@@ -128,10 +128,10 @@ fn cidr_filter() {
             ("v6 not allowed", tcp6(443), D),
         ],
     );
-    let mut dst = load("cidr_filter", &["deny=198.51.100.0/24", "addr=dst"]);
+    let mut dst = load("cidr_list", &["deny=198.51.100.0/24", "addr=dst"]);
     check(&mut dst, &[("denied destination", from4(SRC4), D)]);
-    assert!(init_error("cidr_filter", &["deny=10.0.0.0/33"]).contains("`deny`"));
-    assert!(init_error("cidr_filter", &["addr=both"]).contains("`addr`"));
+    assert!(init_error("cidr_list", &["deny=10.0.0.0/33"]).contains("`deny`"));
+    assert!(init_error("cidr_list", &["addr=both"]).contains("`addr`"));
     // Prefix lengths at the edges: /0 of one family only, IPv6 prefixes
     // ending inside the address's low 64 bits (SRC6 is 2001:db8::1).
     for (deny, v4, v6) in [
@@ -143,7 +143,7 @@ fn cidr_filter() {
         ("2001:db8:0:0:8000::/65", A, A),
         ("2001:db8::/64", A, D),
     ] {
-        let mut f = load("cidr_filter", &[&format!("deny={deny}")]);
+        let mut f = load("cidr_list", &[&format!("deny={deny}")]);
         let what4 = format!("{deny}: v4");
         let what6 = format!("{deny}: v6");
         check(
@@ -158,7 +158,7 @@ fn cidr_filter() {
             .collect::<Vec<_>>()
             .join(",")
     };
-    let mut full = load("cidr_filter", &[&format!("deny={}", list(64))]);
+    let mut full = load("cidr_list", &[&format!("deny={}", list(64))]);
     check(
         &mut full,
         &[
@@ -166,7 +166,7 @@ fn cidr_filter() {
             ("outside all 64", from4([10, 64, 1, 1]), A),
         ],
     );
-    assert!(init_error("cidr_filter", &[&format!("deny={}", list(65))]).contains("more than 64"));
+    assert!(init_error("cidr_list", &[&format!("deny={}", list(65))]).contains("more than 64"));
 }
 
 #[test]

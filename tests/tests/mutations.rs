@@ -10,7 +10,7 @@ fn mutated_modules_never_panic() {
     let pkts = [udp4(8080, b"x"), tcp6(80), vec![0x45; 3], Vec::new()];
     let mut rng = Rng(0x5eed);
     let (mut refused, mut loaded) = (0, 0);
-    for name in ["drop_port", "dns_block", "cidr_filter"] {
+    for name in ["drop_port", "dns_block", "cidr_list"] {
         let original = wasm(name);
         for round in 0..400 {
             let mut bytes = original.clone();

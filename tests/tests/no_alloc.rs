@@ -66,7 +66,7 @@ fn runs_allocate_nothing() {
     let filters: [(&str, &[&str]); 6] = [
         ("accept_all", &[]),
         ("drop_port", &["port=8080"]),
-        ("cidr_filter", &["deny=10.0.0.0/8,2001:db8::/32"]),
+        ("cidr_list", &["deny=10.0.0.0/8,2001:db8::/32"]),
         ("dns_block", &["names=example.com"]),
         ("icmp_ratelimit", &["rate=5"]),
         ("syn_flood", &["max=3"]),

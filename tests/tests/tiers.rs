@@ -86,7 +86,7 @@ const EXAMPLES: [(&str, &[&str]); 7] = [
     ("accept_all", &[]),
     ("drop_all", &[]),
     ("drop_port", &["port=8080"]),
-    ("cidr_filter", &["deny=10.0.0.0/8,2001:db8::/32"]),
+    ("cidr_list", &["deny=10.0.0.0/8,2001:db8::/32"]),
     ("dns_block", &["names=example.com"]),
     ("icmp_ratelimit", &["rate=5"]),
     ("syn_flood", &["max=3"]),
@@ -434,7 +434,7 @@ fn mutated_modules_run_alike() {
     for name in [
         "drop_port",
         "dns_block",
-        "cidr_filter",
+        "cidr_list",
         "icmp_ratelimit",
         "syn_flood",
     ] {

@@ -4,10 +4,12 @@ use super::{load_filter, parse_hook, read_filter, Code, Failure, FilterArgs, Res
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::PathBuf;
+use wasmnf_common::maps::{kind, ret, update};
 use wasmnf_ctl::capture::Frames;
 use wasmnf_ctl::counters::Counter;
+use wasmnf_ctl::maptext;
 use wasmnf_ctl::replay;
-use wasmnf_engine::{Hook, Verdict};
+use wasmnf_engine::{Cpus, Filter, GracePeriod, Hook, Verdict};
 
 /// Run a pcap or pcapng capture through a filter, offline
 #[derive(clap::Args, Debug)]
@@ -35,14 +37,160 @@ pub struct Args {
     /// Passes over the capture, for steadier timing (counts are from the first)
     #[arg(long, default_value_t = 1, value_name = "N")]
     pub repeat: u32,
+    /// Fill the filter's map NAME from FILE before any packet (one `KEY
+    /// [VALUE]` per line, typed by the map's declaration), repeatable
+    #[arg(long = "map", value_name = "NAME=@FILE")]
+    pub maps: Vec<String>,
+    /// Print every map of the filter after the run
+    #[arg(long)]
+    pub dump_maps: bool,
     /// Print JSON instead of text
     #[arg(long)]
     pub json: bool,
 }
 
+/// Parses and loads every `--map NAME=@FILE` into `filter`'s maps: all
+/// files are read and parsed first, so a bad line loads nothing.
+fn fill_maps(filter: &Filter, specs: &[String]) -> Result {
+    let mut loads = Vec::new();
+    for spec in specs {
+        let Some((name, file)) = spec.split_once("=@") else {
+            return Err(Failure::new(
+                Code::Usage,
+                format!("--map {spec}: expected NAME=@FILE"),
+            ));
+        };
+        let Some(map) = filter.maps().by_name(name) else {
+            let names: Vec<&str> = filter.maps().iter().map(|m| m.decl().name()).collect();
+            return Err(Failure::new(
+                Code::Usage,
+                match names.is_empty() {
+                    true => format!("--map {spec}: the filter declares no maps"),
+                    false => format!(
+                        "--map {spec}: the filter has no map `{name}` (it has {})",
+                        names.join(", ")
+                    ),
+                },
+            ));
+        };
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| Failure::new(Code::Io, format!("cannot read map file {file}: {e}")))?;
+        let entries = maptext::parse_file(map.decl(), file, &text)
+            .map_err(|e| Failure::new(Code::Usage, e))?;
+        loads.push((map, file, entries));
+    }
+    for (map, file, entries) in loads {
+        for (n, (k, v)) in entries.iter().enumerate() {
+            let r = map.update(k, v, update::ANY, Cpus::All);
+            if r != ret::OK {
+                let why = match r {
+                    ret::E2BIG => format!(
+                        "map `{}` is full ({} entries)",
+                        map.decl().name(),
+                        map.decl().max_entries
+                    ),
+                    other => format!("map `{}` refused it (errno {})", map.decl().name(), -other),
+                };
+                return Err(Failure::new(
+                    Code::Refused,
+                    format!(
+                        "{file}: entry {} (`{}`): {why}; {n} entries went in before it",
+                        n + 1,
+                        maptext::format_key(map.decl(), k)
+                    ),
+                ));
+            }
+        }
+    }
+    filter.maps().reclaim(GracePeriod::elapsed());
+    Ok(())
+}
+
+/// Every map, as `--dump-maps` shows it.
+fn dumps(filter: &Filter) -> Vec<maptext::Dump> {
+    filter
+        .maps()
+        .iter()
+        .map(|m| {
+            let d = m.decl();
+            let mut entries = Vec::new();
+            m.entries(|k, values| {
+                let all_zero = values.iter().all(|v| v.iter().all(|b| *b == 0));
+                if matches!(d.kind, kind::ARRAY | kind::PERCPU_ARRAY) && all_zero {
+                    return;
+                }
+                let one = !d.per_cpu();
+                entries.push((
+                    k.to_vec(),
+                    maptext::DumpEntry {
+                        key: maptext::format_key(d, k),
+                        value: one.then(|| maptext::json_value(d, &values[0])),
+                        values: (!one)
+                            .then(|| values.iter().map(|v| maptext::json_value(d, v)).collect()),
+                        sum: (!one)
+                            .then(|| maptext::sum(d, values))
+                            .flatten()
+                            .map(|s| maptext::json_value(d, &s)),
+                    },
+                ));
+            });
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            maptext::Dump {
+                name: d.name().into(),
+                kind: kind::name(d.kind).unwrap_or("?"),
+                types: maptext::describe(d),
+                max_entries: d.max_entries,
+                entries: entries.into_iter().map(|(_, e)| e).collect(),
+            }
+        })
+        .collect()
+}
+
+/// A JSON value as `--dump-maps` prints it in text: numbers and addresses
+/// space-separated.
+fn text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Array(items) => items.iter().map(text).collect::<Vec<_>>().join(" "),
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn print_dumps(dumps: &[maptext::Dump]) {
+    for d in dumps {
+        println!(
+            "map {} ({}; {} of {} entries)",
+            d.name,
+            d.types,
+            d.entries.len(),
+            d.max_entries
+        );
+        for e in &d.entries {
+            match (&e.value, &e.values) {
+                (Some(v), _) => println!("  {}  {}", e.key, text(v)),
+                (None, Some(per_cpu)) => {
+                    let cpus: Vec<String> = per_cpu
+                        .iter()
+                        .enumerate()
+                        .map(|(i, v)| format!("cpu{i} {}", text(v)))
+                        .collect();
+                    let sum = e
+                        .sum
+                        .as_ref()
+                        .map(|s| format!("  sum {}", text(s)))
+                        .unwrap_or_default();
+                    println!("  {}  {}{sum}", e.key, cpus.join("  "));
+                }
+                _ => println!("  {}", e.key),
+            }
+        }
+    }
+}
+
 pub fn run(args: Args) -> Result {
     let wasm = read_filter(&args.filter)?;
-    let (_, mut inst) = load_filter(&args.filter, &wasm, &args.load)?;
+    let (filter, mut inst) = load_filter(&args.filter, &wasm, &args.load)?;
+    fill_maps(&filter, &args.maps)?;
     let frames = Frames::read(&args.capture).map_err(|e| Failure::new(Code::Io, e.to_string()))?;
     let ip = frames.frames.iter().filter(|f| f.net.is_some()).count() as u64;
     let total = ip * u64::from(args.repeat.max(1));
@@ -55,7 +203,8 @@ pub fn run(args: Args) -> Result {
         bar
     });
     let packets = replay::Packets::new(&frames, args.hook);
-    let (report, verdicts) = replay::run(&mut inst, &packets, args.repeat, |done| {
+    let maps = (!filter.maps().is_empty()).then(|| filter.maps());
+    let (report, verdicts) = replay::run(&mut inst, maps, &packets, args.repeat, |done| {
         if let Some(bar) = &bar {
             bar.set_position(done);
         }
@@ -75,7 +224,12 @@ pub fn run(args: Args) -> Result {
             .map_err(io)?;
     }
     if args.json {
-        super::print_json(&report);
+        match args.dump_maps {
+            true => {
+                super::print_json(&serde_json::json!({ "replay": report, "maps": dumps(&filter) }))
+            }
+            false => super::print_json(&report),
+        }
         return Ok(());
     }
     let r = report;
@@ -96,5 +250,8 @@ pub fn run(args: Args) -> Result {
         "  time          {:.1} ns/packet, {:.2} Mpps ({} packets x {} passes, {} engine)",
         r.ns_per_packet, r.mpps, packets, r.repeat, r.engine
     );
+    if args.dump_maps {
+        print_dumps(&dumps(&filter));
+    }
     Ok(())
 }

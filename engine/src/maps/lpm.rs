@@ -26,7 +26,6 @@ use super::words::{
     NoMemory, WriterLock,
 };
 use alloc::boxed::Box;
-use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use wasmnf_common::maps::{ret, update};
 
@@ -57,11 +56,14 @@ pub(crate) struct Lpm {
     max_entries: u32,
     root: AtomicU32,
     count: AtomicU32,
-    /// Free nodes (a stack) and unlinked nodes waiting for a grace period;
-    /// only writers touch them, under `lock`.
-    free: Box<[AtomicU32]>,
+    /// Nodes `fresh..=pool` were never used; `free` holds nodes freed
+    /// again, `limbo` unlinked nodes waiting for a grace period. Only
+    /// writers touch them, under `lock`.
+    fresh: AtomicU32,
+    pool: u32,
+    free: Stack,
     free_top: AtomicU32,
-    limbo: Box<[AtomicU32]>,
+    limbo: Stack,
     limbo_top: AtomicU32,
     lock: WriterLock,
 }
@@ -86,11 +88,24 @@ fn masked(a: u128, len: u32) -> u128 {
     }
 }
 
-fn stack(n: usize) -> Result<Box<[AtomicU32]>, NoMemory> {
-    let mut v = Vec::new();
-    v.try_reserve_exact(n).map_err(|_| NoMemory)?;
-    v.resize_with(n, || AtomicU32::new(0));
-    Ok(v.into_boxed_slice())
+/// `u32` node numbers, two per word.
+struct Stack(Box<[AtomicU64]>);
+
+impl Stack {
+    fn new(n: usize) -> Result<Stack, NoMemory> {
+        Ok(Stack(alloc_words(n.div_ceil(2))?))
+    }
+
+    fn get(&self, i: u32) -> u32 {
+        (self.0[i as usize / 2].load(Ordering::Relaxed) >> (32 * (i % 2))) as u32
+    }
+
+    fn set(&self, i: u32, n: u32) {
+        let w = &self.0[i as usize / 2];
+        let shift = 32 * (i % 2);
+        let v = w.load(Ordering::Relaxed) & !(0xffff_ffffu64 << shift) | u64::from(n) << shift;
+        w.store(v, Ordering::Relaxed);
+    }
 }
 
 impl Lpm {
@@ -105,11 +120,6 @@ impl Lpm {
     ) -> Result<Lpm, NoMemory> {
         let stride = VALUE + words_for(value_size);
         let pool = Self::pool(max_entries);
-        let free = stack(pool)?;
-        // Node 0 is "no node"; nodes 1..=pool are free.
-        for (i, slot) in free.iter().enumerate() {
-            slot.store((pool - i) as u32, Ordering::Relaxed);
-        }
         Ok(Lpm {
             nodes: alloc_words((pool + 1).checked_mul(stride).ok_or(NoMemory)?)?,
             stride,
@@ -117,9 +127,12 @@ impl Lpm {
             max_entries,
             root: AtomicU32::new(0),
             count: AtomicU32::new(0),
-            free,
-            free_top: AtomicU32::new(pool as u32),
-            limbo: stack(pool)?,
+            // Node 0 is "no node".
+            fresh: AtomicU32::new(1),
+            pool: pool as u32,
+            free: Stack::new(pool)?,
+            free_top: AtomicU32::new(0),
+            limbo: Stack::new(pool)?,
             limbo_top: AtomicU32::new(0),
             lock: WriterLock::default(),
         })
@@ -128,7 +141,7 @@ impl Lpm {
     /// Bytes [`Lpm::new`] allocates.
     pub(crate) fn bytes(value_size: usize, max_entries: u32) -> u64 {
         let pool = Self::pool(max_entries) as u64;
-        (pool + 1) * (VALUE + words_for(value_size)) as u64 * 8 + 2 * pool * 4
+        (pool + 1) * (VALUE + words_for(value_size)) as u64 * 8 + 2 * pool.div_ceil(2) * 8
     }
 
     /// The address bits of an `lpm` map's keys.
@@ -223,14 +236,19 @@ impl Lpm {
     }
 
     fn free_nodes(&self) -> u32 {
-        self.free_top.load(Ordering::Relaxed)
+        self.free_top.load(Ordering::Relaxed) + (self.pool + 1 - self.fresh.load(Ordering::Relaxed))
     }
 
-    /// A free node, initialized (unreachable until linked).
+    /// A free node, initialized (unreachable until linked). The caller
+    /// checked [`Lpm::free_nodes`].
     fn alloc(&self, plen: u32, key: u128, value: Option<&[u8]>) -> u32 {
-        let top = self.free_top.load(Ordering::Relaxed) - 1;
-        self.free_top.store(top, Ordering::Relaxed);
-        let n = self.free[top as usize].load(Ordering::Relaxed);
+        let top = self.free_top.load(Ordering::Relaxed);
+        let n = if top > 0 {
+            self.free_top.store(top - 1, Ordering::Relaxed);
+            self.free.get(top - 1)
+        } else {
+            self.fresh.fetch_add(1, Ordering::Relaxed)
+        };
         let node = self.node(n);
         node[LINKS].store(0, Ordering::Relaxed);
         node[PLEN].store(u64::from(plen), Ordering::Relaxed);
@@ -250,7 +268,7 @@ impl Lpm {
 
     fn retire(&self, n: u32) {
         let top = self.limbo_top.load(Ordering::Relaxed);
-        self.limbo[top as usize].store(n, Ordering::Relaxed);
+        self.limbo.set(top, n);
         self.limbo_top.store(top + 1, Ordering::Relaxed);
     }
 
@@ -388,8 +406,7 @@ impl Lpm {
         let waiting = self.limbo_top.swap(0, Ordering::Relaxed);
         let mut top = self.free_top.load(Ordering::Relaxed);
         for i in 0..waiting {
-            let n = self.limbo[i as usize].load(Ordering::Relaxed);
-            self.free[top as usize].store(n, Ordering::Relaxed);
+            self.free.set(top, self.limbo.get(i));
             top += 1;
         }
         self.free_top.store(top, Ordering::Relaxed);

@@ -22,8 +22,8 @@
 
 use core::sync::atomic::{fence, AtomicBool, AtomicU64, Ordering};
 
+use alloc::alloc::Layout;
 use alloc::boxed::Box;
-use alloc::vec::Vec;
 
 /// Bit 0 of a sequence word: a write is in progress.
 pub(crate) const WRITING: u64 = 1;
@@ -39,12 +39,24 @@ pub(crate) const RETRIES: u32 = 1 << 16;
 #[derive(Debug)]
 pub(crate) struct NoMemory;
 
-/// `n` zeroed words, or [`NoMemory`].
+/// `n` zeroed words, or [`NoMemory`]. Zeroed by the allocator, so a large
+/// map costs no page it never touches (userspace: untouched pages of a
+/// fresh mapping; the kernel: `__GFP_ZERO`).
+#[allow(unsafe_code)]
 pub(crate) fn alloc_words(n: usize) -> Result<Box<[AtomicU64]>, NoMemory> {
-    let mut v = Vec::new();
-    v.try_reserve_exact(n).map_err(|_| NoMemory)?;
-    v.resize_with(n, || AtomicU64::new(0));
-    Ok(v.into_boxed_slice())
+    if n == 0 {
+        return Ok(Box::default());
+    }
+    let layout = Layout::array::<AtomicU64>(n).map_err(|_| NoMemory)?;
+    // SAFETY: `layout` has a non-zero size (n > 0).
+    let ptr = unsafe { alloc::alloc::alloc_zeroed(layout) }.cast::<AtomicU64>();
+    if ptr.is_null() {
+        return Err(NoMemory);
+    }
+    // SAFETY: `ptr` is a fresh allocation of `layout` (n `AtomicU64`s, the
+    // global allocator's, as `Box` frees it), and all-zero bytes are a valid
+    // `AtomicU64` (`AtomicU64::new(0)`). The box owns it from here.
+    Ok(unsafe { Box::from_raw(core::ptr::slice_from_raw_parts_mut(ptr, n)) })
 }
 
 /// Words needed for `bytes` bytes.

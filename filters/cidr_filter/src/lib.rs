@@ -1,38 +1,42 @@
-//! Drops packets by address prefix.
-//! Config: `deny=PREFIX,...` drops matching packets; `allow=PREFIX,...` drops
-//! every packet that matches no allowed prefix; `addr=src|dst` (default
-//! `src`) picks the address tested. Deny is checked first. Prefixes are
-//! IPv4 or IPv6 (`10.0.0.0/8`, `2001:db8::/32`, or a bare address); at most
-//! 64 per list.
+//! Drops packets by address prefix, looked up in longest-prefix maps the
+//! host keeps: `deny` (a million prefixes) and `allow` (65,536), IPv4 and
+//! IPv6 in each. Fill them from files (`wasmnf replay --map deny=@FILE`,
+//! one prefix per line), or for a handful of prefixes from the
+//! configuration: `deny=PREFIX,...`, `allow=PREFIX,...`. A packet whose
+//! address is in `deny` is dropped. Giving `allow` (possibly empty:
+//! `--config allow=` with `--map allow=@FILE`) turns on the allow list:
+//! every packet whose address is in no `allow` prefix is dropped too.
+//! `addr=src|dst` (default `src`) picks the address tested.
 #![no_std]
-use wasmnf_sdk::{config, entry, InitError, Packet, PrefixSet, State, Verdict};
+use core::net::IpAddr;
+use wasmnf_sdk::{config, entry, maps, InitError, LpmMap, Packet, State, Verdict};
 
-type Prefixes = PrefixSet<64>;
+maps! {
+    /// Prefixes to drop (the value is free for the user: a list id, say).
+    static DENY: LpmMap<IpAddr, u32> = "deny", 1_000_000;
+    /// Prefixes to keep when any is given.
+    static ALLOW: LpmMap<IpAddr, u32> = "allow", 65_536;
+}
 
-static DENY: State<Prefixes> = State::new(PrefixSet::new());
-static ALLOW: State<Prefixes> = State::new(PrefixSet::new());
-/// Whether `allow` was given (an empty allow list drops everything).
-static HAS_ALLOW: State<bool> = State::new(false);
 static USE_DST: State<bool> = State::new(false);
+static HAS_ALLOW: State<bool> = State::new(false);
 
-/// Adds the prefixes of config `key` to `list` (in place: a set is a few
-/// KiB, more than a filter's stack should copy); whether `key` was given.
-fn parse_into(key: &'static str, list: &mut Prefixes) -> Result<bool, InitError> {
-    let parsed = config::with(key, |value| {
+/// Adds the prefixes of config `key` to `map`; whether `key` was given.
+fn insert_config(key: &'static str, map: &LpmMap<IpAddr, u32>) -> Result<bool, InitError> {
+    let given = config::with(key, |value| {
         for item in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
             let cidr = item.parse().map_err(|_| InitError::Invalid(key))?;
-            if !list.insert(cidr) {
-                return Err(InitError::Message("more than 64 prefixes in one list"));
-            }
+            map.insert_cidr(cidr, &1)
+                .map_err(|_| InitError::Message("a map is full"))?;
         }
         Ok(())
     })?;
-    Ok(parsed.transpose()?.is_some())
+    Ok(given.transpose()?.is_some())
 }
 
 fn init() -> Result<(), InitError> {
-    DENY.with(|deny| parse_into("deny", deny))?;
-    HAS_ALLOW.set(ALLOW.with(|allow| parse_into("allow", allow))?);
+    insert_config("deny", &DENY)?;
+    HAS_ALLOW.set(insert_config("allow", &ALLOW)?);
     USE_DST.set(match config::with("addr", |a| a == "dst")? {
         Some(true) => true,
         Some(false) if config::with("addr", |a| a == "src")? != Some(true) => {
@@ -48,15 +52,13 @@ fn filter(pkt: &Packet) -> Verdict {
         return Verdict::Accept;
     };
     let addr = if USE_DST.get() { ip.dst } else { ip.src };
-    if DENY.with(|deny| deny.contains(addr)) {
+    if DENY.lookup(&addr).is_some() {
         return Verdict::Drop;
     }
-    let allowed = !HAS_ALLOW.get() || ALLOW.with(|allow| allow.contains(addr));
-    if allowed {
-        Verdict::Accept
-    } else {
-        Verdict::Drop
+    if HAS_ALLOW.get() && ALLOW.lookup(&addr).is_none() {
+        return Verdict::Drop;
     }
+    Verdict::Accept
 }
 
 entry!(filter, init = init);

@@ -38,6 +38,7 @@
 
 pub mod config;
 mod list;
+pub mod maps;
 mod net;
 mod packet;
 mod prefix;
@@ -46,6 +47,7 @@ mod sys;
 
 pub use config::InitError;
 pub use list::List;
+pub use maps::{Array, Flags, HashMap, LpmMap, MapError, PerCpuArray, PerCpuHash};
 pub use net::{proto, Cidr, Fragment, Icmp, Ip, Tcp, TcpFlags, Udp, L3};
 pub use packet::{Ctx, Family, Hook, Packet};
 pub use prefix::PrefixSet;

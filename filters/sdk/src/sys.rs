@@ -10,6 +10,47 @@ extern "C" {
     fn ctx(field: i32) -> i64;
     fn config_get(key: i32, key_len: i32, val: i32, val_cap: i32) -> i32;
     fn set_error(ptr: i32, len: i32);
+    #[link_name = "map_lookup"]
+    fn map_lookup_raw(map: i32, key: i32, value: i32) -> i32;
+    #[link_name = "map_update"]
+    fn map_update_raw(map: i32, key: i32, value: i32, flags: i32) -> i32;
+    #[link_name = "map_delete"]
+    fn map_delete_raw(map: i32, key: i32) -> i32;
+    #[link_name = "map_add"]
+    fn map_add_raw(map: i32, key: i32, offset: i32, delta: i64) -> i32;
+}
+
+// The map imports: `key` and `value` are exactly the sizes the map declares
+// (the typed maps in `crate::maps` guarantee it); the host reads and writes
+// only those bytes, and traps on a range outside memory.
+
+/// `map_lookup`: copies the value into `value`.
+#[inline(always)]
+pub(crate) fn map_lookup(map: u32, key: &[u8], value: &mut [u8]) -> i32 {
+    // SAFETY: `key` and `value` are live buffers of this module's memory of
+    // the map's key and value sizes; the host writes only `value`.
+    unsafe { map_lookup_raw(map as i32, key.as_ptr() as i32, value.as_mut_ptr() as i32) }
+}
+
+/// `map_update`.
+#[inline(always)]
+pub(crate) fn map_update(map: u32, key: &[u8], value: &[u8], flags: i32) -> i32 {
+    // SAFETY: live buffers the host only reads.
+    unsafe { map_update_raw(map as i32, key.as_ptr() as i32, value.as_ptr() as i32, flags) }
+}
+
+/// `map_delete`.
+#[inline(always)]
+pub(crate) fn map_delete(map: u32, key: &[u8]) -> i32 {
+    // SAFETY: a live buffer the host only reads.
+    unsafe { map_delete_raw(map as i32, key.as_ptr() as i32) }
+}
+
+/// `map_add`: adds `delta` to the `u64` at byte `offset` of the value.
+#[inline(always)]
+pub(crate) fn map_add(map: u32, key: &[u8], offset: usize, delta: u64) -> i32 {
+    // SAFETY: a live buffer the host only reads.
+    unsafe { map_add_raw(map as i32, key.as_ptr() as i32, offset as i32, delta as i64) }
 }
 
 /// Reads a big-endian `u8`/`u16`/`u32` at `off`. The caller has checked that

@@ -1,0 +1,64 @@
+//! Drops packets by address prefix, from lists in the configuration: the
+//! list-based form of `cidr_filter` (which keeps its prefixes in longest-
+//! prefix maps), kept as the honest test of interpreted loops.
+//! Config: `deny=PREFIX,...` drops matching packets; `allow=PREFIX,...` drops
+//! every packet that matches no allowed prefix; `addr=src|dst` (default
+//! `src`) picks the address tested. Deny is checked first. Prefixes are
+//! IPv4 or IPv6 (`10.0.0.0/8`, `2001:db8::/32`, or a bare address); at most
+//! 64 per list.
+#![no_std]
+use wasmnf_sdk::{config, entry, InitError, Packet, PrefixSet, State, Verdict};
+
+type Prefixes = PrefixSet<64>;
+
+static DENY: State<Prefixes> = State::new(PrefixSet::new());
+static ALLOW: State<Prefixes> = State::new(PrefixSet::new());
+/// Whether `allow` was given (an empty allow list drops everything).
+static HAS_ALLOW: State<bool> = State::new(false);
+static USE_DST: State<bool> = State::new(false);
+
+/// Adds the prefixes of config `key` to `list` (in place: a set is a few
+/// KiB, more than a filter's stack should copy); whether `key` was given.
+fn parse_into(key: &'static str, list: &mut Prefixes) -> Result<bool, InitError> {
+    let parsed = config::with(key, |value| {
+        for item in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let cidr = item.parse().map_err(|_| InitError::Invalid(key))?;
+            if !list.insert(cidr) {
+                return Err(InitError::Message("more than 64 prefixes in one list"));
+            }
+        }
+        Ok(())
+    })?;
+    Ok(parsed.transpose()?.is_some())
+}
+
+fn init() -> Result<(), InitError> {
+    DENY.with(|deny| parse_into("deny", deny))?;
+    HAS_ALLOW.set(ALLOW.with(|allow| parse_into("allow", allow))?);
+    USE_DST.set(match config::with("addr", |a| a == "dst")? {
+        Some(true) => true,
+        Some(false) if config::with("addr", |a| a == "src")? != Some(true) => {
+            return Err(InitError::Invalid("addr"))
+        }
+        _ => false,
+    });
+    Ok(())
+}
+
+fn filter(pkt: &Packet) -> Verdict {
+    let Some(ip) = pkt.ip() else {
+        return Verdict::Accept;
+    };
+    let addr = if USE_DST.get() { ip.dst } else { ip.src };
+    if DENY.with(|deny| deny.contains(addr)) {
+        return Verdict::Drop;
+    }
+    let allowed = !HAS_ALLOW.get() || ALLOW.with(|allow| allow.contains(addr));
+    if allowed {
+        Verdict::Accept
+    } else {
+        Verdict::Drop
+    }
+}
+
+entry!(filter, init = init);
