@@ -15,7 +15,8 @@
 
 use serde::Serialize;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use wasmnf_common::maps::{elem_size, kind, ty, Decl};
+use wasmnf_common::maps::{elem_size, kind, ret, ty, update, Decl};
+use wasmnf_engine::{Cpus, Filter, GracePeriod};
 
 /// A one-line description of a declaration: `lpm ipv6/20 -> u32 x1`.
 pub fn describe(d: &Decl) -> String {
@@ -295,6 +296,89 @@ pub fn sum(d: &Decl, values: &[Vec<u8>]) -> Option<Vec<u8>> {
         out[chunk..chunk + w].copy_from_slice(&total.to_le_bytes()[..w]);
     }
     Some(out)
+}
+
+/// What kind of problem stopped [`fill`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FillErrorKind {
+    /// A bad `NAME=@FILE`, an unknown map, or a line that does not parse.
+    Usage,
+    /// A file could not be read.
+    Io,
+    /// The map refused an entry (full).
+    Refused,
+}
+
+/// Why [`fill`] stopped, in words that name the file and line or entry.
+#[derive(Debug)]
+pub struct FillError {
+    pub kind: FillErrorKind,
+    pub message: String,
+}
+
+/// Fills `filter`'s maps from `NAME=@FILE` specs (`replay --map`). Every
+/// file is read and parsed before any entry goes in, so a bad line loads
+/// nothing; a map that fills up part-way says how many entries went in.
+pub fn fill(filter: &Filter, specs: &[String]) -> Result<(), FillError> {
+    let fail = |kind, message| Err(FillError { kind, message });
+    let mut loads = Vec::new();
+    for spec in specs {
+        let Some((name, file)) = spec.split_once("=@") else {
+            return fail(
+                FillErrorKind::Usage,
+                format!("--map {spec}: expected NAME=@FILE"),
+            );
+        };
+        let Some(map) = filter.maps().by_name(name) else {
+            let names: Vec<&str> = filter.maps().iter().map(|m| m.decl().name()).collect();
+            return fail(
+                FillErrorKind::Usage,
+                match names.is_empty() {
+                    true => format!("--map {spec}: the filter declares no maps"),
+                    false => format!(
+                        "--map {spec}: the filter has no map `{name}` (it has {})",
+                        names.join(", ")
+                    ),
+                },
+            );
+        };
+        let text = match std::fs::read_to_string(file) {
+            Ok(t) => t,
+            Err(e) => {
+                return fail(
+                    FillErrorKind::Io,
+                    format!("cannot read map file {file}: {e}"),
+                )
+            }
+        };
+        match parse_file(map.decl(), file, &text) {
+            Ok(entries) => loads.push((map, file, entries)),
+            Err(e) => return fail(FillErrorKind::Usage, e),
+        }
+    }
+    for (map, file, entries) in loads {
+        for (n, (k, v)) in entries.iter().enumerate() {
+            let r = map.update(k, v, update::ANY, Cpus::All);
+            if r != ret::OK {
+                let d = map.decl();
+                let why = match r {
+                    ret::E2BIG => format!("map `{}` is full ({} entries)", d.name(), d.max_entries),
+                    other => format!("map `{}` refused it (errno {})", d.name(), -other),
+                };
+                return fail(
+                    FillErrorKind::Refused,
+                    format!(
+                        "{file}: entry {} (`{}`): {why}; {n} entries went in before it",
+                        n + 1,
+                        format_key(d, k)
+                    ),
+                );
+            }
+        }
+    }
+    // One thread, no run in progress.
+    filter.maps().reclaim(GracePeriod::elapsed());
+    Ok(())
 }
 
 #[cfg(test)]

@@ -52,7 +52,7 @@ fn check_reports_a_good_filter_and_refuses_bad_ones() {
     let out = wasmnf(&["check", s(&dp), "--config", "port=8080"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
-    assert!(stdout.contains(": ok, wasmnf ABI 1"), "{stdout}");
+    assert!(stdout.contains(": ok, wasmnf ABI 2"), "{stdout}");
     assert!(
         stdout.contains("exports   filter, init, memory, wasmnf_window"),
         "{stdout}"
@@ -62,7 +62,7 @@ fn check_reports_a_good_filter_and_refuses_bad_ones() {
     let out = wasmnf(&["check", s(&dp), "--json", "--config", "port=8080"]);
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["ok"], true);
-    assert_eq!(json["abi"], 1);
+    assert_eq!(json["abi"], 2);
     assert_eq!(json["details"]["config"][0][1], "8080");
 
     // init refuses a missing key: exit 3, the filter's own message.
@@ -219,4 +219,84 @@ fn the_one_engine_is_named_and_the_rest_refused() {
         "{}",
         text(&out.stderr)
     );
+}
+
+#[test]
+fn replay_fills_maps_from_files_and_dumps_them() {
+    let dir = std::env::temp_dir().join(format!("wasmnf-maps-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let deny = dir.join("deny.txt");
+    std::fs::write(&deny, "# sources to drop\n127.0.0.0/8 7\n2001:db8::/32\n").unwrap();
+    let cf = filter("cidr_filter");
+    let spec = format!("deny=@{}", s(&deny));
+    let pcap = data("print-flags.pcap");
+    // print-flags.pcap: 10 TCP frames from 127.0.0.1.
+    let out = wasmnf(&[
+        "replay",
+        s(&pcap),
+        "-f",
+        s(&cf),
+        "--map",
+        &spec,
+        "--dump-maps",
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["replay"]["dropped"], 10);
+    assert_eq!(r["maps"][0]["name"], "deny");
+    assert_eq!(r["maps"][0]["entries"][1]["key"], "127.0.0.0/8");
+    assert_eq!(r["maps"][0]["entries"][1]["value"], 7);
+    assert_eq!(r["maps"][0]["entries"][0]["key"], "2001:db8::/32");
+
+    // Text, and top_talkers' per-source counters.
+    let tt = filter("top_talkers");
+    let out = wasmnf(&["replay", s(&pcap), "-f", s(&tt), "--dump-maps"]);
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("map talkers (hash, key ipv6, value u64 x2; 1 of 65536 entries)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("  ::ffff:127.0.0.1  10 "), "{stdout}");
+
+    // A bad line: named, exit 2, nothing runs.
+    std::fs::write(&deny, "10.0.0.0/8\n10.0.0/8\n").unwrap();
+    let out = wasmnf(&["replay", s(&pcap), "-f", s(&cf), "--map", &spec]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("deny.txt:2: `10.0.0` is not an IP address"),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty(), "nothing ran");
+    // An unknown map, a filter without maps, a missing file.
+    let out = wasmnf(&["replay", s(&pcap), "-f", s(&cf), "--map", "blocklist=@x"]);
+    assert!(text(&out.stderr).contains("no map `blocklist` (it has deny, allow)"));
+    let out = wasmnf(&[
+        "replay",
+        s(&pcap),
+        "-f",
+        s(&filter("accept_all")),
+        "--map",
+        &spec,
+    ]);
+    assert!(text(&out.stderr).contains("declares no maps"));
+    let out = wasmnf(&[
+        "replay",
+        s(&pcap),
+        "-f",
+        s(&cf),
+        "--map",
+        "deny=@/nonexistent/x",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+
+    // `check` lists the maps.
+    let out = wasmnf(&["check", s(&cf)]);
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("map       deny: lpm, key ipv6 prefix, value u32; 1000000 entries"),
+        "{stdout}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
 }

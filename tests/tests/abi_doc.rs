@@ -164,6 +164,7 @@ fn tables_match_the_engine() {
     for row in rows {
         assert!(doc.contains(&row), "docs/abi.md lacks `{row}`");
     }
+    map_tables_match(&doc);
     let fields = [
         ("len", abi::ctx_field::LEN),
         ("hook", abi::ctx_field::HOOK),
@@ -180,5 +181,60 @@ fn tables_match_the_engine() {
             doc.contains(&format!("| {name} | {n} |")),
             "ctx field {name}"
         );
+    }
+}
+
+/// The "Maps" section's tables: record layout, kinds, types, return codes
+/// and limits, against `wasmnf_common::maps`.
+fn map_tables_match(doc: &str) {
+    use wasmnf_common::maps::{self as m, field, kind, ret, ty};
+    let mut rows = vec![
+        format!("| {} | 4 | id:", field::ID),
+        format!("| {} | 1 | kind (below) |", field::KIND),
+        format!("| {} | 1 | key type", field::KEY_TYPE),
+        format!("| {} | 1 | value type |", field::VALUE_TYPE),
+        format!("| {} | 1 | name length |", field::NAME_LEN),
+        format!("| {} | 4 | key size in bytes |", field::KEY_SIZE),
+        format!("| {} | 4 | value size in bytes |", field::VALUE_SIZE),
+        format!("| {} | 4 | capacity (`max_entries`) |", field::MAX_ENTRIES),
+        format!("| {} | 4 | flags: zero |", field::FLAGS),
+        format!(
+            "| {} | 32 | name, zero-padded: 1-{} characters",
+            field::NAME,
+            m::NAME_MAX
+        ),
+        format!(
+            "| {} | {} | reserved: zero |",
+            field::RESERVED,
+            m::RECORD_SIZE - field::RESERVED
+        ),
+        format!("one {}-byte record per map", m::RECORD_SIZE),
+        format!("custom section named\n`{}`", m::SECTION),
+        format!(
+            "Values are 1-{} bytes; capacities 1 to {};",
+            m::VALUE_SIZE_MAX,
+            "16,777,216"
+        ),
+        format!("at most {} maps per\nfilter", m::MAPS_MAX),
+        format!("| {} | OK |", ret::OK),
+        format!("| {} | ENOENT |", ret::ENOENT),
+        format!("| {} | E2BIG |", ret::E2BIG),
+        format!("| {} | EEXIST |", ret::EEXIST),
+        format!("| {} | EINVAL |", ret::EINVAL),
+        format!("probes at most {} slots", 64),
+    ];
+    assert_eq!(m::ENTRIES_MAX, 16_777_216);
+    assert_eq!(m::MEMORY_DEFAULT, 256 << 20);
+    assert_eq!(m::MEMORY_MAX, 4 << 30);
+    for (n, name) in kind::ALL {
+        rows.push(format!("| `{name}` | {n} |"));
+    }
+    for (n, name) in ty::ALL {
+        rows.push(format!("`{name}` ({n})"));
+    }
+    let flat = doc.replace('\n', " ");
+    for row in rows {
+        let row = row.replace('\n', " ");
+        assert!(flat.contains(&row), "docs/abi.md lacks `{row}`");
     }
 }

@@ -4,12 +4,12 @@ use super::{load_filter, parse_hook, read_filter, Code, Failure, FilterArgs, Res
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::PathBuf;
-use wasmnf_common::maps::{kind, ret, update};
+use wasmnf_common::maps::kind;
 use wasmnf_ctl::capture::Frames;
 use wasmnf_ctl::counters::Counter;
 use wasmnf_ctl::maptext;
 use wasmnf_ctl::replay;
-use wasmnf_engine::{Cpus, Filter, GracePeriod, Hook, Verdict};
+use wasmnf_engine::{Filter, Hook, Verdict};
 
 /// Run a pcap or pcapng capture through a filter, offline
 #[derive(clap::Args, Debug)]
@@ -49,61 +49,16 @@ pub struct Args {
     pub json: bool,
 }
 
-/// Parses and loads every `--map NAME=@FILE` into `filter`'s maps: all
-/// files are read and parsed first, so a bad line loads nothing.
+/// Loads every `--map NAME=@FILE` ([`maptext::fill`]).
 fn fill_maps(filter: &Filter, specs: &[String]) -> Result {
-    let mut loads = Vec::new();
-    for spec in specs {
-        let Some((name, file)) = spec.split_once("=@") else {
-            return Err(Failure::new(
-                Code::Usage,
-                format!("--map {spec}: expected NAME=@FILE"),
-            ));
+    maptext::fill(filter, specs).map_err(|e| {
+        let code = match e.kind {
+            maptext::FillErrorKind::Usage => Code::Usage,
+            maptext::FillErrorKind::Io => Code::Io,
+            maptext::FillErrorKind::Refused => Code::Refused,
         };
-        let Some(map) = filter.maps().by_name(name) else {
-            let names: Vec<&str> = filter.maps().iter().map(|m| m.decl().name()).collect();
-            return Err(Failure::new(
-                Code::Usage,
-                match names.is_empty() {
-                    true => format!("--map {spec}: the filter declares no maps"),
-                    false => format!(
-                        "--map {spec}: the filter has no map `{name}` (it has {})",
-                        names.join(", ")
-                    ),
-                },
-            ));
-        };
-        let text = std::fs::read_to_string(file)
-            .map_err(|e| Failure::new(Code::Io, format!("cannot read map file {file}: {e}")))?;
-        let entries = maptext::parse_file(map.decl(), file, &text)
-            .map_err(|e| Failure::new(Code::Usage, e))?;
-        loads.push((map, file, entries));
-    }
-    for (map, file, entries) in loads {
-        for (n, (k, v)) in entries.iter().enumerate() {
-            let r = map.update(k, v, update::ANY, Cpus::All);
-            if r != ret::OK {
-                let why = match r {
-                    ret::E2BIG => format!(
-                        "map `{}` is full ({} entries)",
-                        map.decl().name(),
-                        map.decl().max_entries
-                    ),
-                    other => format!("map `{}` refused it (errno {})", map.decl().name(), -other),
-                };
-                return Err(Failure::new(
-                    Code::Refused,
-                    format!(
-                        "{file}: entry {} (`{}`): {why}; {n} entries went in before it",
-                        n + 1,
-                        maptext::format_key(map.decl(), k)
-                    ),
-                ));
-            }
-        }
-    }
-    filter.maps().reclaim(GracePeriod::elapsed());
-    Ok(())
+        Failure::new(code, e.message)
+    })
 }
 
 /// Every map, as `--dump-maps` shows it.

@@ -1,0 +1,318 @@
+//! Filters with maps, end to end: the LPM `cidr_filter` filled from a file
+//! of 1,000 random prefixes drops exactly what libpcap's `src net ... or
+//! ...` matches; `top_talkers` counts what an independent count of the
+//! capture says; both tiers agree on verdicts and on every map afterwards;
+//! hostile declarations and map calls are refused or trapped with their
+//! own message.
+
+use pcap::{Capture, Precision};
+use wasmnf_common::maps::{kind, ty, Decl, RECORD_SIZE, SECTION};
+use wasmnf_ctl::capture::Frames;
+use wasmnf_ctl::{maptext, replay};
+use wasmnf_engine::{Filter, Hook, LoadError, Status, Tier, TrapKind, Verdict};
+use wasmnf_tests::{ctx, options, udp4, wasm};
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+}
+
+/// 1,000 prefixes where the generated capture's sources are (10.0.0.0/8 and
+/// 2001:db8::/64 + random): IPv4 of lengths 12 to 32, IPv6 /72 to /80.
+fn prefixes(seed: u64) -> Vec<String> {
+    let mut r = Rng(seed);
+    let mut out = Vec::new();
+    while out.len() < 900 {
+        let len = [12, 16, 20, 24, 24, 24, 28, 32][(r.next() % 8) as usize];
+        let a = (10u32 << 24 | (r.next() as u32 & 0x00ff_ffff)) & (u32::MAX << (32 - len));
+        out.push(format!("{}/{len}", std::net::Ipv4Addr::from(a)));
+    }
+    while out.len() < 1000 {
+        let len = 72 + (r.next() % 9) as u32;
+        let low = (r.next() as u128) << 64 & (u128::MAX << (128 - len));
+        let a = 0x2001_0db8u128 << 96 | low;
+        out.push(format!("{}/{len}", std::net::Ipv6Addr::from(a)));
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+fn load_with_map(name: &str, config: &[&str], tier: Tier, maps: &[String]) -> Filter {
+    let filter = Filter::new(&wasm(name), options(config, tier).unwrap()).unwrap();
+    maptext::fill(&filter, maps).unwrap_or_else(|e| panic!("{}", e.message));
+    filter
+}
+
+/// A map's name and its entries (key, one value per CPU), sorted.
+type MapDump = (String, Vec<(Vec<u8>, Vec<Vec<u8>>)>);
+
+/// Every map of `filter`, entries sorted.
+fn dump(filter: &Filter) -> Vec<MapDump> {
+    filter
+        .maps()
+        .iter()
+        .map(|m| {
+            let mut e = Vec::new();
+            m.entries(|k, v| e.push((k.to_vec(), v.to_vec())));
+            e.sort();
+            (m.decl().name().to_string(), e)
+        })
+        .collect()
+}
+
+fn run(filter: &Filter, frames: &Frames) -> Vec<bool> {
+    let mut inst = filter.instantiate().unwrap();
+    let packets = replay::Packets::new(frames, Hook::Prerouting);
+    let (report, verdicts) = replay::run(&mut inst, Some(filter.maps()), &packets, 1, |_| {});
+    assert_eq!(report.counters.counters.errors(), 0, "no run failed");
+    verdicts.iter().map(|v| *v == Some(Verdict::Drop)).collect()
+}
+
+#[test]
+fn lpm_cidr_filter_with_1000_prefixes_from_a_file_matches_libpcap() {
+    let frames = wasmnf_bench::gen::generate(20_000, 11);
+    let list = prefixes(3);
+    let dir = std::env::temp_dir().join(format!("wasmnf-maps-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("deny.txt");
+    let mut text = String::from("# generated blocklist\n");
+    for (i, p) in list.iter().enumerate() {
+        text.push_str(&format!("{p} {i}\n"));
+    }
+    std::fs::write(&file, text).unwrap();
+    let spec = format!("deny=@{}", file.display());
+
+    let (v4, v6): (Vec<&String>, Vec<&String>) = list.iter().partition(|p| !p.contains(':'));
+    let or = |ps: &[&String]| {
+        ps.iter()
+            .map(|p| format!("src net {p}"))
+            .collect::<Vec<_>>()
+            .join(" or ")
+    };
+    let expr = format!("(ip and ({})) or (ip6 and ({}))", or(&v4), or(&v6));
+    let prog = Capture::dead_with_precision(frames.linktype, Precision::Nano)
+        .unwrap()
+        .compile(&expr, true)
+        .unwrap();
+    let want: Vec<bool> = frames
+        .frames
+        .iter()
+        .map(|f| prog.filter(frames.bytes(f)))
+        .collect();
+
+    let fast = load_with_map("cidr_filter", &[], Tier::Fast, std::slice::from_ref(&spec));
+    assert_eq!(
+        fast.maps().by_name("deny").unwrap().len() as usize,
+        list.len()
+    );
+    let got = run(&fast, &frames);
+    let dropped = got.iter().filter(|d| **d).count();
+    assert_eq!(got, want, "cidr_filter's drops are libpcap's matches");
+    assert!(
+        dropped > 100,
+        "only {dropped} of 20,000 frames matched: the test needs hits"
+    );
+
+    // The wasmi tier: the same verdicts and the same maps after the run.
+    let wasmi = load_with_map("cidr_filter", &[], Tier::Wasmi, &[spec]);
+    assert_eq!(run(&wasmi, &frames), want);
+    assert_eq!(dump(&wasmi), dump(&fast));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn cidr_filter_keeps_its_configuration_form() {
+    let f = Filter::new(
+        &wasm("cidr_filter"),
+        options(&["deny=192.0.2.0/24", "allow=192.0.2.0/16,::1"], Tier::Fast).unwrap(),
+    );
+    let f = f.unwrap();
+    let mut inst = f.instantiate().unwrap();
+    let pkt = udp4(53, b"x");
+    // udp4 is from 192.0.2.1: denied.
+    assert_eq!(inst.run(&pkt.as_slice(), &ctx(&pkt)), Verdict::Drop);
+    assert!(
+        f.maps().by_name("deny").unwrap().delete(
+            &maptext::parse_key(f.maps().by_name("deny").unwrap().decl(), "192.0.2.0/24").unwrap()
+        ) == 0
+    );
+    // Not denied any more, and inside the allow list: passes without a reload.
+    assert_eq!(inst.run(&pkt.as_slice(), &ctx(&pkt)), Verdict::Accept);
+    let e = Filter::new(
+        &wasm("cidr_filter"),
+        options(&["deny=10.0.0.0/33"], Tier::Fast).unwrap(),
+    )
+    .and_then(|f| f.instantiate().map(|_| ()))
+    .unwrap_err();
+    assert!(e.to_string().contains("`deny`"), "{e}");
+}
+
+#[test]
+fn top_talkers_counts_every_source_on_both_tiers() {
+    let frames = wasmnf_bench::gen::generate(5_000, 5);
+    let mut want = std::collections::BTreeMap::<[u8; 16], (u64, u64)>::new();
+    for f in &frames.frames {
+        let Some((pkt, _)) = frames.network(f) else {
+            continue;
+        };
+        let src: [u8; 16] = match pkt[0] >> 4 {
+            4 => std::net::Ipv4Addr::new(pkt[12], pkt[13], pkt[14], pkt[15])
+                .to_ipv6_mapped()
+                .octets(),
+            _ => pkt[8..24].try_into().unwrap(),
+        };
+        let e = want.entry(src).or_default();
+        e.0 += 1;
+        e.1 += pkt.len() as u64;
+    }
+    let mut dumps = Vec::new();
+    for tier in [Tier::Fast, Tier::Wasmi] {
+        let filter = load_with_map("top_talkers", &[], tier, &[]);
+        assert!(run(&filter, &frames).iter().all(|d| !d));
+        let talkers = filter.maps().by_name("talkers").unwrap();
+        let mut got = std::collections::BTreeMap::new();
+        talkers.entries(|k, v| {
+            let w = |i: usize| u64::from_le_bytes(v[0][i * 8..i * 8 + 8].try_into().unwrap());
+            got.insert(<[u8; 16]>::try_from(k).unwrap(), (w(0), w(1)));
+        });
+        assert_eq!(got, want, "{tier:?}");
+        dumps.push(dump(&filter));
+    }
+    assert_eq!(dumps[0], dumps[1]);
+    assert!(want.len() > 1000, "{} sources", want.len());
+}
+
+/// `wat` with a `wasmnf.maps` section of `decls` appended.
+fn with_maps(wat: &str, decls: &[[u8; RECORD_SIZE]]) -> Vec<u8> {
+    with_section(wat, &decls.concat())
+}
+
+/// `wat` with a `wasmnf.maps` section holding `data`.
+fn with_section(wat: &str, data: &[u8]) -> Vec<u8> {
+    let mut m = wat::parse_str(wat).unwrap();
+    let mut body = vec![SECTION.len() as u8];
+    body.extend(SECTION.as_bytes());
+    body.extend(data);
+    m.push(0);
+    let mut n = body.len();
+    loop {
+        let byte = (n & 0x7f) as u8;
+        n >>= 7;
+        m.push(if n == 0 { byte } else { byte | 0x80 });
+        if n == 0 {
+            break;
+        }
+    }
+    m.extend(body);
+    m
+}
+
+const USER: &str = r#"(module
+  (import "wasmnf" "map_lookup" (func $lookup (param i32 i32 i32) (result i32)))
+  (import "wasmnf" "map_add" (func $add (param i32 i32 i32 i64) (result i32)))
+  (memory (export "memory") 1)
+  ;; the packet length picks what to do: 1 unknown map, 2 key out of
+  ;; memory, 3 value out of memory, 4 unaligned add, else a lookup
+  (func (export "filter") (param $len i32) (result i32)
+    (if (i32.eq (local.get $len) (i32.const 21))
+      (then (drop (call $lookup (i32.const 9) (i32.const 0) (i32.const 64)))))
+    (if (i32.eq (local.get $len) (i32.const 22))
+      (then (drop (call $lookup (i32.const 0) (i32.const 65534) (i32.const 64)))))
+    (if (i32.eq (local.get $len) (i32.const 23))
+      (then (drop (call $lookup (i32.const 0) (i32.const 0) (i32.const 65530)))))
+    (if (i32.eq (local.get $len) (i32.const 24))
+      (then (drop (call $add (i32.const 0) (i32.const 0) (i32.const 3) (i64.const 1)))))
+    (i32.add (call $lookup (i32.const 0) (i32.const 0) (i32.const 64)) (i32.const 3))))"#;
+
+fn counter(id: u32, name: &str, entries: u32) -> Decl {
+    Decl::new(id, name, kind::HASH, ty::U32, 4, ty::U64, 8, entries)
+}
+
+#[test]
+fn hostile_declarations_are_refused_with_the_map_named() {
+    let refused = |decls: &[[u8; RECORD_SIZE]]| -> String {
+        Filter::new(&with_maps(USER, decls), options(&[], Tier::Fast).unwrap())
+            .err()
+            .map(|e: LoadError| e.to_string())
+            .expect("refused")
+    };
+    let zero_value = Decl::new(0, "z", kind::HASH, ty::U32, 4, ty::U64, 0, 8).encode();
+    assert!(
+        refused(&[zero_value]).contains("map `z`: bad value size"),
+        "{}",
+        refused(&[zero_value])
+    );
+    let zero_key = Decl::new(0, "k", kind::HASH, ty::U32, 0, ty::U64, 8, 8).encode();
+    assert!(refused(&[zero_key]).contains("map `k`: bad key size"));
+    let huge = counter(0, "huge", 1 << 25).encode();
+    assert!(refused(&[huge]).contains("map `huge`: bad capacity"));
+    let dup = [counter(0, "a", 8).encode(), counter(1, "a", 8).encode()];
+    assert!(refused(&dup).contains("map `a`: two maps have this name"));
+    let ids = [counter(0, "a", 8).encode(), counter(0, "b", 8).encode()];
+    assert!(refused(&ids).contains("one wasmnf_sdk::maps! block"));
+    let over = counter(0, "big", 1 << 24).encode();
+    assert!(
+        refused(&[over]).contains("over the limit"),
+        "{}",
+        refused(&[over])
+    );
+    let torn = &counter(0, "a", 8).encode()[..40];
+    let e = Filter::new(&with_section(USER, torn), options(&[], Tier::Fast).unwrap())
+        .err()
+        .unwrap();
+    assert!(
+        e.to_string().contains("whole number of 64-byte records"),
+        "{e}"
+    );
+}
+
+#[test]
+fn hostile_map_calls_trap_with_their_own_message_on_both_tiers() {
+    let m = with_maps(USER, &[counter(0, "c", 8).encode()]);
+    for tier in [Tier::Fast, Tier::Wasmi] {
+        let filter = Filter::new(&m, options(&[], tier).unwrap()).unwrap();
+        let mut inst = filter.instantiate().unwrap();
+        let pkt = |len: usize| vec![0x45u8; len];
+        let trap = |inst: &mut wasmnf_engine::Instance, len: usize| {
+            let p = pkt(len);
+            inst.run_detailed(&p.as_slice(), &ctx(&p)).status
+        };
+        assert_eq!(
+            trap(&mut inst, 21),
+            Status::Trap(TrapKind::NoSuchMap),
+            "{tier:?}"
+        );
+        assert_eq!(
+            trap(&mut inst, 22),
+            Status::Trap(TrapKind::HostMemoryOutOfBounds),
+            "{tier:?}"
+        );
+        assert_eq!(
+            trap(&mut inst, 23),
+            Status::Trap(TrapKind::HostMemoryOutOfBounds),
+            "{tier:?}"
+        );
+        assert_eq!(
+            trap(&mut inst, 24),
+            Status::Trap(TrapKind::BadHostCall),
+            "{tier:?}"
+        );
+        // A miss returns -ENOENT (-2): -2 + 3 = 1, accept.
+        let p = pkt(40);
+        assert_eq!(
+            inst.run_detailed(&p.as_slice(), &ctx(&p)).status,
+            Status::Ok
+        );
+        assert_eq!(
+            TrapKind::NoSuchMap.describe(),
+            "map import given an undeclared map id"
+        );
+    }
+}
