@@ -222,10 +222,12 @@ pub(crate) fn map_lookup(
 ) -> Result<i32, HostTrap> {
     let m = map(maps, id)?;
     let memory = memory.ok_or(HostTrap::MemoryOutOfBounds)?;
-    let (k, n) = key_of(m, memory, key)?;
-    let range = guest_range(value, m.decl().value_size as usize, memory.len())?;
-    let dst = memory.get_mut(range).ok_or(HostTrap::MemoryOutOfBounds)?;
-    Ok(match m.lookup(&k[..n], cpu, dst) {
+    let d = m.decl();
+    let keys = guest_range(key, d.key_size as usize, memory.len())?;
+    let values = guest_range(value, d.value_size as usize, memory.len())?;
+    let key = m.prepare(memory.get(keys).ok_or(HostTrap::MemoryOutOfBounds)?);
+    let dst = memory.get_mut(values).ok_or(HostTrap::MemoryOutOfBounds)?;
+    Ok(match m.lookup_prepared(&key, cpu, dst) {
         true => ret::OK,
         false => ret::ENOENT,
     })

@@ -23,15 +23,22 @@ use std::hint::black_box;
 use std::process::Command;
 use std::time::Instant;
 use wasmnf_bench::{filters_dir, gen};
-use wasmnf_engine::{Ctx, Filter, FilterConfig, FilterOptions, Hook, Instance, Tier, Verdict};
+use wasmnf_ctl::maptext;
+use wasmnf_engine::{
+    Cpus, Ctx, Filter, FilterConfig, FilterOptions, Hook, Instance, Tier, Verdict,
+};
 
 /// One filter of the suite.
 struct Entry {
     /// Its name in the table.
     name: &'static str,
-    /// The example filter (`filters/NAME`).
+    /// The example filter (`filters/NAME`), or `wat:` and a module of
+    /// [`PROBES`].
     filter: &'static str,
     config: Vec<String>,
+    /// Map contents loaded before the run: map name and `KEY [VALUE]` lines
+    /// (as `replay --map` reads them).
+    maps: Vec<(&'static str, Vec<String>)>,
     /// The libpcap expression for the same rule, if there is one.
     cbpf: Option<String>,
     /// Whether the filter drops exactly what `cbpf` matches (else the
@@ -41,9 +48,102 @@ struct Entry {
 
 /// `n` IPv4 /16 prefixes inside the capture's source range (10.0.0.0/8),
 /// so about `n`/256 of IPv4 packets match one; for the list-based
-/// `cidr_filter` every non-matching packet walks the whole list.
+/// `cidr_list` every non-matching packet walks the whole list.
 fn prefixes(n: usize) -> Vec<String> {
     (0..n).map(|i| format!("10.{i}.0.0/16")).collect()
+}
+
+/// `n` distinct random IPv4 prefixes with lengths from `lens` inside
+/// 10.0.0.0/8 (where the capture's sources are, so lookups walk deep),
+/// deterministic.
+fn random_prefixes(n: usize, lens: &[u32]) -> Vec<String> {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut x = 0x2545_f491_4f6c_dd1du64;
+    while seen.len() < n {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let len = lens[(x >> 40) as usize % lens.len()];
+        let a = (10u32 << 24 | (x as u32 & 0x00ff_ffff)) & (u32::MAX << (32 - len));
+        seen.insert((a, len));
+    }
+    seen.into_iter()
+        .map(|(a, len)| format!("{}/{len}", std::net::Ipv4Addr::from(a)))
+        .collect()
+}
+
+/// The map-lookup probes: one IPv4 source address looked up per packet in
+/// map 0, and the same module without the call (`base`, which keeps an
+/// untaken call so that the engine stages the same window). The cost of a
+/// lookup is a probe's instructions minus the base's.
+const PROBES: &[(&str, &str)] = &[
+    (
+        "base",
+        r#"(module
+  (import "wasmnf" "map_lookup" (func $lookup (param i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (global (export "wasmnf_window") i32 (i32.const 1024))
+  (func (export "filter") (param $len i32) (result i32)
+    (i32.store (i32.const 0) (i32.const 32))
+    (i32.store (i32.const 4) (i32.load (i32.const 1100)))
+    (if (i32.eq (local.get $len) (i32.const -1))
+      (then (drop (call $lookup (i32.const 0) (i32.const 4) (i32.const 64)))))
+    (i32.const 1)))"#,
+    ),
+    (
+        "hash",
+        r#"(module
+  (import "wasmnf" "map_lookup" (func $lookup (param i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (global (export "wasmnf_window") i32 (i32.const 1024))
+  (func (export "filter") (param $len i32) (result i32)
+    (i32.store (i32.const 0) (i32.const 32))
+    (i32.store (i32.const 4) (i32.load (i32.const 1100)))
+    (i32.ne (call $lookup (i32.const 0) (i32.const 4) (i32.const 64)) (i32.const 0))))"#,
+    ),
+    (
+        "lpm",
+        r#"(module
+  (import "wasmnf" "map_lookup" (func $lookup (param i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (global (export "wasmnf_window") i32 (i32.const 1024))
+  (func (export "filter") (param $len i32) (result i32)
+    (i32.store (i32.const 0) (i32.const 32))
+    (i32.store (i32.const 4) (i32.load (i32.const 1100)))
+    (i32.ne (call $lookup (i32.const 0) (i32.const 0) (i32.const 64)) (i32.const 0))))"#,
+    ),
+];
+
+/// The module and the map declarations of a probe.
+fn probe(name: &str) -> Vec<u8> {
+    use wasmnf_engine::common::maps::{kind, ty, Decl, SECTION};
+    let (_, wat) = PROBES.iter().find(|(n, _)| *n == name).expect("a probe");
+    let mut m = wat::parse_str(wat).expect("valid probe");
+    let d = match name {
+        "lpm" => Decl::new(0, "m", kind::LPM, ty::IPV4, 8, ty::U32, 4, 200_000),
+        _ => Decl::new(0, "m", kind::HASH, ty::IPV4, 4, ty::U32, 4, 65_536),
+    };
+    let mut body = vec![SECTION.len() as u8];
+    body.extend(SECTION.as_bytes());
+    body.extend(d.encode());
+    m.push(0);
+    m.push(body.len() as u8);
+    m.extend(body);
+    m
+}
+
+/// IPv4 source addresses of the capture, as `hash` probe keys.
+fn sources() -> Vec<String> {
+    let frames = gen::generate(4096, 1);
+    let mut s = std::collections::BTreeSet::new();
+    for f in &frames.frames {
+        if let Some((pkt, _)) = frames.network(f) {
+            if pkt[0] >> 4 == 4 {
+                s.insert(std::net::Ipv4Addr::new(pkt[12], pkt[13], pkt[14], pkt[15]).to_string());
+            }
+        }
+    }
+    s.into_iter().collect()
 }
 
 fn suite() -> Vec<Entry> {
@@ -53,21 +153,45 @@ fn suite() -> Vec<Entry> {
         let nets: Vec<String> = p.iter().map(|p| format!("src net {p}")).collect();
         Entry {
             name: if n == 8 {
-                "cidr_filter 8"
+                "cidr_list 8"
             } else {
-                "cidr_filter 64"
+                "cidr_list 64"
             },
-            filter: "cidr_filter",
+            filter: "cidr_list",
             config: vec![format!("deny={}", p.join(","))],
+            maps: vec![],
             cbpf: Some(format!("ip and ({})", nets.join(" or "))),
             same: true,
         }
+    };
+    let cbpf8 = {
+        let nets: Vec<String> = prefixes(8).iter().map(|p| format!("src net {p}")).collect();
+        format!("ip and ({})", nets.join(" or "))
+    };
+    // A blocklist's mix of lengths: every source of the capture is in one.
+    let big = random_prefixes(100_000, &[16, 20, 22, 24, 24, 24, 26, 28, 32]);
+    // Long prefixes only: almost every lookup walks deep and misses; with
+    // 10.0.0.0/8 added, the same walk ends in a hit.
+    let sparse = random_prefixes(100_000, &[25, 26, 27, 28, 29, 30, 31, 32]);
+    let with_slash8 = {
+        let mut v = sparse.clone();
+        v.push("10.0.0.0/8".into());
+        v
+    };
+    let probe_entry = |name: &'static str, wat: &'static str, lines: Vec<String>| Entry {
+        name,
+        filter: wat,
+        config: vec![],
+        maps: vec![("m", lines)],
+        cbpf: None,
+        same: false,
     };
     vec![
         Entry {
             name: "accept_all",
             filter: "accept_all",
             config: vec![],
+            maps: vec![],
             cbpf: Some("ip or ip6".into()),
             same: false,
         },
@@ -75,6 +199,7 @@ fn suite() -> Vec<Entry> {
             name: "drop_port",
             filter: "drop_port",
             config: vec![format!("port={}", gen::PORT)],
+            maps: vec![],
             cbpf: Some(format!("(tcp or udp) and dst port {}", gen::PORT)),
             same: true,
         },
@@ -82,6 +207,7 @@ fn suite() -> Vec<Entry> {
             name: "syn_flood",
             filter: "syn_flood",
             config: vec!["max=100000".into()],
+            maps: vec![],
             cbpf: Some("tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn".into()),
             same: false,
         },
@@ -90,17 +216,41 @@ fn suite() -> Vec<Entry> {
             filter: "icmp_ratelimit",
             config: vec![],
             cbpf: Some("icmp or icmp6".into()),
+            maps: vec![],
             same: false,
         },
         Entry {
             name: "dns_block 16",
             filter: "dns_block",
             config: vec![format!("names={}", names.join(","))],
+            maps: vec![],
             cbpf: None,
             same: false,
         },
         cidr(8),
         cidr(64),
+        Entry {
+            name: "cidr_filter 8",
+            filter: "cidr_filter",
+            config: vec![],
+            maps: vec![("deny", prefixes(8))],
+            cbpf: Some(cbpf8.clone()),
+            same: true,
+        },
+        Entry {
+            name: "cidr_filter 100k",
+            filter: "cidr_filter",
+            config: vec![],
+            maps: vec![("deny", big.clone())],
+            // Not the same rule: the bar is cBPF's cost with 8 prefixes.
+            cbpf: Some(cbpf8),
+            same: false,
+        },
+        probe_entry("probe base", "wat:base", vec![]),
+        probe_entry("probe hash miss", "wat:hash", vec![]),
+        probe_entry("probe hash hit", "wat:hash", sources()),
+        probe_entry("probe lpm miss", "wat:lpm", sparse),
+        probe_entry("probe lpm hit", "wat:lpm", with_slash8),
     ]
 }
 
@@ -151,17 +301,36 @@ fn packets() -> Packets {
 }
 
 fn load(e: &Entry, tier: Tier) -> Instance {
-    let path = filters_dir().join(format!("{}.wasm", e.filter));
-    let wasm = std::fs::read(&path).unwrap_or_else(|err| panic!("{}: {err}", path.display()));
+    let wasm = match e.filter.strip_prefix("wat:") {
+        Some(name) => probe(name),
+        None => {
+            let path = filters_dir().join(format!("{}.wasm", e.filter));
+            std::fs::read(&path).unwrap_or_else(|err| panic!("{}: {err}", path.display()))
+        }
+    };
     let options = FilterOptions {
         config: FilterConfig::from_entries(e.config.iter().map(String::as_str))
             .expect("valid config"),
         tier,
         ..FilterOptions::default()
     };
-    Filter::new(&wasm, options)
-        .and_then(|f| f.instantiate())
-        .unwrap_or_else(|err| panic!("{}: {err}", e.name))
+    let filter = Filter::new(&wasm, options).unwrap_or_else(|err| panic!("{}: {err}", e.name));
+    let inst = filter
+        .instantiate()
+        .unwrap_or_else(|err| panic!("{}: {err}", e.name));
+    for (name, lines) in &e.maps {
+        let map = filter.maps().by_name(name).expect("the map exists");
+        let text = lines.join("\n");
+        for (k, v) in maptext::parse_file(map.decl(), name, &text).expect("valid entries") {
+            assert_eq!(
+                map.update(&k, &v, 0, Cpus::All),
+                0,
+                "{}: map {name} took every entry",
+                e.name
+            );
+        }
+    }
+    inst
 }
 
 /// A contender ready to run passes over the packets; each pass returns its
@@ -383,6 +552,29 @@ fn main() {
                 get(e.name, Contender::Fast).map_or(0, |r| r.drops),
                 if e.same { " (= cBPF)" } else { "" }
             );
+        }
+    }
+    if !json {
+        // The cost of one map lookup on top of the run (issue 14's bound:
+        // at most 150 instructions).
+        println!("map lookup cost (probe - probe base, instructions per packet):");
+        for c in [Contender::Fast, Contender::Wasmi] {
+            let base = get("probe base", c).and_then(|r| r.instructions);
+            for e in entries
+                .iter()
+                .filter(|e| e.name.starts_with("probe ") && e.name != "probe base")
+            {
+                let cost = get(e.name, c)
+                    .and_then(|r| r.instructions)
+                    .zip(base)
+                    .map(|(a, b)| a - b);
+                println!(
+                    "  {:<6} {:<16} {}",
+                    c.name(),
+                    e.name.trim_start_matches("probe "),
+                    cost.map_or("-".into(), |v| format!("{v:.1}"))
+                );
+            }
         }
     }
     if failed {

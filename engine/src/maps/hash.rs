@@ -128,8 +128,10 @@ impl Hash {
     #[inline]
     fn find(&self, key: &Key, mut then: impl FnMut(usize)) -> Option<usize> {
         for i in self.probe(key) {
-            let seen = read_section(self.seq(i), |state| match state & STATE {
-                USED if key.matches(self.key_of(i)) => {
+            let slot = self.slot(i);
+            let (seq, stored) = slot.split_first()?;
+            let seen = read_section(seq, |state| match state & STATE {
+                USED if key.matches(stored) => {
                     then(i);
                     Probe::Found
                 }
@@ -148,9 +150,10 @@ impl Hash {
     /// Copies `key`'s value (this CPU's, for `percpu_hash`) to `dst`.
     #[inline]
     pub(crate) fn lookup(&self, key: &Key, cpu: usize, dst: &mut [u8]) -> bool {
+        let value_at = 1 + self.key_words;
         self.find(key, |i| match &self.cells {
             Some(cells) => cells.load(cpu, i, dst),
-            None => load_bytes(self.value_of(i), dst),
+            None => load_bytes(self.slot(i).get(value_at..).unwrap_or_default(), dst),
         })
         .is_some()
     }

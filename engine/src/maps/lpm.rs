@@ -29,14 +29,17 @@ use alloc::boxed::Box;
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use wasmnf_common::maps::{ret, update};
 
+// A node: `[links, meta, key words (1 for addresses of up to 64 bits, else
+// 2; the address in the top bits), value words]`. `meta` is the node's
+// sequence word; its state holds the prefix length (bits 8..16) and whether
+// the node is an entry.
 const LINKS: usize = 0;
 const META: usize = 1;
-const PLEN: usize = 2;
-const KEY_HI: usize = 3;
-const KEY_LO: usize = 4;
-const VALUE: usize = 5;
+const KEY: usize = 2;
 /// State bit of the sequence word: the node is an entry.
 const HAS_VALUE: u64 = 0b10;
+/// Where the prefix length sits in the sequence word's state.
+const PLEN_SHIFT: u32 = 8;
 /// How often a lookup starts again because the entry it found was deleted
 /// meanwhile.
 const RESTARTS: u32 = 8;
@@ -51,6 +54,9 @@ enum Link {
 pub(crate) struct Lpm {
     nodes: Box<[AtomicU64]>,
     stride: usize,
+    /// Key words per node (1 or 2) and so where the value starts.
+    key_words: usize,
+    value_at: usize,
     /// Address bits: 8 x the key's address bytes.
     bits: u32,
     max_entries: u32,
@@ -118,9 +124,13 @@ impl Lpm {
         value_size: usize,
         max_entries: u32,
     ) -> Result<Lpm, NoMemory> {
-        let stride = VALUE + words_for(value_size);
+        let key_words = if data_size <= 8 { 1 } else { 2 };
+        let value_at = KEY + key_words;
+        let stride = value_at + words_for(value_size);
         let pool = Self::pool(max_entries);
         Ok(Lpm {
+            key_words,
+            value_at,
             nodes: alloc_words((pool + 1).checked_mul(stride).ok_or(NoMemory)?)?,
             stride,
             bits: data_size as u32 * 8,
@@ -139,9 +149,10 @@ impl Lpm {
     }
 
     /// Bytes [`Lpm::new`] allocates.
-    pub(crate) fn bytes(value_size: usize, max_entries: u32) -> u64 {
+    pub(crate) fn bytes(data_size: usize, value_size: usize, max_entries: u32) -> u64 {
         let pool = Self::pool(max_entries) as u64;
-        (pool + 1) * (VALUE + words_for(value_size)) as u64 * 8 + 2 * pool.div_ceil(2) * 8
+        let key_words = if data_size <= 8 { 1 } else { 2 };
+        (pool + 1) * (KEY + key_words + words_for(value_size)) as u64 * 8 + 2 * pool.div_ceil(2) * 8
     }
 
     /// The address bits of an `lpm` map's keys.
@@ -156,12 +167,71 @@ impl Lpm {
 
     fn prefix(&self, n: u32) -> (u32, u128) {
         let node = self.node(n);
-        let hi = node[KEY_HI].load(Ordering::Relaxed);
-        let lo = node[KEY_LO].load(Ordering::Relaxed);
+        let hi = node[KEY].load(Ordering::Relaxed);
+        let lo = match self.key_words {
+            1 => 0,
+            _ => node[KEY + 1].load(Ordering::Relaxed),
+        };
+        let meta = node[META].load(Ordering::Relaxed);
         (
-            node[PLEN].load(Ordering::Relaxed) as u32,
+            (meta >> PLEN_SHIFT) as u32 & 0xff,
             (hi as u128) << 64 | lo as u128,
         )
+    }
+
+    /// The entry with the longest prefix on `addr`'s path of `len` bits
+    /// (0: none), for addresses of at most 64 bits: one word per node.
+    #[inline(always)]
+    fn walk64(&self, len: u32, addr: u64) -> u32 {
+        let mut n = self.root.load(Ordering::Acquire);
+        let mut best = 0;
+        // A walk visits nodes of increasing prefix length: at most
+        // `bits + 1`.
+        for _ in 0..=self.bits {
+            let at = n as usize * self.stride;
+            let (true, Some(node)) = (n != 0, self.nodes.get(at..at + KEY + 1)) else {
+                break;
+            };
+            let meta = node[META].load(Ordering::Acquire);
+            let plen = (meta >> PLEN_SHIFT) as u32 & 0xff;
+            let key = node[KEY].load(Ordering::Relaxed);
+            if plen > len || (plen != 0 && (key ^ addr) >> (64 - plen) != 0) {
+                break;
+            }
+            if meta & HAS_VALUE != 0 {
+                best = n;
+            }
+            if plen == len {
+                break;
+            }
+            let links = node[LINKS].load(Ordering::Acquire);
+            n = (links >> (32 * ((addr >> (63 - plen)) & 1))) as u32;
+        }
+        best
+    }
+
+    /// [`Lpm::walk64`] for longer addresses.
+    #[inline(always)]
+    fn walk128(&self, len: u32, addr: u128) -> u32 {
+        let mut n = self.root.load(Ordering::Acquire);
+        let mut best = 0;
+        for _ in 0..=self.bits {
+            if n == 0 {
+                break;
+            }
+            let (plen, key) = self.prefix(n);
+            if plen > len || !same_prefix(key, addr, plen) {
+                break;
+            }
+            if self.node(n)[META].load(Ordering::Acquire) & HAS_VALUE != 0 {
+                best = n;
+            }
+            if plen == len {
+                break;
+            }
+            n = self.child(n, bit_after(addr, plen));
+        }
+        best
     }
 
     fn child(&self, n: u32, side: u32) -> u32 {
@@ -175,26 +245,10 @@ impl Lpm {
     pub(crate) fn lookup(&self, len: u32, addr: u128, dst: &mut [u8]) -> bool {
         let len = len.min(self.bits);
         for _ in 0..RESTARTS {
-            let mut n = self.root.load(Ordering::Acquire);
-            let mut best = 0;
-            // A walk visits nodes of increasing prefix length: at most
-            // `bits + 1`.
-            for _ in 0..=self.bits {
-                if n == 0 {
-                    break;
-                }
-                let (plen, key) = self.prefix(n);
-                if plen > len || !same_prefix(key, addr, plen) {
-                    break;
-                }
-                if self.node(n)[META].load(Ordering::Acquire) & HAS_VALUE != 0 {
-                    best = n;
-                }
-                if plen == len {
-                    break;
-                }
-                n = self.child(n, bit_after(addr, plen));
-            }
+            let best = match self.key_words {
+                1 => self.walk64(len, (addr >> 64) as u64),
+                _ => self.walk128(len, addr),
+            };
             if best == 0 {
                 return false;
             }
@@ -202,7 +256,7 @@ impl Lpm {
             match read_section(&node[META], |state| {
                 let has = state & HAS_VALUE != 0;
                 if has {
-                    load_bytes(&node[VALUE..], dst);
+                    load_bytes(&node[self.value_at..], dst);
                 }
                 has
             }) {
@@ -251,18 +305,16 @@ impl Lpm {
         };
         let node = self.node(n);
         node[LINKS].store(0, Ordering::Relaxed);
-        node[PLEN].store(u64::from(plen), Ordering::Relaxed);
-        node[KEY_HI].store((key >> 64) as u64, Ordering::Relaxed);
-        node[KEY_LO].store(key as u64, Ordering::Relaxed);
+        node[KEY].store((key >> 64) as u64, Ordering::Relaxed);
+        if self.key_words == 2 {
+            node[KEY + 1].store(key as u64, Ordering::Relaxed);
+        }
         let before = begin_write(&node[META]);
         if let Some(v) = value {
-            store_bytes(&node[VALUE..], v);
+            store_bytes(&node[self.value_at..], v);
         }
-        end_write(
-            &node[META],
-            before,
-            if value.is_some() { HAS_VALUE } else { 0 },
-        );
+        let has = if value.is_some() { HAS_VALUE } else { 0 };
+        end_write(&node[META], before, u64::from(plen) << PLEN_SHIFT | has);
         n
     }
 
@@ -276,9 +328,14 @@ impl Lpm {
         let meta = &self.node(n)[META];
         let before = begin_write(meta);
         if let Some(v) = value {
-            store_bytes(&self.node(n)[VALUE..], v);
+            store_bytes(&self.node(n)[self.value_at..], v);
         }
-        end_write(meta, before, if value.is_some() { HAS_VALUE } else { 0 });
+        let plen = before & (0xff << PLEN_SHIFT);
+        end_write(
+            meta,
+            before,
+            plen | if value.is_some() { HAS_VALUE } else { 0 },
+        );
     }
 
     fn has_value(&self, n: u32) -> bool {
@@ -448,7 +505,7 @@ impl Lpm {
             let seen = read_section(&node[META], |state| {
                 let has = state & HAS_VALUE != 0;
                 if has {
-                    load_bytes(&node[VALUE..], &mut value);
+                    load_bytes(&node[self.value_at..], &mut value);
                 }
                 has
             });

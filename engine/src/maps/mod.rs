@@ -98,6 +98,13 @@ impl core::fmt::Display for MapError {
     }
 }
 
+/// A key prepared for its map's kind ([`Map::prepare`]).
+pub(crate) enum Prepared {
+    Hash(Key),
+    Index(usize),
+    Prefix(u32, u128),
+}
+
 /// A filter's maps, indexed by id.
 #[derive(Default)]
 pub struct Maps {
@@ -130,7 +137,7 @@ impl Map {
             kind::PERCPU_HASH => Hash::bytes(k, v, n, Some(cpus)),
             kind::ARRAY => Cells::bytes(1, n as usize, v),
             kind::PERCPU_ARRAY => Cells::bytes(cpus, n as usize, v),
-            _ => Lpm::bytes(v, n),
+            _ => Lpm::bytes(d.lpm_data() as usize, v, n),
         }
     }
 
@@ -189,20 +196,38 @@ impl Map {
     /// (more than the address has means all).
     #[inline]
     pub fn lookup(&self, key: &[u8], cpu: usize, dst: &mut [u8]) -> bool {
+        self.lookup_prepared(&self.prepare(key), cpu, dst)
+    }
+
+    /// `key` in the form its kind searches with, so the caller may drop
+    /// the borrow of the key's bytes (the filter's memory) before it lends
+    /// out the value's.
+    #[inline(always)]
+    pub(crate) fn prepare(&self, key: &[u8]) -> Prepared {
         match &self.store {
-            Store::Hash(h) => h.lookup(&Key::pack(key), cpu, dst),
-            Store::Array(a) => {
-                let i = Self::index(key);
-                let found = i < self.decl.max_entries as usize;
+            Store::Hash(_) => Prepared::Hash(Key::pack(key)),
+            Store::Array(_) => Prepared::Index(Self::index(key)),
+            Store::Lpm(_) => {
+                let (len, addr) = Self::prefix(key);
+                Prepared::Prefix(len, addr)
+            }
+        }
+    }
+
+    /// [`Map::lookup`] of a prepared key.
+    #[inline]
+    pub(crate) fn lookup_prepared(&self, key: &Prepared, cpu: usize, dst: &mut [u8]) -> bool {
+        match (&self.store, key) {
+            (Store::Hash(h), Prepared::Hash(k)) => h.lookup(k, cpu, dst),
+            (Store::Array(a), Prepared::Index(i)) => {
+                let found = *i < self.decl.max_entries as usize;
                 if found {
-                    a.load(cpu, i, dst);
+                    a.load(cpu, *i, dst);
                 }
                 found
             }
-            Store::Lpm(t) => {
-                let (len, addr) = Self::prefix(key);
-                t.lookup(len, addr, dst)
-            }
+            (Store::Lpm(t), Prepared::Prefix(len, addr)) => t.lookup(*len, *addr, dst),
+            _ => false,
         }
     }
 

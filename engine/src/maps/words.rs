@@ -29,7 +29,7 @@ use alloc::boxed::Box;
 pub(crate) const WRITING: u64 = 1;
 /// The counter of a sequence word starts at this bit; bits between are the
 /// slot's state where a kind keeps one there.
-pub(crate) const SEQ_SHIFT: u32 = 8;
+pub(crate) const SEQ_SHIFT: u32 = 16;
 /// How many times a reader retries a slot a writer keeps changing before it
 /// gives up (and reports the entry missing). Each retry means a complete
 /// write of that slot happened meanwhile; no honest updater comes close.
