@@ -354,7 +354,12 @@ macro_rules! hash_api {
             /// a zero value first. The value must be made of `u64`s.
             #[inline]
             pub fn add(&self, key: &K, index: usize, delta: u64) -> Result<(), MapError> {
-                status(sys::map_add(self.id, key.to_wire().bytes(), index * 8, delta))
+                status(sys::map_add(
+                    self.id,
+                    key.to_wire().bytes(),
+                    index * 8,
+                    delta,
+                ))
             }
         }
     };
@@ -368,14 +373,20 @@ macro_rules! array_api {
             /// The value at `index` (`None` past the end).
             #[inline(always)]
             pub fn get(&self, index: u32) -> Option<V> {
-                lookup_raw::<[u8; 4], V::Wire>(self.id, &index.to_le_bytes()).map(|w| V::from_wire(&w))
+                lookup_raw::<[u8; 4], V::Wire>(self.id, &index.to_le_bytes())
+                    .map(|w| V::from_wire(&w))
             }
 
             /// Sets the value at `index`.
             #[inline]
             pub fn set(&self, index: u32, value: &V) -> Result<(), MapError> {
                 let v = value.to_wire();
-                status(sys::map_update(self.id, &index.to_le_bytes(), v.bytes(), update::ANY))
+                status(sys::map_update(
+                    self.id,
+                    &index.to_le_bytes(),
+                    v.bytes(),
+                    update::ANY,
+                ))
             }
 
             /// Adds `delta` to `u64` number `word` of the value at `index`,

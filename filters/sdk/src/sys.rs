@@ -36,7 +36,14 @@ pub(crate) fn map_lookup(map: u32, key: &[u8], value: &mut [u8]) -> i32 {
 #[inline(always)]
 pub(crate) fn map_update(map: u32, key: &[u8], value: &[u8], flags: i32) -> i32 {
     // SAFETY: live buffers the host only reads.
-    unsafe { map_update_raw(map as i32, key.as_ptr() as i32, value.as_ptr() as i32, flags) }
+    unsafe {
+        map_update_raw(
+            map as i32,
+            key.as_ptr() as i32,
+            value.as_ptr() as i32,
+            flags,
+        )
+    }
 }
 
 /// `map_delete`.
