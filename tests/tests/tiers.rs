@@ -82,7 +82,9 @@ fn handmade_packets() -> Vec<(Vec<u8>, Ctx)> {
         .collect()
 }
 
-const EXAMPLES: [(&str, &[&str]); 7] = [
+/// The examples (those with maps too: each tier's filter has its own maps;
+/// tests/tests/map_filters.rs also compares the maps after a run).
+const EXAMPLES: [(&str, &[&str]); 10] = [
     ("accept_all", &[]),
     ("drop_all", &[]),
     ("drop_port", &["port=8080"]),
@@ -90,6 +92,9 @@ const EXAMPLES: [(&str, &[&str]); 7] = [
     ("dns_block", &["names=example.com"]),
     ("icmp_ratelimit", &["rate=5"]),
     ("syn_flood", &["max=3"]),
+    ("cidr_filter", &["deny=10.0.0.0/8,2001:db8::/32"]),
+    ("cidr_filter", &["allow=192.0.2.0/24", "addr=src"]),
+    ("top_talkers", &[]),
 ];
 
 #[test]

@@ -142,6 +142,9 @@ expect_load $long $F/accept_all.wasm 65000 "OK(0)"
 # at init (no port= configuration), which is ECANCELED (the filter itself
 # declined to start; docs/netlink.md).
 expect_load odd $F/drop_port.wasm 333 "ECANCELED(125) msg=\"filter init failed (1): missing config \`port\`"
+# A filter that declares maps is refused before any map is allocated, until
+# the module runs maps (docs/kernel.md): EOPNOTSUPP, with the reason.
+expect_load maps $F/cidr_filter.wasm 65000 "EOPNOTSUPP(95) msg=\"the engine does not run filters with maps in the kernel module yet"
 $W list | tee /tmp/list.txt
 grep -q chunked /tmp/list.txt || fail "list lacks chunked"
 size=$(stat -c %s $F/accept_all.wasm)

@@ -4,7 +4,10 @@
 //! [`entry!`]. It reads the packet in place through typed accessors
 //! ([`Packet::ip`], [`Packet::tcp`], [`Packet::udp`], [`Packet::icmp`], or raw
 //! [`Packet::u16`] and friends), its load-time configuration through
-//! [`config`], and keeps state across packets in [`State`].
+//! [`config`], and keeps state across packets in [`State`] (per instance:
+//! per CPU in the kernel) or in [maps](mod@maps) the host keeps, shared by every CPU
+//! and filled and read from outside ([`maps!`](macro@maps), [`LpmMap`], [`HashMap`],
+//! [`Array`] and their per-CPU forms).
 //!
 //! ```ignore
 //! #![no_std]

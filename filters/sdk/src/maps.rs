@@ -2,7 +2,7 @@
 //! CPU and readable and writable from userspace while packets flow (ABI 2,
 //! `docs/abi.md` "Maps").
 //!
-//! Declare every map of a filter in one [`maps!`](crate::maps!) block, as
+//! Declare every map of a filter in one [`maps!`](macro@crate::maps) block, as
 //! statics:
 //!
 //! ```ignore
@@ -431,7 +431,7 @@ impl<V: Plain> LpmMap<IpAddr, V> {
 }
 
 /// Declares a filter's maps, each a `static` with its name and capacity:
-/// `static NAME: Type = "name", capacity;` (see [the module](crate::maps)).
+/// `static NAME: Type = "name", capacity;` (see [the module](mod@crate::maps)).
 /// Use one block per filter: ids are numbered within it, and the engine
 /// refuses a module whose ids repeat.
 #[macro_export]
