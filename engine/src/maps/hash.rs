@@ -295,9 +295,9 @@ impl Hash {
     /// `percpu_hash`), each seen consistently.
     pub(crate) fn entries(&self, key_size: usize, mut f: impl FnMut(&[u8], &[Vec<u8>])) {
         let cpus = self.cells.as_ref().map_or(1, |c| c.cpus);
+        let mut key = alloc::vec![0u8; key_size];
+        let mut values = alloc::vec![alloc::vec![0u8; self.value_size]; cpus];
         for i in 0..=self.mask {
-            let mut key = alloc::vec![0u8; key_size];
-            let mut values = alloc::vec![alloc::vec![0u8; self.value_size]; cpus];
             let seen = read_section(self.seq(i), |state| {
                 if state & STATE != USED {
                     return false;

@@ -164,6 +164,35 @@ fn define(linker: &mut Linker<State>) -> wasmtime::Result<()> {
             range(ptr, len, mem.len()).map(drop)
         },
     )?;
+    // The generated modules declare no maps (no `wasmnf.maps` section), so
+    // every id a map import gets is undeclared: the ABI's trap, before any
+    // argument is looked at (docs/abi.md "Maps").
+    linker.func_wrap(
+        m,
+        "map_lookup",
+        |_: Caller<'_, State>, _: i32, _: i32, _: i32| -> HostResult<i32> {
+            trap(TrapKind::NoSuchMap)
+        },
+    )?;
+    linker.func_wrap(
+        m,
+        "map_update",
+        |_: Caller<'_, State>, _: i32, _: i32, _: i32, _: i32| -> HostResult<i32> {
+            trap(TrapKind::NoSuchMap)
+        },
+    )?;
+    linker.func_wrap(
+        m,
+        "map_delete",
+        |_: Caller<'_, State>, _: i32, _: i32| -> HostResult<i32> { trap(TrapKind::NoSuchMap) },
+    )?;
+    linker.func_wrap(
+        m,
+        "map_add",
+        |_: Caller<'_, State>, _: i32, _: i32, _: i32, _: i64| -> HostResult<i32> {
+            trap(TrapKind::NoSuchMap)
+        },
+    )?;
     Ok(())
 }
 
