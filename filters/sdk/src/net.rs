@@ -100,6 +100,7 @@ impl Packet {
 
     /// The IP header with addresses, if the packet starts with a complete
     /// one (see [`Packet::l3`]).
+    #[inline]
     pub fn ip(&self) -> Option<Ip> {
         let l3 = self.l3()?;
         let (src, dst, ttl) = match l3.family {
