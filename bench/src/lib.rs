@@ -29,3 +29,25 @@ pub fn native_drop_port(pkt: &[u8], family: Family, port: u16) -> bool {
 pub fn filters_dir() -> std::path::PathBuf {
     std::path::PathBuf::from(env!("WASMNF_FILTERS_DIR"))
 }
+
+/// `wasm` with a `wasmnf.maps` custom section holding `records` appended
+/// (map declarations, `wasmnf_common::maps`), as a linker would emit it.
+pub fn with_map_section(mut wasm: Vec<u8>, records: &[u8]) -> Vec<u8> {
+    let name = wasmnf_engine::common::maps::SECTION;
+    let mut body = vec![name.len() as u8];
+    body.extend(name.as_bytes());
+    body.extend(records);
+    wasm.push(0);
+    // The section size, unsigned LEB128.
+    let mut n = body.len();
+    loop {
+        let byte = (n & 0x7f) as u8;
+        n >>= 7;
+        wasm.push(if n == 0 { byte } else { byte | 0x80 });
+        if n == 0 {
+            break;
+        }
+    }
+    wasm.extend(body);
+    wasm
+}

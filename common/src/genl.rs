@@ -163,13 +163,25 @@ pub const HOOK_RANGE: (u32, u32) = (hook::PREROUTING, hook::POSTROUTING);
 /// Whether `name` is a valid filter name: 1 to [`NAME_MAX`] bytes of
 /// `[A-Za-z0-9_.-]`.
 pub const fn valid_name(name: &[u8]) -> bool {
-    if name.is_empty() || name.len() > NAME_MAX {
+    name_of(name, NAME_MAX, b"_.-")
+}
+
+/// Whether `name` is 1 to `max` bytes of ASCII letters, digits and the
+/// bytes of `extra` (filter names here, map names in `super::maps`).
+pub const fn name_of(name: &[u8], max: usize, extra: &[u8]) -> bool {
+    if name.is_empty() || name.len() > max {
         return false;
     }
     let mut i = 0;
     while i < name.len() {
         let c = name[i];
-        if !(c.is_ascii_alphanumeric() || c == b'_' || c == b'.' || c == b'-') {
+        let mut ok = c.is_ascii_alphanumeric();
+        let mut j = 0;
+        while j < extra.len() {
+            ok |= c == extra[j];
+            j += 1;
+        }
+        if !ok {
             return false;
         }
         i += 1;

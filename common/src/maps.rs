@@ -249,18 +249,7 @@ const fn put_u32(b: &mut [u8; RECORD_SIZE], at: usize, v: u32) {
 
 /// Whether `name` is a valid map name.
 pub const fn valid_name(name: &[u8]) -> bool {
-    if name.is_empty() || name.len() > NAME_MAX {
-        return false;
-    }
-    let mut i = 0;
-    while i < name.len() {
-        let c = name[i];
-        if !(c.is_ascii_alphanumeric() || c == b'_') {
-            return false;
-        }
-        i += 1;
-    }
-    true
+    super::genl::name_of(name, NAME_MAX, b"_")
 }
 
 impl Decl {

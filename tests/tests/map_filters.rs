@@ -6,36 +6,26 @@
 //! own message.
 
 use pcap::{Capture, Precision};
-use wasmnf_common::maps::{kind, ty, Decl, RECORD_SIZE, SECTION};
+use wasmnf_bench::gen::Rng;
+use wasmnf_common::maps::{kind, ty, Decl, RECORD_SIZE};
 use wasmnf_ctl::capture::Frames;
 use wasmnf_ctl::{maptext, replay};
 use wasmnf_engine::{Filter, Hook, LoadError, Status, Tier, TrapKind, Verdict};
 use wasmnf_tests::{ctx, options, udp4, wasm};
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-}
-
 /// 1,000 prefixes where the generated capture's sources are (10.0.0.0/8 and
 /// 2001:db8::/64 + random): IPv4 of lengths 12 to 32, IPv6 /72 to /80.
 fn prefixes(seed: u64) -> Vec<String> {
-    let mut r = Rng(seed);
+    let mut r = Rng::new(seed);
     let mut out = Vec::new();
     while out.len() < 900 {
-        let len = [12, 16, 20, 24, 24, 24, 28, 32][(r.next() % 8) as usize];
-        let a = (10u32 << 24 | (r.next() as u32 & 0x00ff_ffff)) & (u32::MAX << (32 - len));
+        let len = [12, 16, 20, 24, 24, 24, 28, 32][(r.next_u64() % 8) as usize];
+        let a = (10u32 << 24 | (r.next_u64() as u32 & 0x00ff_ffff)) & (u32::MAX << (32 - len));
         out.push(format!("{}/{len}", std::net::Ipv4Addr::from(a)));
     }
     while out.len() < 1000 {
-        let len = 72 + (r.next() % 9) as u32;
-        let low = (r.next() as u128) << 64 & (u128::MAX << (128 - len));
+        let len = 72 + (r.next_u64() % 9) as u32;
+        let low = (r.next_u64() as u128) << 64 & (u128::MAX << (128 - len));
         let a = 0x2001_0db8u128 << 96 | low;
         out.push(format!("{}/{len}", std::net::Ipv6Addr::from(a)));
     }
@@ -196,22 +186,7 @@ fn with_maps(wat: &str, decls: &[[u8; RECORD_SIZE]]) -> Vec<u8> {
 
 /// `wat` with a `wasmnf.maps` section holding `data`.
 fn with_section(wat: &str, data: &[u8]) -> Vec<u8> {
-    let mut m = wat::parse_str(wat).unwrap();
-    let mut body = vec![SECTION.len() as u8];
-    body.extend(SECTION.as_bytes());
-    body.extend(data);
-    m.push(0);
-    let mut n = body.len();
-    loop {
-        let byte = (n & 0x7f) as u8;
-        n >>= 7;
-        m.push(if n == 0 { byte } else { byte | 0x80 });
-        if n == 0 {
-            break;
-        }
-    }
-    m.extend(body);
-    m
+    wasmnf_bench::with_map_section(wat::parse_str(wat).unwrap(), data)
 }
 
 const USER: &str = r#"(module

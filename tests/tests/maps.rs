@@ -7,23 +7,9 @@
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
+use wasmnf_bench::gen::Rng;
 use wasmnf_common::maps::{kind, ret, ty, update, Decl};
 use wasmnf_engine::{Cpus, GracePeriod, Map, Maps};
-
-/// xorshift64*: deterministic, so a failure names its seed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 fn one(d: Decl, cpus: usize) -> Maps {
     Maps::new(&[d], cpus, 1 << 30, 7).expect("allocates")
@@ -63,13 +49,13 @@ fn hash_matches_a_btreemap() {
         );
         let m = maps.get(0).unwrap();
         let mut reference: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
-        let mut r = Rng(seed * 0x9e37_79b9);
+        let mut r = Rng::new(seed * 0x9e37_79b9);
         let (mut hits, mut full) = (0, 0);
         for step in 0..200_000 {
             let mut key = vec![0u8; 12];
             key[..8].copy_from_slice(&r.below(160).to_le_bytes());
             let mut value = vec![0u8; 16];
-            value[..8].copy_from_slice(&r.next().to_le_bytes());
+            value[..8].copy_from_slice(&r.next_u64().to_le_bytes());
             let mut out = vec![0u8; 16];
             match r.below(10) {
                 0..=3 => {
@@ -161,12 +147,12 @@ fn percpu_hash_keeps_a_value_per_cpu() {
     );
     let m = maps.get(0).unwrap();
     let mut reference: BTreeMap<u32, Vec<u64>> = BTreeMap::new();
-    let mut r = Rng(99);
+    let mut r = Rng::new(99);
     for step in 0..100_000 {
         let k = r.below(48) as u32;
         let key = k.to_le_bytes();
         let cpu = r.below(cpus as u64) as usize;
-        let v = r.next();
+        let v = r.next_u64();
         match r.below(6) {
             0 | 1 => {
                 let f = flags(&mut r);
@@ -251,13 +237,13 @@ fn arrays_are_preallocated_and_bounded() {
         let maps = one(Decl::new(0, "a", k, ty::U32, 4, ty::U64, 8, max), cpus);
         let m = maps.get(0).unwrap();
         let mut reference = vec![vec![0u64; cpus]; max as usize];
-        let mut r = Rng(5);
+        let mut r = Rng::new(5);
         for step in 0..50_000 {
             let i = r.below(u64::from(max) + 3) as u32;
             let key = i.to_le_bytes();
             let cpu = r.below(cpus as u64) as usize;
             let inside = i < max;
-            let v = r.next();
+            let v = r.next_u64();
             match r.below(5) {
                 0 => {
                     let f = flags(&mut r);
@@ -365,13 +351,13 @@ fn lpm_sequence(bytes: usize, seed: u64) {
         1,
     );
     let m = maps.get(0).unwrap();
-    let mut r = Rng(seed);
+    let mut r = Rng::new(seed);
     let pool: Vec<u128> = (0..24)
         .map(|i| {
-            let mut a = u128::from(r.next()) << 64 | u128::from(r.next());
+            let mut a = u128::from(r.next_u64()) << 64 | u128::from(r.next_u64());
             if bytes == 16 && i % 3 == 0 {
                 // IPv4-mapped addresses (::ffff:a.b.c.d) beside native IPv6.
-                a = 0xffffu128 << 96 | u128::from(r.next() as u32);
+                a = 0xffffu128 << 96 | u128::from(r.next_u64() as u32);
             }
             top(a, bits)
         })
@@ -392,7 +378,7 @@ fn lpm_sequence(bytes: usize, seed: u64) {
             _ => r.below(u64::from(bits) + 1) as u32,
         };
         let key = lpm_key(len, a, bytes);
-        let v = r.next();
+        let v = r.next_u64();
         match r.below(10) {
             0..=3 => {
                 let f = flags(&mut r);
@@ -538,7 +524,7 @@ fn readers_never_see_torn_or_stale_hash_values() {
                 let m = maps.get(0).unwrap();
                 let mut last = [0u64; 64];
                 let mut seen = 0u64;
-                let mut r = Rng(t + 1);
+                let mut r = Rng::new(t + 1);
                 while !stop.load(Ordering::Relaxed) {
                     let k = r.below(64) as u32;
                     let mut out = [0u8; 32];
@@ -563,7 +549,7 @@ fn readers_never_see_torn_or_stale_hash_values() {
         })
         .collect();
     let m = maps.get(0).unwrap();
-    let mut r = Rng(77);
+    let mut r = Rng::new(77);
     for n in 1..=300_000u64 {
         let k = r.below(64) as u32;
         if r.below(8) == 0 {
@@ -602,10 +588,10 @@ fn readers_never_see_a_value_of_a_prefix_that_does_not_match() {
             let (maps, stop, epochs) = (maps.clone(), stop.clone(), epochs.clone());
             std::thread::spawn(move || {
                 let m = maps.get(0).unwrap();
-                let mut r = Rng(t as u64 + 5);
+                let mut r = Rng::new(t as u64 + 5);
                 let mut hits = 0u64;
                 while !stop.load(Ordering::Relaxed) {
-                    let a = (r.next() as u32) & 0xff0f_0f0f;
+                    let a = (r.next_u64() as u32) & 0xff0f_0f0f;
                     epochs[t].fetch_add(1, Ordering::SeqCst);
                     let mut out = [0u8; 16];
                     let found = m.lookup(&lpm_key(32, u128::from(a) << 96, 4), 0, &mut out);
@@ -628,7 +614,7 @@ fn readers_never_see_a_value_of_a_prefix_that_does_not_match() {
         })
         .collect();
     let m = maps.get(0).unwrap();
-    let mut r = Rng(3);
+    let mut r = Rng::new(3);
     let grace = |epochs: &Vec<AtomicU64>| {
         let before: Vec<u64> = epochs.iter().map(|e| e.load(Ordering::SeqCst)).collect();
         for (e, b) in epochs.iter().zip(before) {
@@ -640,7 +626,7 @@ fn readers_never_see_a_value_of_a_prefix_that_does_not_match() {
     };
     for n in 0..200_000u32 {
         let len = 8 + r.below(25) as u32;
-        let a = top(u128::from((r.next() as u32) & 0xff0f_0f0f) << 96, len);
+        let a = top(u128::from((r.next_u64() as u32) & 0xff0f_0f0f) << 96, len);
         let key = lpm_key(len, a, 4);
         if r.below(2) == 0 {
             m.delete(&key);

@@ -33,7 +33,7 @@ struct Entry {
     /// Its name in the table.
     name: &'static str,
     /// The example filter (`filters/NAME`), or `wat:` and a module of
-    /// [`PROBES`].
+    /// [`probe_wat`].
     filter: &'static str,
     config: Vec<String>,
     /// Map contents loaded before the run: map name and `KEY [VALUE]` lines
@@ -58,11 +58,9 @@ fn prefixes(n: usize) -> Vec<String> {
 /// deterministic.
 fn random_prefixes(n: usize, lens: &[u32]) -> Vec<String> {
     let mut seen = std::collections::BTreeSet::new();
-    let mut x = 0x2545_f491_4f6c_dd1du64;
+    let mut rng = gen::Rng::new(0x2545_f491_4f6c_dd1d);
     while seen.len() < n {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
+        let x = rng.next_u64();
         let len = lens[(x >> 40) as usize % lens.len()];
         let a = (10u32 << 24 | (x as u32 & 0x00ff_ffff)) & (u32::MAX << (32 - len));
         seen.insert((a, len));
@@ -72,13 +70,23 @@ fn random_prefixes(n: usize, lens: &[u32]) -> Vec<String> {
         .collect()
 }
 
-/// The map-lookup probes: one IPv4 source address looked up per packet in
-/// map 0, and the same module without the call (`base`, which keeps an
-/// untaken call so that the engine stages the same window). The cost of a
-/// lookup is a probe's instructions minus the base's.
-const PROBES: &[(&str, &str)] = &[
-    (
-        "base",
+/// A map-lookup probe: copies the IPv4 source into a key (`u32` prefix
+/// length 32 at 0, the address at 4) and looks it up in map 0, the key
+/// starting at `key` (4: a `hash` of addresses, 0: an `lpm` key). `base`
+/// is the same module without the call; it keeps an untaken one so that
+/// the engine stages the same window. The cost of a lookup is a probe's
+/// instructions minus the base's.
+fn probe_wat(name: &str) -> String {
+    let call = |key: u32| format!("(call $lookup (i32.const 0) (i32.const {key}) (i32.const 64))");
+    let tail = match name {
+        "base" => format!(
+            "(if (i32.eq (local.get $len) (i32.const -1)) (then (drop {})))\n    (i32.const 1)",
+            call(4)
+        ),
+        "hash" => format!("(i32.ne {} (i32.const 0))", call(4)),
+        _ => format!("(i32.ne {} (i32.const 0))", call(0)),
+    };
+    format!(
         r#"(module
   (import "wasmnf" "map_lookup" (func $lookup (param i32 i32 i32) (result i32)))
   (memory (export "memory") 1)
@@ -86,50 +94,19 @@ const PROBES: &[(&str, &str)] = &[
   (func (export "filter") (param $len i32) (result i32)
     (i32.store (i32.const 0) (i32.const 32))
     (i32.store (i32.const 4) (i32.load (i32.const 1100)))
-    (if (i32.eq (local.get $len) (i32.const -1))
-      (then (drop (call $lookup (i32.const 0) (i32.const 4) (i32.const 64)))))
-    (i32.const 1)))"#,
-    ),
-    (
-        "hash",
-        r#"(module
-  (import "wasmnf" "map_lookup" (func $lookup (param i32 i32 i32) (result i32)))
-  (memory (export "memory") 1)
-  (global (export "wasmnf_window") i32 (i32.const 1024))
-  (func (export "filter") (param $len i32) (result i32)
-    (i32.store (i32.const 0) (i32.const 32))
-    (i32.store (i32.const 4) (i32.load (i32.const 1100)))
-    (i32.ne (call $lookup (i32.const 0) (i32.const 4) (i32.const 64)) (i32.const 0))))"#,
-    ),
-    (
-        "lpm",
-        r#"(module
-  (import "wasmnf" "map_lookup" (func $lookup (param i32 i32 i32) (result i32)))
-  (memory (export "memory") 1)
-  (global (export "wasmnf_window") i32 (i32.const 1024))
-  (func (export "filter") (param $len i32) (result i32)
-    (i32.store (i32.const 0) (i32.const 32))
-    (i32.store (i32.const 4) (i32.load (i32.const 1100)))
-    (i32.ne (call $lookup (i32.const 0) (i32.const 0) (i32.const 64)) (i32.const 0))))"#,
-    ),
-];
+    {tail}))"#
+    )
+}
 
-/// The module and the map declarations of a probe.
+/// The module and the map declaration of a probe.
 fn probe(name: &str) -> Vec<u8> {
-    use wasmnf_engine::common::maps::{kind, ty, Decl, SECTION};
-    let (_, wat) = PROBES.iter().find(|(n, _)| *n == name).expect("a probe");
-    let mut m = wat::parse_str(wat).expect("valid probe");
+    use wasmnf_engine::common::maps::{kind, ty, Decl};
     let d = match name {
         "lpm" => Decl::new(0, "m", kind::LPM, ty::IPV4, 8, ty::U32, 4, 200_000),
         _ => Decl::new(0, "m", kind::HASH, ty::IPV4, 4, ty::U32, 4, 65_536),
     };
-    let mut body = vec![SECTION.len() as u8];
-    body.extend(SECTION.as_bytes());
-    body.extend(d.encode());
-    m.push(0);
-    m.push(body.len() as u8);
-    m.extend(body);
-    m
+    let wasm = wat::parse_str(probe_wat(name)).expect("valid probe");
+    wasmnf_bench::with_map_section(wasm, &d.encode())
 }
 
 /// IPv4 source addresses of the capture, as `hash` probe keys.

@@ -37,13 +37,7 @@ fn insert_config(key: &'static str, map: &LpmMap<IpAddr, u32>) -> Result<bool, I
 fn init() -> Result<(), InitError> {
     insert_config("deny", &DENY)?;
     HAS_ALLOW.set(insert_config("allow", &ALLOW)?);
-    USE_DST.set(match config::with("addr", |a| a == "dst")? {
-        Some(true) => true,
-        Some(false) if config::with("addr", |a| a == "src")? != Some(true) => {
-            return Err(InitError::Invalid("addr"))
-        }
-        _ => false,
-    });
+    USE_DST.set(config::one_of("addr", &["src", "dst"], 0)? == 1);
     Ok(())
 }
 

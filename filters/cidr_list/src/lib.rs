@@ -35,13 +35,7 @@ fn parse_into(key: &'static str, list: &mut Prefixes) -> Result<bool, InitError>
 fn init() -> Result<(), InitError> {
     DENY.with(|deny| parse_into("deny", deny))?;
     HAS_ALLOW.set(ALLOW.with(|allow| parse_into("allow", allow))?);
-    USE_DST.set(match config::with("addr", |a| a == "dst")? {
-        Some(true) => true,
-        Some(false) if config::with("addr", |a| a == "src")? != Some(true) => {
-            return Err(InitError::Invalid("addr"))
-        }
-        _ => false,
-    });
+    USE_DST.set(config::one_of("addr", &["src", "dst"], 0)? == 1);
     Ok(())
 }
 

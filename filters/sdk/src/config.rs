@@ -82,6 +82,16 @@ pub fn require<T: FromStr>(key: &'static str) -> Result<T, InitError> {
     get(key)?.ok_or(InitError::Missing(key))
 }
 
+/// Which of `choices` the value of `key` is (its index), or `default` if
+/// the key is not set; any other value is [`InitError::Invalid`].
+pub fn one_of(key: &'static str, choices: &[&str], default: usize) -> Result<usize, InitError> {
+    match with(key, |v| choices.iter().position(|c| *c == v))? {
+        None => Ok(default),
+        Some(Some(i)) => Ok(i),
+        Some(None) => Err(InitError::Invalid(key)),
+    }
+}
+
 /// The value of `key` parsed as `T`, or `default` if it is not set.
 pub fn get_or<T: FromStr>(key: &'static str, default: T) -> Result<T, InitError> {
     Ok(get(key)?.unwrap_or(default))
