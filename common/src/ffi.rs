@@ -221,6 +221,29 @@ pub struct LoadOptions {
     pub config: *const u8,
     /// Length of `config`.
     pub config_len: usize,
+    /// Bytes the filter's maps may take together; 0 = the default
+    /// ([`super::maps::MEMORY_DEFAULT`]).
+    pub map_memory: u64,
+    /// Keys the hashing of the filter's hash maps (random per load).
+    pub seed: u64,
+    /// CPU ids that run instances (`nr_cpu_ids`): per-CPU maps keep this
+    /// many rows, and instance `i` runs on CPU `i`.
+    pub cpus: u32,
+}
+
+/// One map of a loaded filter, as the host reports it.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct MapInfo {
+    /// The declaration, as its `wasmnf.maps` record
+    /// ([`super::maps::Decl::encode`]).
+    pub decl: [u8; super::maps::RECORD_SIZE],
+    /// Bytes allocated for it.
+    pub bytes: u64,
+    /// Entries it holds (an array: its capacity).
+    pub entries: u32,
+    /// Value rows a host reads and writes: CPUs for per-CPU maps, else 1.
+    pub rows: u32,
 }
 
 /// [`Refusal::code`]: why the engine refused a filter or an instance. The
@@ -359,11 +382,16 @@ const _: () = {
     assert!(offset_of!(Ctx, family) == 4);
     assert!(offset_of!(Ctx, mark) == 16);
     assert!(offset_of!(Ctx, tstamp_ns) == 24);
-    assert!(size_of::<LoadOptions>() == 32);
+    assert!(size_of::<LoadOptions>() == 56);
     assert!(offset_of!(LoadOptions, memory_pages) == 8);
     assert!(offset_of!(LoadOptions, fail_closed) == 12);
     assert!(offset_of!(LoadOptions, config) == 16);
     assert!(offset_of!(LoadOptions, config_len) == 24);
+    assert!(offset_of!(LoadOptions, map_memory) == 32);
+    assert!(offset_of!(LoadOptions, seed) == 40);
+    assert!(offset_of!(LoadOptions, cpus) == 48);
+    assert!(size_of::<MapInfo>() == super::maps::RECORD_SIZE + 16);
+    assert!(offset_of!(MapInfo, bytes) == super::maps::RECORD_SIZE);
     assert!(size_of::<Refusal>() == 16 + REFUSAL_MESSAGE_MAX);
     assert!(offset_of!(Refusal, len) == 8);
     assert!(offset_of!(Refusal, message) == 16);

@@ -39,6 +39,19 @@ numbered! {
         UNLOAD = 2,
         /// One filter (do, with `NAME`) or all filters of the namespace (dump).
         GET = 3,
+        /// One map of filter `NAME` (do, with `MAP`) or all of them (dump):
+        /// `MAP`, `MAP_DECL`, `MAP_BYTES`, `MAP_ENTRIES`, `MAP_ROWS`.
+        MAP_INFO = 4,
+        /// The value of `KEY` in map `MAP` of filter `NAME` (do), or every
+        /// entry of the map (dump): `KEY`, then one `VALUE` per row.
+        MAP_GET = 5,
+        /// Inserts or replaces entries (do, acked): `KEY`, `VALUE` pairs in
+        /// order (a batch), under `UPDATE_FLAGS`.
+        MAP_UPDATE = 6,
+        /// Deletes entries (do, acked): one or more `KEY`s.
+        MAP_DELETE = 7,
+        /// Removes every entry of a map (do, acked; an array is zeroed).
+        MAP_CLEAR = 8,
     }
 }
 
@@ -76,13 +89,36 @@ numbered! {
         STATS = 14,
         /// Padding for 64-bit attributes.
         PAD = 15,
+        /// NUL-terminated string: a map's name (1 to `maps::NAME_MAX`
+        /// bytes of `[A-Za-z0-9_]`).
+        MAP = 16,
+        /// Binary: a map key, exactly the map's key size.
+        KEY = 17,
+        /// Binary: a map value, exactly the map's value size (replies: one
+        /// per row, CPU 0 first).
+        VALUE = 18,
+        /// u32 `maps::update` flags of a `MAP_UPDATE` (default `ANY`).
+        UPDATE_FLAGS = 19,
+        /// Binary (replies): the map's declaration, its 64-byte
+        /// `wasmnf.maps` record.
+        MAP_DECL = 20,
+        /// u64 (replies) bytes a map takes (`GET`: all the filter's maps).
+        MAP_BYTES = 21,
+        /// u32 (replies) entries a map holds.
+        MAP_ENTRIES = 22,
+        /// u32 (replies) value rows: CPUs for per-CPU maps, else 1.
+        MAP_ROWS = 23,
+        /// u64: bytes the filter's maps may take (`LOAD`; `GET` replies).
+        MAP_MEMORY = 24,
+        /// u32 (replies) how many maps the filter declares.
+        MAP_COUNT = 25,
     }
 }
 
 /// The highest command number.
-pub const CMD_MAX: u8 = cmd::GET;
+pub const CMD_MAX: u8 = cmd::MAP_CLEAR;
 /// The highest attribute number.
-pub const ATTR_MAX: u16 = attr::PAD;
+pub const ATTR_MAX: u16 = attr::MAP_COUNT;
 
 // `ALL` is dense, `1..=MAX` in order: the module's policy and op tables are
 // indexed by number.
@@ -157,6 +193,11 @@ pub const FUEL_RANGE: (u64, u64) = (1, limits::FUEL_MAX);
 pub const MEMORY_PAGES_DEFAULT: u32 = limits::MEMORY_PAGES_DEFAULT;
 /// `MEMORY_PAGES` range.
 pub const MEMORY_PAGES_RANGE: (u32, u32) = (1, limits::MEMORY_PAGES_MAX);
+/// `MAP_MEMORY` range: at least one page, at most the engine's limit.
+pub const MAP_MEMORY_RANGE: (u64, u64) = (4096, super::maps::MEMORY_MAX);
+/// The most entries one `MAP_UPDATE` or `MAP_DELETE` may carry.
+pub const BATCH_MAX: usize = 4096;
+
 /// `HOOK` range.
 pub const HOOK_RANGE: (u32, u32) = (hook::PREROUTING, hook::POSTROUTING);
 

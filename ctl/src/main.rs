@@ -16,6 +16,7 @@ use std::process::ExitCode;
                   wasmnf load drop_port.wasm --hook input --config port=8080\n  \
                   wasmnf list\n  \
                   wasmnf stats drop_port --watch\n  \
+                  wasmnf map update fw blocklist 203.0.113.0/24 1\n  \
                   wasmnf unload drop_port\n\n\
                   Exit status: 0 ok, 1 input/output error, 2 usage error, 3 filter refused, \
                   4 kernel refused or unavailable (module not loaded, permission denied, \
@@ -34,6 +35,7 @@ enum Command {
     Unload(cmd::unload::Args),
     List(cmd::list::Args),
     Stats(cmd::stats::Args),
+    Map(cmd::map::Args),
 }
 
 fn main() -> ExitCode {
@@ -45,6 +47,7 @@ fn main() -> ExitCode {
         Command::Unload(args) => cmd::unload::run(args),
         Command::List(args) => cmd::list::run(args),
         Command::Stats(args) => cmd::stats::run(args),
+        Command::Map(args) => cmd::map::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

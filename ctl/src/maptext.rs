@@ -257,6 +257,66 @@ pub fn json_value(d: &Decl, value: &[u8]) -> serde_json::Value {
     }
 }
 
+/// A map's declaration as `check` and `map list` show it.
+#[derive(Serialize)]
+pub struct Summary {
+    pub id: u32,
+    pub name: String,
+    pub kind: &'static str,
+    pub key_type: &'static str,
+    pub key_size: u32,
+    pub value_type: &'static str,
+    pub value_size: u32,
+    pub max_entries: u32,
+    /// Bytes the host allocates for it at load.
+    pub memory_bytes: u64,
+    /// Entries it holds now (a loaded filter's map; an array: its capacity).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entries: Option<u32>,
+    /// [`describe`].
+    pub summary: String,
+}
+
+impl Summary {
+    /// The summary of declaration `d`, taking `memory_bytes`.
+    pub fn new(d: &Decl, memory_bytes: u64, entries: Option<u32>) -> Summary {
+        Summary {
+            id: d.id,
+            name: d.name().into(),
+            kind: kind::name(d.kind).unwrap_or("?"),
+            key_type: ty::name(d.key_type).unwrap_or("?"),
+            key_size: d.key_size,
+            value_type: ty::name(d.value_type).unwrap_or("?"),
+            value_size: d.value_size,
+            max_entries: d.max_entries,
+            memory_bytes,
+            entries,
+            summary: describe(d),
+        }
+    }
+
+    /// One line of text: `NAME: TYPES; [N of] MAX entries, SIZE`.
+    pub fn line(&self) -> String {
+        let held = self.entries.map(|n| format!("{n} of ")).unwrap_or_default();
+        format!(
+            "{}: {}; {held}{} entries, {}",
+            self.name,
+            self.summary,
+            self.max_entries,
+            size_text(self.memory_bytes)
+        )
+    }
+}
+
+/// A byte count as text (bytes, KiB, MiB).
+pub fn size_text(b: u64) -> String {
+    match b {
+        0..1024 => format!("{b} bytes"),
+        1024..1_048_576 => format!("{:.1} KiB", b as f64 / 1024.0),
+        _ => format!("{:.1} MiB", b as f64 / 1_048_576.0),
+    }
+}
+
 /// A map as `--dump-maps --json` prints it.
 #[derive(Serialize)]
 pub struct Dump {
@@ -279,6 +339,86 @@ pub struct DumpEntry {
     pub values: Option<Vec<serde_json::Value>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sum: Option<serde_json::Value>,
+}
+
+impl Dump {
+    /// The dump of map `d` from its entries (key, one value per row),
+    /// sorted by key; an array's all-zero entries are left out.
+    pub fn new(d: &Decl, entries: impl IntoIterator<Item = (Vec<u8>, Vec<Vec<u8>>)>) -> Dump {
+        let array = matches!(d.kind, kind::ARRAY | kind::PERCPU_ARRAY);
+        let mut kept: Vec<(Vec<u8>, Vec<Vec<u8>>)> = entries
+            .into_iter()
+            .filter(|(_, rows)| !(array && rows.iter().all(|v| v.iter().all(|b| *b == 0))))
+            .collect();
+        kept.sort_by(|a, b| a.0.cmp(&b.0));
+        let one = !d.per_cpu();
+        Dump {
+            name: d.name().into(),
+            kind: kind::name(d.kind).unwrap_or("?"),
+            types: describe(d),
+            max_entries: d.max_entries,
+            entries: kept
+                .iter()
+                .map(|(k, rows)| DumpEntry {
+                    key: format_key(d, k),
+                    value: one
+                        .then(|| rows.first().map(|v| json_value(d, v)))
+                        .flatten(),
+                    values: (!one).then(|| rows.iter().map(|v| json_value(d, v)).collect()),
+                    sum: (!one)
+                        .then(|| sum(d, rows))
+                        .flatten()
+                        .map(|s| json_value(d, &s)),
+                })
+                .collect(),
+        }
+    }
+
+    /// Prints the dump as text: a heading, then one line per entry.
+    pub fn print(&self) {
+        println!(
+            "map {} ({}; {} of {} entries)",
+            self.name,
+            self.types,
+            self.entries.len(),
+            self.max_entries
+        );
+        for e in &self.entries {
+            println!("  {}", e.line());
+        }
+    }
+}
+
+impl DumpEntry {
+    /// The entry as text: `KEY  VALUE`, or per CPU with their sum.
+    pub fn line(&self) -> String {
+        match (&self.value, &self.values) {
+            (Some(v), _) => format!("{}  {}", self.key, text(v)),
+            (None, Some(per_cpu)) => {
+                let cpus: Vec<String> = per_cpu
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| format!("cpu{i} {}", text(v)))
+                    .collect();
+                let sum = self
+                    .sum
+                    .as_ref()
+                    .map(|s| format!("  sum {}", text(s)))
+                    .unwrap_or_default();
+                format!("{}  {}{sum}", self.key, cpus.join("  "))
+            }
+            _ => self.key.clone(),
+        }
+    }
+}
+
+/// A JSON value as text: numbers and addresses space-separated.
+fn text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Array(items) => items.iter().map(text).collect::<Vec<_>>().join(" "),
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
 }
 
 /// The element-wise sum of per-CPU integer values, or `None` for other
@@ -316,10 +456,19 @@ pub struct FillError {
     pub message: String,
 }
 
-/// Fills `filter`'s maps from `NAME=@FILE` specs (`replay --map`). Every
-/// file is read and parsed before any entry goes in, so a bad line loads
-/// nothing; a map that fills up part-way says how many entries went in.
-pub fn fill(filter: &Filter, specs: &[String]) -> Result<(), FillError> {
+/// One `NAME=@FILE` spec, read and parsed.
+pub struct Load {
+    /// The map's declaration.
+    pub decl: Decl,
+    /// The file, as given.
+    pub file: String,
+    pub entries: Vec<Entry>,
+}
+
+/// Reads and parses every `NAME=@FILE` spec against the filter's map
+/// declarations `decls`, before anything is loaded: a bad spec, an unknown
+/// map, an unreadable file or a line that does not parse stops them all.
+pub fn read_specs(decls: &[Decl], specs: &[String]) -> Result<Vec<Load>, FillError> {
     let fail = |kind, message| Err(FillError { kind, message });
     let mut loads = Vec::new();
     for spec in specs {
@@ -329,8 +478,8 @@ pub fn fill(filter: &Filter, specs: &[String]) -> Result<(), FillError> {
                 format!("--map {spec}: expected NAME=@FILE"),
             );
         };
-        let Some(map) = filter.maps().by_name(name) else {
-            let names: Vec<&str> = filter.maps().iter().map(|m| m.decl().name()).collect();
+        let Some(decl) = decls.iter().find(|d| d.name() == name) else {
+            let names: Vec<&str> = decls.iter().map(Decl::name).collect();
             return fail(
                 FillErrorKind::Usage,
                 match names.is_empty() {
@@ -351,28 +500,58 @@ pub fn fill(filter: &Filter, specs: &[String]) -> Result<(), FillError> {
                 )
             }
         };
-        match parse_file(map.decl(), file, &text) {
-            Ok(entries) => loads.push((map, file, entries)),
+        match parse_file(decl, file, &text) {
+            Ok(entries) => loads.push(Load {
+                decl: *decl,
+                file: file.into(),
+                entries,
+            }),
             Err(e) => return fail(FillErrorKind::Usage, e),
         }
     }
-    for (map, file, entries) in loads {
-        for (n, (k, v)) in entries.iter().enumerate() {
+    Ok(loads)
+}
+
+/// Why a map refused an entry (`ret` code `r`), in words.
+pub fn refusal(d: &Decl, r: i32) -> String {
+    match r {
+        ret::E2BIG if matches!(d.kind, kind::ARRAY | kind::PERCPU_ARRAY) => {
+            format!(
+                "index past the end of map `{}` ({} entries)",
+                d.name(),
+                d.max_entries
+            )
+        }
+        ret::E2BIG => format!("map `{}` is full ({} entries)", d.name(), d.max_entries),
+        ret::EEXIST => format!("the key exists in map `{}`", d.name()),
+        ret::ENOENT => format!("no such key in map `{}`", d.name()),
+        other => format!("map `{}` refused it (errno {})", d.name(), -other),
+    }
+}
+
+/// Fills `filter`'s maps from `NAME=@FILE` specs (`replay --map`). Every
+/// file is read and parsed before any entry goes in, so a bad line loads
+/// nothing; a map that fills up part-way says how many entries went in.
+pub fn fill(filter: &Filter, specs: &[String]) -> Result<(), FillError> {
+    let decls: Vec<Decl> = filter.maps().iter().map(|m| *m.decl()).collect();
+    for load in read_specs(&decls, specs)? {
+        let d = &load.decl;
+        let Some(map) = filter.maps().get(d.id) else {
+            continue;
+        };
+        for (n, (k, v)) in load.entries.iter().enumerate() {
             let r = map.update(k, v, update::ANY, Cpus::All);
             if r != ret::OK {
-                let d = map.decl();
-                let why = match r {
-                    ret::E2BIG => format!("map `{}` is full ({} entries)", d.name(), d.max_entries),
-                    other => format!("map `{}` refused it (errno {})", d.name(), -other),
-                };
-                return fail(
-                    FillErrorKind::Refused,
-                    format!(
-                        "{file}: entry {} (`{}`): {why}; {n} entries went in before it",
+                return Err(FillError {
+                    kind: FillErrorKind::Refused,
+                    message: format!(
+                        "{}: entry {} (`{}`): {}; {n} entries went in before it",
+                        load.file,
                         n + 1,
-                        format_key(d, k)
+                        format_key(d, k),
+                        refusal(d, r)
                     ),
-                );
+                });
             }
         }
     }

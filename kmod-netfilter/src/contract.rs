@@ -24,3 +24,8 @@ pub(crate) mod counters;
 #[allow(dead_code, unreachable_pub)]
 #[path = "../../common/src/ffi.rs"]
 pub(crate) mod ffi;
+
+/// Map declarations, kinds, limits and the map operations' return codes.
+#[allow(dead_code, unreachable_pub)]
+#[path = "../../common/src/maps.rs"]
+pub(crate) mod maps;

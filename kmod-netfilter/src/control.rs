@@ -13,6 +13,7 @@
 
 use crate::contract::counters::{Counter, Counters};
 use crate::contract::genl::{self as wire, attr, cmd};
+use crate::contract::maps;
 use crate::net::genl::{self, AttrPolicy, Dump, OpSpec, Request, Writer};
 use crate::net::netfilter::{Family, HookPoint};
 use crate::registry::{self, FilterInfo, Name, RegistryError, Settings};
@@ -66,7 +67,36 @@ const POLICY: [AttrPolicy; wire::ATTR_MAX as usize] = [
     AttrPolicy::Reject(REPLY_ONLY),
     AttrPolicy::Reject(REPLY_ONLY),
     AttrPolicy::Reject(REPLY_ONLY),
+    AttrPolicy::NulString {
+        max_len: maps::NAME_MAX as u16,
+    },
+    AttrPolicy::Binary {
+        min: 1,
+        max: maps::KEY_SIZE_MAX as u16,
+    },
+    AttrPolicy::Binary {
+        min: 1,
+        max: maps::VALUE_SIZE_MAX as u16,
+    },
+    AttrPolicy::U32Range {
+        min: maps::update::ANY as i16,
+        max: maps::update::EXIST as i16,
+    },
+    AttrPolicy::Reject(REPLY_ONLY),
+    AttrPolicy::Reject(REPLY_ONLY),
+    AttrPolicy::Reject(REPLY_ONLY),
+    AttrPolicy::Reject(REPLY_ONLY),
+    AttrPolicy::U64Range {
+        min: wire::MAP_MEMORY_RANGE.0,
+        max: wire::MAP_MEMORY_RANGE.1,
+    },
+    AttrPolicy::Reject(REPLY_ONLY),
 ];
+
+// The policy's lengths and ranges fit their `u16`/`s16` fields.
+const _: () = assert!(maps::KEY_SIZE_MAX <= u16::MAX as u32);
+const _: () = assert!(maps::VALUE_SIZE_MAX <= u16::MAX as u32);
+const _: () = assert!(maps::update::EXIST <= i16::MAX as i32);
 
 const OPS: [OpSpec; wire::CMD_MAX as usize] = [
     OpSpec {
@@ -83,6 +113,31 @@ const OPS: [OpSpec; wire::CMD_MAX as usize] = [
         cmd: cmd::GET,
         doit: true,
         dumpit: true,
+    },
+    OpSpec {
+        cmd: cmd::MAP_INFO,
+        doit: true,
+        dumpit: true,
+    },
+    OpSpec {
+        cmd: cmd::MAP_GET,
+        doit: true,
+        dumpit: true,
+    },
+    OpSpec {
+        cmd: cmd::MAP_UPDATE,
+        doit: true,
+        dumpit: false,
+    },
+    OpSpec {
+        cmd: cmd::MAP_DELETE,
+        doit: true,
+        dumpit: false,
+    },
+    OpSpec {
+        cmd: cmd::MAP_CLEAR,
+        doit: true,
+        dumpit: false,
     },
 ];
 
@@ -104,12 +159,12 @@ pub(crate) fn register(module: &'static ThisModule) -> Result<Family_> {
 pub(crate) struct WasmnfFamily;
 
 /// Fails the request with `err` and an extended-ack message.
-fn refuse(req: &mut Request<'_>, err: Error, args: fmt::Arguments<'_>) -> Error {
+pub(crate) fn refuse(req: &mut Request<'_>, err: Error, args: fmt::Arguments<'_>) -> Error {
     req.set_error(args);
     err
 }
 
-fn u32_of(p: &[u8]) -> Option<u32> {
+pub(crate) fn u32_of(p: &[u8]) -> Option<u32> {
     Some(u32::from_ne_bytes(p.get(..4)?.try_into().ok()?))
 }
 
@@ -117,7 +172,7 @@ fn u64_of(p: &[u8]) -> Option<u64> {
     Some(u64::from_ne_bytes(p.get(..8)?.try_into().ok()?))
 }
 
-fn name_of(req: &mut Request<'_>) -> Result<Name> {
+pub(crate) fn name_of(req: &mut Request<'_>) -> Result<Name> {
     let Some(raw) = req.attr(attr::NAME) else {
         return Err(refuse(req, EINVAL, format_args!("missing attribute NAME")));
     };
@@ -139,7 +194,7 @@ fn name_of(req: &mut Request<'_>) -> Result<Name> {
     })
 }
 
-fn registry_error(req: &mut Request<'_>, name: &Name, e: RegistryError) -> Error {
+pub(crate) fn registry_error(req: &mut Request<'_>, name: &Name, e: RegistryError) -> Error {
     match e {
         RegistryError::Exists => refuse(
             req,
@@ -157,6 +212,7 @@ fn registry_error(req: &mut Request<'_>, name: &Name, e: RegistryError) -> Error
             refuse(req, err, format_args!("netfilter hook registration failed"))
         }
         RegistryError::Stack(err) => refuse(req, err, format_args!("no memory for the load stack")),
+        RegistryError::Prefill(err) => err,
     }
 }
 
@@ -195,6 +251,7 @@ fn load(req: &mut Request<'_>) -> Result {
         .attr(attr::ON_ERROR)
         .is_some_and(|p| p.first() == Some(&wire::on_error::DROP));
     let replace = req.attr(attr::REPLACE).is_some();
+    let map_memory = req.attr(attr::MAP_MEMORY).and_then(u64_of).unwrap_or(0);
     let mut config = KVec::new();
     if let Some(c) = req.attr(attr::CONFIG) {
         config.extend_from_slice(c, GFP_KERNEL)?;
@@ -238,9 +295,15 @@ fn load(req: &mut Request<'_>) -> Result {
         fail_closed,
         config,
         wasm_size: total as u32,
+        map_memory,
     };
     let net = req.net();
-    let result = registry::with(|r| r.load(net, settings, &wasm, replace)).ok_or(ENODEV)?;
+    let result = registry::with(|r| {
+        r.load(net, settings, &wasm, replace, |rt| {
+            crate::mapctl::prefill(req, rt.filter())
+        })
+    })
+    .ok_or(ENODEV)?;
     result.map_err(|e| registry_error(req, &name, e))?;
     pr_info!(
         "filter {} loaded ({} bytes, hook {}, family {}, priority {})\n",
@@ -287,12 +350,22 @@ fn put_filter(w: &mut Writer, f: &FilterInfo<'_>) -> Result {
     w.put_u32(attr::WASM_SIZE, s.wasm_size)?;
     w.put_u32(attr::INSTANCES, f.instances as u32)?;
     w.put_u32(attr::ABI_VERSION, crate::engine_ffi::abi_version())?;
+    w.put_u32(attr::MAP_COUNT, f.maps)?;
+    w.put_u64(attr::MAP_BYTES, f.map_bytes, attr::PAD)?;
+    w.put_u64(
+        attr::MAP_MEMORY,
+        match s.map_memory {
+            0 => maps::MEMORY_DEFAULT,
+            m => m,
+        },
+        attr::PAD,
+    )?;
     put_counters(w, &f.counters)
 }
 
 /// Room for one filter's GET attributes.
 fn reply_size(f: &FilterInfo<'_>) -> usize {
-    512 + f.settings.config.len()
+    600 + f.settings.config.len()
 }
 
 fn get(req: &mut Request<'_>) -> Result {
@@ -351,6 +424,11 @@ impl genl::Handler for WasmnfFamily {
             cmd::LOAD => load(req),
             cmd::UNLOAD => unload(req),
             cmd::GET => get(req),
+            cmd::MAP_INFO => crate::mapctl::info(req),
+            cmd::MAP_GET => crate::mapctl::get(req),
+            cmd::MAP_UPDATE => crate::mapctl::update(req),
+            cmd::MAP_DELETE => crate::mapctl::delete(req),
+            cmd::MAP_CLEAR => crate::mapctl::clear(req),
             _ => Err(EINVAL),
         }
     }
@@ -358,6 +436,8 @@ impl genl::Handler for WasmnfFamily {
     fn dumpit(c: u8, d: &mut Dump<'_>) -> Result {
         match c {
             cmd::GET => dump(d),
+            cmd::MAP_INFO => crate::mapctl::info_dump(d),
+            cmd::MAP_GET => crate::mapctl::dump(d),
             _ => Err(EINVAL),
         }
     }

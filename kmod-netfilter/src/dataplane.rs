@@ -32,7 +32,7 @@ use crate::engine_ffi::{Ctx, EngineError, EngineFilter, EngineInstance, PacketRe
 use crate::net::cpu::{self, BhGuard};
 use crate::net::netfilter::{HookState, PacketHook, Verdict};
 use crate::net::skb::SkBuff;
-use crate::net::sync::{RcuBox, ReadGuard};
+use crate::net::sync::{RcuBox, ReadGuard, ReadSide};
 use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::prelude::*;
 
@@ -85,19 +85,23 @@ const _: () = assert!(core::mem::size_of::<PerCpu>() == 64);
 /// A filter ready for packets on every CPU.
 pub(crate) struct Runtime {
     percpu: KVec<PerCpu>,
+    /// The filter the instances were made from: it holds the maps they
+    /// share, which the control plane reads and writes through it.
+    filter: EngineFilter,
     /// Whether the filter can see the packet's timestamp: if not, the
     /// clock is read only for the packets timed into `run_ns`.
     reads_timestamp: bool,
 }
 
 impl Runtime {
-    /// Instantiates `filter` once per possible CPU (`nr_cpu_ids`).
+    /// Instantiates `filter` once per possible CPU (`nr_cpu_ids`), instance
+    /// `i` for CPU `i` (its per-CPU map rows).
     /// Load time only: process context, on the load stack.
-    pub(crate) fn new(filter: &EngineFilter) -> Result<Self, LoadFailure> {
+    pub(crate) fn new(filter: EngineFilter) -> Result<Self, LoadFailure> {
         let n = cpu::nr_cpu_ids();
         let mut percpu = KVec::with_capacity(n, GFP_KERNEL).map_err(|_| LoadFailure::NoMemory)?;
-        for _ in 0..n {
-            let instance = filter.instantiate().map_err(LoadFailure::Engine)?;
+        for cpu in 0..n {
+            let instance = filter.instantiate(cpu).map_err(LoadFailure::Engine)?;
             percpu
                 .push(
                     PerCpu {
@@ -111,7 +115,13 @@ impl Runtime {
         Ok(Runtime {
             percpu,
             reads_timestamp: filter.reads_timestamp(),
+            filter,
         })
+    }
+
+    /// The filter, for its maps.
+    pub(crate) fn filter(&self) -> &EngineFilter {
+        &self.filter
     }
 
     /// How many instances there are.
@@ -233,8 +243,14 @@ impl Slot {
     /// Runs `f` on the current runtime, for the control plane (inside an
     /// RCU read-side section: `f` must not sleep).
     pub(crate) fn with_runtime<R>(&self, f: impl FnOnce(&Runtime) -> R) -> R {
+        self.with_runtime_side(|rt, _| f(rt))
+    }
+
+    /// [`Slot::with_runtime`], handing `f` the evidence of the section.
+    pub(crate) fn with_runtime_side<R>(&self, f: impl FnOnce(&Runtime, &ReadSide<'_>) -> R) -> R {
         let rcu = ReadGuard::new();
-        f(self.current.get(&rcu.side()))
+        let side = rcu.side();
+        f(self.current.get(&side), &side)
     }
 
     /// Publishes `rt` in place of the current runtime and frees the old one

@@ -7,7 +7,9 @@
 //! the kernel: allocation and the panic report. All `unsafe` code touching
 //! the engine's C interface lives here.
 
-use crate::contract::ffi::{self, Bytes, LoadOptions, Packet, Refusal};
+use crate::contract::ffi::{self, Bytes, LoadOptions, MapInfo, Packet, Refusal};
+use crate::net::cpu::{BhGuard, GraceElapsed};
+use crate::net::sync::ReadSide;
 use core::ffi::c_void;
 use core::ptr::{self, NonNull};
 use core::sync::atomic::{AtomicPtr, Ordering};
@@ -39,8 +41,47 @@ extern "C" {
     fn wasmnf_engine_filter_reads_timestamp(filter: *const RawFilter) -> bool;
     fn wasmnf_engine_instance_new(
         filter: *const RawFilter,
+        cpu: u32,
         refusal: *mut Refusal,
     ) -> *mut RawInstance;
+    fn wasmnf_engine_map_count(filter: *const RawFilter) -> u32;
+    fn wasmnf_engine_map_info(filter: *const RawFilter, id: u32, out: *mut MapInfo) -> bool;
+    fn wasmnf_engine_map_find(filter: *const RawFilter, name: *const u8, len: usize) -> i32;
+    fn wasmnf_engine_map_lookup(
+        filter: *const RawFilter,
+        id: u32,
+        key: *const u8,
+        key_len: usize,
+        value: *mut u8,
+        value_len: usize,
+    ) -> i32;
+    fn wasmnf_engine_map_update(
+        filter: *const RawFilter,
+        id: u32,
+        key: *const u8,
+        key_len: usize,
+        value: *const u8,
+        value_len: usize,
+        flags: i32,
+    ) -> i32;
+    fn wasmnf_engine_map_delete(
+        filter: *const RawFilter,
+        id: u32,
+        key: *const u8,
+        key_len: usize,
+    ) -> i32;
+    fn wasmnf_engine_map_clear(filter: *const RawFilter, id: u32) -> i32;
+    fn wasmnf_engine_map_next(
+        filter: *const RawFilter,
+        id: u32,
+        cursor: u64,
+        key: *mut u8,
+        key_len: usize,
+        value: *mut u8,
+        value_len: usize,
+        next: *mut u64,
+    ) -> i32;
+    fn wasmnf_engine_maps_reclaim(filter: *const RawFilter);
     fn wasmnf_engine_instance_free(inst: *mut RawInstance);
     fn wasmnf_engine_instance_run(
         inst: *const RawInstance,
@@ -203,6 +244,10 @@ pub(crate) struct FilterOptions<'a> {
     pub(crate) fail_closed: bool,
     /// Configuration, `key=value` lines.
     pub(crate) config: &'a [u8],
+    /// Bytes the filter's maps may take.
+    pub(crate) map_memory: u64,
+    /// CPU ids that run instances (`nr_cpu_ids`).
+    pub(crate) cpus: u32,
 }
 
 /// The bytes of a packet past its linear part, copied on demand: what the
@@ -255,6 +300,10 @@ impl EngineFilter {
             fail_closed: options.fail_closed,
             config: options.config.as_ptr(),
             config_len: options.config.len(),
+            map_memory: options.map_memory,
+            // SAFETY: no preconditions; the key of the hash maps' hashing.
+            seed: unsafe { crate::bindings::get_random_u64() },
+            cpus: options.cpus,
         };
         // SAFETY: `wasm` and `options.config` are valid for their lengths;
         // `raw_opts` for reads; `refusal` for a write.
@@ -272,15 +321,153 @@ impl EngineFilter {
         unsafe { wasmnf_engine_filter_reads_timestamp(self.raw.as_ptr()) }
     }
 
-    /// A new instance, ready for packets (allocates, runs `init`).
-    pub(crate) fn instantiate(&self) -> Result<EngineInstance, EngineError> {
+    /// A new instance for CPU `cpu` (its per-CPU map rows), ready for
+    /// packets (allocates, runs `init`).
+    pub(crate) fn instantiate(&self, cpu: usize) -> Result<EngineInstance, EngineError> {
         let mut refusal = Refusal::new();
         // SAFETY: `self.raw` is live (type invariant); `refusal` is valid
         // for a write.
-        let raw = unsafe { wasmnf_engine_instance_new(self.raw.as_ptr(), &mut refusal) };
+        let raw = unsafe {
+            wasmnf_engine_instance_new(self.raw.as_ptr(), cpu as u32, &mut refusal)
+        };
         NonNull::new(raw)
             .map(|raw| EngineInstance { raw })
             .ok_or(EngineError(refusal))
+    }
+}
+
+/// A map of a filter, by id, checked to exist.
+#[derive(Clone, Copy)]
+pub(crate) struct MapId(u32);
+
+/// What a map operation answered: `0` or a negative errno
+/// ([`crate::contract::maps::ret`]).
+pub(crate) type MapRet = i32;
+
+impl EngineFilter {
+    /// How many maps the filter declares.
+    pub(crate) fn map_count(&self) -> u32 {
+        // SAFETY: `self.raw` is live (type invariant).
+        unsafe { wasmnf_engine_map_count(self.raw.as_ptr()) }
+    }
+
+    /// Map `id`, if the filter has it.
+    pub(crate) fn map(&self, id: u32) -> Option<MapId> {
+        (id < self.map_count()).then_some(MapId(id))
+    }
+
+    /// The map named `name`.
+    pub(crate) fn map_named(&self, name: &[u8]) -> Option<MapId> {
+        // SAFETY: `self.raw` is live; `name` is valid for its length.
+        let id = unsafe { wasmnf_engine_map_find(self.raw.as_ptr(), name.as_ptr(), name.len()) };
+        u32::try_from(id).ok().map(MapId)
+    }
+
+    /// A map's declaration, memory and entry count.
+    pub(crate) fn map_info(&self, map: MapId) -> Option<MapInfo> {
+        let mut out = MapInfo {
+            decl: [0; crate::contract::maps::RECORD_SIZE],
+            bytes: 0,
+            entries: 0,
+            rows: 0,
+        };
+        // SAFETY: `self.raw` is live; `out` is valid for a write.
+        unsafe { wasmnf_engine_map_info(self.raw.as_ptr(), map.0, &mut out) }.then_some(out)
+    }
+
+    /// Copies `key`'s value, every row, into `value`. Never sleeps.
+    pub(crate) fn map_lookup(&self, map: MapId, key: &[u8], value: &mut [u8]) -> MapRet {
+        // SAFETY: `self.raw` is live; the slices are valid for their
+        // lengths (the engine checks them against the declaration).
+        unsafe {
+            wasmnf_engine_map_lookup(
+                self.raw.as_ptr(),
+                map.0,
+                key.as_ptr(),
+                key.len(),
+                value.as_mut_ptr(),
+                value.len(),
+            )
+        }
+    }
+
+    /// Inserts or replaces `key` (update `flags`), with bottom halves off
+    /// (`_bh`): a packet-path writer on this CPU cannot interrupt it while
+    /// it holds the map's lock.
+    pub(crate) fn map_update(
+        &self,
+        _bh: &BhGuard,
+        map: MapId,
+        key: &[u8],
+        value: &[u8],
+        flags: i32,
+    ) -> MapRet {
+        // SAFETY: `self.raw` is live; the slices are valid for their lengths.
+        unsafe {
+            wasmnf_engine_map_update(
+                self.raw.as_ptr(),
+                map.0,
+                key.as_ptr(),
+                key.len(),
+                value.as_ptr(),
+                value.len(),
+                flags,
+            )
+        }
+    }
+
+    /// Deletes `key`, with bottom halves off (as [`Self::map_update`]).
+    pub(crate) fn map_delete(&self, _bh: &BhGuard, map: MapId, key: &[u8]) -> MapRet {
+        // SAFETY: `self.raw` is live; `key` is valid for its length.
+        unsafe { wasmnf_engine_map_delete(self.raw.as_ptr(), map.0, key.as_ptr(), key.len()) }
+    }
+
+    /// Removes every entry, with bottom halves off (as [`Self::map_update`]).
+    pub(crate) fn map_clear(&self, _bh: &BhGuard, map: MapId) -> MapRet {
+        // SAFETY: `self.raw` is live.
+        unsafe { wasmnf_engine_map_clear(self.raw.as_ptr(), map.0) }
+    }
+
+    /// One scan step from `cursor`: the next entry's key and value rows,
+    /// and the cursor after it; `Ok(None)` at the end. Inside an RCU
+    /// read-side section (`_rcu`), so no trie node it reads is reused.
+    pub(crate) fn map_next(
+        &self,
+        _rcu: &ReadSide<'_>,
+        map: MapId,
+        cursor: u64,
+        key: &mut [u8],
+        value: &mut [u8],
+    ) -> Result<Option<u64>, MapRet> {
+        let mut next = 0u64;
+        // SAFETY: `self.raw` is live; the slices are valid for their
+        // lengths; `next` for a write.
+        let r = unsafe {
+            wasmnf_engine_map_next(
+                self.raw.as_ptr(),
+                map.0,
+                cursor,
+                key.as_mut_ptr(),
+                key.len(),
+                value.as_mut_ptr(),
+                value.len(),
+                &mut next,
+            )
+        };
+        match r {
+            0 => Ok(Some(next)),
+            crate::contract::maps::ret::ENOENT => Ok(None),
+            e => Err(e),
+        }
+    }
+
+    /// Lets the filter's tries reuse the nodes deleted entries left, with
+    /// the evidence that a grace period passed since those deletes.
+    pub(crate) fn maps_reclaim(&self, _grace: &GraceElapsed) {
+        // SAFETY: `self.raw` is live; `_grace` proves a grace period ended
+        // after every delete made before it was taken, and filter runs and
+        // scans are RCU readers.
+        unsafe { wasmnf_engine_maps_reclaim(self.raw.as_ptr()) }
     }
 }
 

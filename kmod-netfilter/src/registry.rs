@@ -27,7 +27,7 @@ use crate::dataplane::{LoadFailure, Runtime, Slot};
 use crate::engine_ffi::{self, EngineError, EngineFilter, FilterOptions};
 use crate::net::netfilter::{Family, HookPoint, NetScope, Registration};
 use crate::net::netns::{Net, NetKey};
-use crate::net::sync::{GlobalMutex, GlobalOwner};
+use crate::net::sync::{GlobalMutex, GlobalOwner, ReadSide};
 use core::ffi::CStr;
 use kernel::prelude::*;
 
@@ -68,6 +68,8 @@ pub(crate) struct Settings {
     pub(crate) fail_closed: bool,
     pub(crate) config: KVec<u8>,
     pub(crate) wasm_size: u32,
+    /// Bytes the filter's maps may take (0: the engine's default).
+    pub(crate) map_memory: u64,
 }
 
 /// What a GET shows for one filter.
@@ -75,6 +77,9 @@ pub(crate) struct FilterInfo<'a> {
     pub(crate) settings: &'a Settings,
     pub(crate) instances: usize,
     pub(crate) counters: Counters,
+    /// Its maps: the count, and the bytes they take together.
+    pub(crate) maps: u32,
+    pub(crate) map_bytes: u64,
 }
 
 struct Entry {
@@ -85,14 +90,21 @@ struct Entry {
 
 impl Entry {
     fn info(&self) -> FilterInfo<'_> {
-        let (instances, counters) = self
-            .reg
-            .data()
-            .with_runtime(|rt| (rt.instances(), rt.counters()));
+        let (instances, counters, maps, map_bytes) = self.reg.data().with_runtime(|rt| {
+            let f = rt.filter();
+            let n = f.map_count();
+            let bytes = (0..n)
+                .filter_map(|id| f.map(id).and_then(|m| f.map_info(m)))
+                .map(|i| i.bytes)
+                .sum();
+            (rt.instances(), rt.counters(), n, bytes)
+        });
         FilterInfo {
             settings: &self.settings,
             instances,
             counters,
+            maps,
+            map_bytes,
         }
     }
 }
@@ -112,6 +124,8 @@ pub(crate) enum RegistryError {
     Hook(Error),
     /// The load stack could not be allocated.
     Stack(Error),
+    /// Filling the maps from the request failed (the extended ack is set).
+    Prefill(Error),
 }
 
 /// Every namespace's filters.
@@ -157,13 +171,14 @@ impl Registry {
     /// Loads (or, with `replace`, replaces) a filter in `net`: checks and
     /// compiles the module in the kernel (on the 64 KiB load stack, with
     /// sleeping allocations), builds one instance per possible CPU, and
-    /// attaches it. Process context.
+    /// fills its maps (`prefill`), and attaches it. Process context.
     pub(crate) fn load(
         &mut self,
         net: &Net,
         settings: Settings,
         wasm: &[u8],
         replace: bool,
+        prefill: impl FnOnce(&Runtime) -> Result,
     ) -> Result<(), RegistryError> {
         let existing = self.find(net.key(), &settings.name);
         if existing.is_some() && !replace {
@@ -174,15 +189,13 @@ impl Registry {
             memory_pages: settings.memory_pages,
             fail_closed: settings.fail_closed,
             config: &settings.config,
+            map_memory: settings.map_memory,
+            cpus: crate::net::cpu::nr_cpu_ids() as u32,
         };
         let (built, _stack) = altstack::run(|| {
             engine_ffi::with_load_allocations(|| {
                 let filter = EngineFilter::new(wasm, &opts).map_err(LoadFailure::Engine)?;
-                let rt = Runtime::new(&filter)?;
-                // The instances are independent of the filter, which is
-                // dropped here, on the load stack (wasmi frees recursively).
-                drop(filter);
-                Ok::<_, LoadFailure>(rt)
+                Runtime::new(filter)
             })
         })
         .map_err(RegistryError::Stack)?;
@@ -190,6 +203,8 @@ impl Registry {
             LoadFailure::Engine(e) => RegistryError::Engine(e),
             LoadFailure::NoMemory => RegistryError::NoMemory,
         })?;
+        // The maps are filled before any packet can reach the filter.
+        prefill(&rt).map_err(RegistryError::Prefill)?;
         let rt = KBox::new(rt, GFP_KERNEL).map_err(|_| RegistryError::NoMemory)?;
         if let Some(e) = existing.and_then(|i| self.entries[i].as_mut()) {
             let s = &e.settings;
@@ -246,6 +261,21 @@ impl Registry {
             .as_ref()
             .map(Entry::info)
             .ok_or(RegistryError::NotFound)
+    }
+
+    /// Runs `f` on the runtime of filter `name` of `net`, inside an RCU
+    /// read-side section (`f` must not sleep). The registry's lock is held
+    /// meanwhile, so no load, replace or unload changes the filter between
+    /// two calls made under one [`with`].
+    pub(crate) fn with_runtime<R>(
+        &self,
+        net: &Net,
+        name: &Name,
+        f: impl FnOnce(&Runtime, &ReadSide<'_>) -> R,
+    ) -> Result<R, RegistryError> {
+        let i = self.find(net.key(), name).ok_or(RegistryError::NotFound)?;
+        let e = self.entries[i].as_ref().ok_or(RegistryError::NotFound)?;
+        Ok(e.reg.data().with_runtime_side(f))
     }
 
     /// The filters of `net`, in load order, from the `skip`-th on.

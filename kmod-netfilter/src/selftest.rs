@@ -101,6 +101,8 @@ const OPTIONS: FilterOptions<'static> = FilterOptions {
     memory_pages: 0,
     fail_closed: false,
     config: &[],
+    map_memory: 0,
+    cpus: 1,
 };
 
 fn verdict_name(v: u32) -> &'static str {
@@ -139,7 +141,7 @@ pub(crate) fn run() -> Result {
                     return Err(EINVAL);
                 }
             };
-            let (inst, load_stack) = altstack::run(|| filter.instantiate())?;
+            let (inst, load_stack) = altstack::run(|| filter.instantiate(0))?;
             max_load_stack = max_load_stack.max(load_stack);
             let inst = match inst {
                 Ok(i) => i,

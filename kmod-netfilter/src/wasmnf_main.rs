@@ -17,6 +17,7 @@ mod contract;
 mod control;
 mod dataplane;
 mod engine_ffi;
+mod mapctl;
 mod net;
 mod registry;
 mod selftest;

@@ -47,7 +47,7 @@ ${BINDGEN:-bindgen} "$header" "${bindgen_opts[@]}" \
 	--allowlist-function 'nf_register_net_hook|nf_unregister_net_hook' \
 	--allowlist-function 'wasmnf_helper_.*' \
 	--allowlist-function 'genl_register_family|genl_unregister_family|genlmsg_put|nla_put|nla_put_64bit' \
-	--allowlist-function 'register_pernet_subsys|unregister_pernet_subsys|ktime_get_mono_fast_ns' \
+	--allowlist-function 'register_pernet_subsys|unregister_pernet_subsys|ktime_get_mono_fast_ns|get_random_u64' \
 	--allowlist-type 'genl_family|genl_ops|genl_info|genlmsghdr|nla_policy|netlink_range_validation|nla_policy_validation' \
 	--allowlist-type 'netlink_callback|netlink_ext_ack|nlattr|nlmsghdr|pernet_operations' \
 	--allowlist-var 'NLA_.*|GENL_.*|NLM_F_.*|NLMSG_HDRLEN|GENL_HDRLEN|NETLINK_MAX_FMTMSG_LEN|NLMSG_DEFAULT_SIZE' \

@@ -111,6 +111,35 @@ fn values_ranges_and_sizes_are_the_contracts() {
     assert!(chunk[0][2].contains(&format!("1 to {} bytes", genl::CHUNK_MAX)));
     let config = rows(&doc, "WASMNF_A_CONFIG`");
     assert!(config[0][2].contains(&format!("at most {} bytes", genl::CHUNK_MAX)));
+    use wasmnf_common::maps;
+    assert!(
+        attr_policy(&doc, "MAP").contains(&format!("1-{} bytes of `[A-Za-z0-9_]`", maps::NAME_MAX))
+    );
+    let key = rows(&doc, "WASMNF_A_KEY`");
+    assert!(key[0][2].contains(&format!("1 to {} bytes", maps::KEY_SIZE_MAX)));
+    let value = rows(&doc, "WASMNF_A_VALUE`");
+    assert!(value[0][2].contains(&format!("1 to {} bytes", maps::VALUE_SIZE_MAX)));
+    let flags = attr_policy(&doc, "UPDATE_FLAGS");
+    for (v, what) in [
+        (maps::update::ANY, "insert or replace"),
+        (maps::update::NOEXIST, "insert only"),
+        (maps::update::EXIST, "replace only"),
+    ] {
+        assert!(
+            flags.contains(&format!("`{v}` {what}")),
+            "UPDATE_FLAGS row lacks {v}"
+        );
+    }
+    let memory = attr_policy(&doc, "MAP_MEMORY");
+    let (lo, hi) = genl::MAP_MEMORY_RANGE;
+    assert!(memory.contains(&format!(
+        "`{lo}..={hi}`, default `{}`",
+        maps::MEMORY_DEFAULT
+    )));
+    let batch = format!("at most {}", genl::BATCH_MAX);
+    assert!(rows(&doc, "WASMNF_CMD_MAP_UPDATE`")[0][3].contains(&batch));
+    assert!(rows(&doc, "WASMNF_CMD_MAP_DELETE`")[0][3].contains(&batch));
+    assert!(doc.contains(&format!("at most {} per message", genl::BATCH_MAX)));
     assert_eq!(genl::MODULE_MAX, 1 << 20);
     assert!(doc.contains("A module may be up to 1 MiB"));
     assert!(doc.contains(&format!("module larger than {} bytes", genl::MODULE_MAX)));

@@ -44,7 +44,6 @@ grep -q "\"instances\": *$ncpu" /tmp/list.json || fail "list --json: instances i
 # Errors.
 echo "not wasm" >/tmp/bad.wasm
 expect_fail 3 "not a WebAssembly module" $W load /tmp/bad.wasm --hook input --name bad
-expect_fail 3 "the filter declares maps, which the kernel module does not run yet" $W load $F/cidr_filter.wasm --hook input --name maps
 expect_fail 4 "already loaded" $W load $F/drop_port.wasm --hook prerouting --name web --config port=8080
 expect_fail 2 "" $W load $F/drop_port.wasm --hook sideways --name x --config port=1
 expect_fail 4 "no filter named nosuch" $W unload nosuch

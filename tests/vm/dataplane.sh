@@ -17,28 +17,6 @@ insmod /files/wasmnf.ko || fail "insmod"
 veth_ns peer v0 v1 10.99.0 fd99
 PX="$IP netns exec peer"
 
-# stat NAME FIELD: a counter from `wasmnf stats --json`.
-stat() {
-	$W stats "$1" --json | tr -d ' \n' | sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p"
-}
-# udp_expect ADDR PORT COUNT WANT [TIMEOUT_MS]: send COUNT datagrams from peer
-# once the receiver listens; WANT=all|none arrive (waiting up to TIMEOUT_MS,
-# default 1500 for none; 5000 for all, which ends as soon as all arrived).
-udp_expect() {
-	if [ "$4" = all ]; then dflt=5000; else dflt=1500; fi
-	$NP udp-recv "$2" "$3" "${5:-$dflt}" >/tmp/recv.txt 2>&1 &
-	pid=$!
-	wait_listening /tmp/recv.txt
-	$PX $NP udp-send "$1" "$2" "$3" >/dev/null 2>&1
-	wait $pid
-	rc=$?
-	cat /tmp/recv.txt
-	if [ "$4" = all ]; then
-		[ $rc = 0 ] || fail "UDP to $1:$2 should pass"
-	else
-		grep -q "received 0 datagrams" /tmp/recv.txt || fail "UDP to $1:$2 should be dropped"
-	fi
-}
 # tcp_expect ADDR PORT ok|fail
 tcp_expect() {
 	$NP tcp-echo-server "$2" 2500 >/dev/null 2>&1 &
@@ -57,7 +35,7 @@ udp_expect 10.99.0.1 8080 5 none
 udp_expect fd99::1 8080 3 none
 udp_expect 10.99.0.1 9090 5 all
 udp_expect fd99::1 9090 3 all
-d=$(stat dp dropped)
+d=$(wasmnf_stat dp dropped)
 [ "$d" = 8 ] || fail "dropped=$d, expected exactly the 8 UDP datagrams to 8080"
 tcp_expect 10.99.0.1 8080 fail
 tcp_expect fd99::1 8080 fail
@@ -72,7 +50,7 @@ snap=$($W stats dp --json | tr -d ' \n')
 field() { echo "$snap" | sed -n "s/.*\"$1\":\([0-9]*\).*/\1/p"; }
 p=$(field packets) a=$(field accepted) d=$(field dropped)
 [ -n "$p" ] && [ "$p" = $((a + d)) ] || fail "packets $p != accepted $a + dropped $d"
-[ "$(stat dp run_ns)" -gt 0 ] || fail "run_ns not counted"
+[ "$(wasmnf_stat dp run_ns)" -gt 0 ] || fail "run_ns not counted"
 $W unload dp || fail "unload dp"
 udp_expect 10.99.0.1 8080 3 all
 
@@ -110,7 +88,7 @@ for port_want in "6060 none" "6061 all"; do
 	cat /tmp/recv.txt
 	if [ $2 = all ]; then [ $rc = 0 ] || fail "forwarded UDP $1 should pass"; else grep -q "received 0" /tmp/recv.txt || fail "forwarded UDP $1 should drop"; fi
 done
-[ "$(stat fw dropped)" = 3 ] || fail "forward: dropped=$(stat fw dropped), expected 3"
+[ "$(wasmnf_stat fw dropped)" = 3 ] || fail "forward: dropped=$(wasmnf_stat fw dropped), expected 3"
 $W unload fw
 
 echo "== icmp_ratelimit"
@@ -122,7 +100,7 @@ $W stats rl
 echo "pings answered: $ok of 8"
 [ "$ok" -ge 1 ] || fail "rate limiter let nothing through"
 [ "$ok" -lt 8 ] || fail "rate limiter limited nothing"
-[ "$(stat rl dropped)" -ge 1 ] || fail "rate limiter drops not counted"
+[ "$(wasmnf_stat rl dropped)" -ge 1 ] || fail "rate limiter drops not counted"
 udp_expect 10.99.0.1 9090 3 all
 $W unload rl
 
@@ -130,7 +108,7 @@ echo "== a filter that loops forever"
 echo AGFzbQEAAAABBgFgAX8BfwMCAQAHCgEGZmlsdGVyAAAKCgEIAANADAALAAs= | base64 -d >/tmp/spin.wasm # (module (func (export "filter") (param i32) (result i32) (loop (br 0)) unreachable))
 $W load /tmp/spin.wasm --hook prerouting --name spin --fuel 10000 || fail "load spin"
 udp_expect 10.99.0.1 9090 5 all
-[ "$(stat spin out_of_fuel)" -ge 5 ] || fail "out_of_fuel=$(stat spin out_of_fuel)"
+[ "$(wasmnf_stat spin out_of_fuel)" -ge 5 ] || fail "out_of_fuel=$(wasmnf_stat spin out_of_fuel)"
 $W load /tmp/spin.wasm --hook prerouting --name spin --fuel 10000 --on-error drop --replace || fail "replace spin fail-closed"
 udp_expect 10.99.0.1 9090 3 none
 $W unload spin

@@ -5,7 +5,6 @@ use super::{
 };
 use serde::Serialize;
 use std::path::PathBuf;
-use wasmnf_common::maps::{kind, ty};
 use wasmnf_ctl::maptext;
 use wasmnf_engine::{abi, Map};
 
@@ -49,24 +48,7 @@ struct Details<'a> {
     config: Vec<(&'a str, &'a str)>,
     /// `fast` or `wasmi (...)`: the engine replay and the kernel use.
     engine: String,
-    maps: Vec<MapInfo>,
-}
-
-/// A declared map.
-#[derive(Serialize)]
-struct MapInfo {
-    id: u32,
-    name: String,
-    kind: &'static str,
-    key_type: &'static str,
-    key_size: u32,
-    value_type: &'static str,
-    value_size: u32,
-    max_entries: u32,
-    /// Bytes the host allocates for it at load.
-    memory_bytes: u64,
-    /// [`maptext::describe`].
-    summary: String,
+    maps: Vec<maptext::Summary>,
 }
 
 pub fn run(args: Args) -> Result {
@@ -122,21 +104,7 @@ pub fn run(args: Args) -> Result {
         maps: filter
             .maps()
             .iter()
-            .map(|m| {
-                let d = m.decl();
-                MapInfo {
-                    id: d.id,
-                    name: d.name().into(),
-                    kind: kind::name(d.kind).unwrap_or("?"),
-                    key_type: ty::name(d.key_type).unwrap_or("?"),
-                    key_size: d.key_size,
-                    value_type: ty::name(d.value_type).unwrap_or("?"),
-                    value_size: d.value_size,
-                    max_entries: d.max_entries,
-                    memory_bytes: Map::bytes(d, options.cpus),
-                    summary: maptext::describe(d),
-                }
-            })
+            .map(|m| maptext::Summary::new(m.decl(), Map::bytes(m.decl(), options.cpus), None))
             .collect(),
     };
     if args.json {
@@ -183,23 +151,8 @@ pub fn run(args: Args) -> Result {
         println!("  init      ok");
     }
     for m in &d.maps {
-        println!(
-            "  map       {}: {}; {} entries, {}",
-            m.name,
-            m.summary,
-            m.max_entries,
-            size_text(m.memory_bytes)
-        );
+        println!("  map       {}", m.line());
     }
     println!("  engine    {}", d.engine);
     Ok(())
-}
-
-/// Bytes as `96.0 MiB`.
-fn size_text(b: u64) -> String {
-    match b {
-        0..1024 => format!("{b} bytes"),
-        1024..1_048_576 => format!("{:.1} KiB", b as f64 / 1024.0),
-        _ => format!("{:.1} MiB", b as f64 / 1_048_576.0),
-    }
 }

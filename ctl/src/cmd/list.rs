@@ -7,7 +7,7 @@ use wasmnf_ctl::netlink::FilterInfo;
 /// List the filters loaded in this network namespace
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Output, one line per filter:\n  \
-    NAME: hook HOOK family FAMILY priority N size BYTES fuel N memory PAGES on-error POLICY [config K=V ...]\n\n\
+    NAME: hook HOOK family FAMILY priority N size BYTES fuel N memory PAGES on-error POLICY [maps N (SIZE)] [config K=V ...]\n\n\
     Example:\n  wasmnf list\n  wasmnf list --json")]
 pub struct Args {
     /// Print JSON instead of text
@@ -29,6 +29,10 @@ struct Entry<'a> {
     config: Vec<(&'a str, &'a str)>,
     instances: u32,
     abi: u32,
+    /// Maps declared, the bytes they take, and their limit.
+    maps: u32,
+    map_bytes: u64,
+    map_memory: u64,
 }
 
 impl<'a> Entry<'a> {
@@ -46,6 +50,9 @@ impl<'a> Entry<'a> {
             config: f.config.iter().collect(),
             instances: f.instances,
             abi: f.abi_version,
+            maps: f.maps,
+            map_bytes: f.map_bytes,
+            map_memory: f.map_memory,
         }
     }
 }
@@ -64,6 +71,13 @@ fn line(f: &FilterInfo) -> String {
         s.memory_pages,
         on_error_name(s.on_error)
     );
+    if f.maps > 0 {
+        line.push_str(&format!(
+            " maps {} ({})",
+            f.maps,
+            wasmnf_ctl::maptext::size_text(f.map_bytes)
+        ));
+    }
     if !f.config.is_empty() {
         line.push_str(" config");
         for (k, v) in f.config.iter() {

@@ -5,7 +5,12 @@ use super::{
     Result,
 };
 use std::path::PathBuf;
+use wasmnf_ctl::maptext;
 use wasmnf_ctl::netlink::{consts::CHUNK_MAX, HookFamily, LoadRequest, Settings};
+
+/// Most map entries one load message carries (about 40 MB of attributes
+/// for 1,000,000 IPv6 prefixes).
+const MAP_ENTRIES_AT_LOAD: usize = 1 << 20;
 use wasmnf_engine::Hook;
 
 /// Load a filter into the kernel at a netfilter hook
@@ -41,6 +46,10 @@ pub struct Args {
     /// Atomically replace a loaded filter of the same name
     #[arg(long)]
     pub replace: bool,
+    /// Fill the filter's map NAME from FILE before it sees a packet (one
+    /// `KEY [VALUE]` per line, as `replay --map`), repeatable
+    #[arg(long = "map", value_name = "NAME=@FILE")]
+    pub maps: Vec<String>,
 }
 
 fn parse_family(s: &str) -> std::result::Result<HookFamily, String> {
@@ -64,20 +73,24 @@ pub fn run(args: Args) -> Result {
         ),
     })?;
     let wasm = read_filter(&args.filter)?;
-    if args.load.map_memory.is_some() {
+    let (filter, _inst) = load_filter(&args.filter, &wasm, &args.load)?;
+    let decls: Vec<_> = filter.maps().iter().map(|m| *m.decl()).collect();
+    let maps: Vec<(String, Vec<_>)> = maptext::read_specs(&decls, &args.maps)
+        .map_err(|e| {
+            let code = match e.kind {
+                maptext::FillErrorKind::Io => Code::Io,
+                _ => Code::Usage,
+            };
+            Failure::new(code, e.message)
+        })?
+        .into_iter()
+        .map(|l| (l.decl.name().to_string(), l.entries))
+        .collect();
+    let entries: usize = maps.iter().map(|(_, e)| e.len()).sum();
+    if entries > MAP_ENTRIES_AT_LOAD {
         return Err(Failure::new(
             Code::Usage,
-            "--map-memory: the kernel module does not run filters with maps yet; use it with check or replay",
-        ));
-    }
-    let (filter, _inst) = load_filter(&args.filter, &wasm, &args.load)?;
-    if !filter.maps().is_empty() {
-        return Err(Failure::new(
-            Code::Refused,
-            format!(
-                "{}: the filter declares maps, which the kernel module does not run yet; test it offline with `wasmnf replay --map NAME=@FILE`",
-                args.filter.display()
-            ),
+            format!("--map: {entries} entries in all; a load carries at most {MAP_ENTRIES_AT_LOAD} (load the rest with `wasmnf map load`)"),
         ));
     }
     let options = filter.options();
@@ -101,6 +114,8 @@ pub fn run(args: Args) -> Result {
         config: &options.config,
         wasm: &wasm,
         replace: args.replace,
+        map_memory: args.load.map_memory,
+        maps: &maps,
     };
     connect()?.load(&req).map_err(kernel)?;
     println!(
@@ -109,5 +124,8 @@ pub fn run(args: Args) -> Result {
         args.family.name(),
         args.priority
     );
+    for (map, e) in &maps {
+        println!("{name}: {} entries loaded into {map}", e.len());
+    }
     Ok(())
 }

@@ -3,6 +3,7 @@
 pub mod check;
 pub mod list;
 pub mod load;
+pub mod map;
 pub mod replay;
 pub mod stats;
 pub mod unload;

@@ -4,7 +4,6 @@ use super::{load_filter, parse_hook, read_filter, Code, Failure, FilterArgs, Res
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::PathBuf;
-use wasmnf_common::maps::kind;
 use wasmnf_ctl::capture::Frames;
 use wasmnf_ctl::counters::Counter;
 use wasmnf_ctl::maptext;
@@ -67,79 +66,11 @@ fn dumps(filter: &Filter) -> Vec<maptext::Dump> {
         .maps()
         .iter()
         .map(|m| {
-            let d = m.decl();
             let mut entries = Vec::new();
-            m.entries(|k, values| {
-                let all_zero = values.iter().all(|v| v.iter().all(|b| *b == 0));
-                if matches!(d.kind, kind::ARRAY | kind::PERCPU_ARRAY) && all_zero {
-                    return;
-                }
-                let one = !d.per_cpu();
-                entries.push((
-                    k.to_vec(),
-                    maptext::DumpEntry {
-                        key: maptext::format_key(d, k),
-                        value: one.then(|| maptext::json_value(d, &values[0])),
-                        values: (!one)
-                            .then(|| values.iter().map(|v| maptext::json_value(d, v)).collect()),
-                        sum: (!one)
-                            .then(|| maptext::sum(d, values))
-                            .flatten()
-                            .map(|s| maptext::json_value(d, &s)),
-                    },
-                ));
-            });
-            entries.sort_by(|a, b| a.0.cmp(&b.0));
-            maptext::Dump {
-                name: d.name().into(),
-                kind: kind::name(d.kind).unwrap_or("?"),
-                types: maptext::describe(d),
-                max_entries: d.max_entries,
-                entries: entries.into_iter().map(|(_, e)| e).collect(),
-            }
+            m.entries(|k, rows| entries.push((k.to_vec(), rows.to_vec())));
+            maptext::Dump::new(m.decl(), entries)
         })
         .collect()
-}
-
-/// A JSON value as `--dump-maps` prints it in text: numbers and addresses
-/// space-separated.
-fn text(v: &serde_json::Value) -> String {
-    match v {
-        serde_json::Value::Array(items) => items.iter().map(text).collect::<Vec<_>>().join(" "),
-        serde_json::Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
-fn print_dumps(dumps: &[maptext::Dump]) {
-    for d in dumps {
-        println!(
-            "map {} ({}; {} of {} entries)",
-            d.name,
-            d.types,
-            d.entries.len(),
-            d.max_entries
-        );
-        for e in &d.entries {
-            match (&e.value, &e.values) {
-                (Some(v), _) => println!("  {}  {}", e.key, text(v)),
-                (None, Some(per_cpu)) => {
-                    let cpus: Vec<String> = per_cpu
-                        .iter()
-                        .enumerate()
-                        .map(|(i, v)| format!("cpu{i} {}", text(v)))
-                        .collect();
-                    let sum = e
-                        .sum
-                        .as_ref()
-                        .map(|s| format!("  sum {}", text(s)))
-                        .unwrap_or_default();
-                    println!("  {}  {}{sum}", e.key, cpus.join("  "));
-                }
-                _ => println!("  {}", e.key),
-            }
-        }
-    }
 }
 
 pub fn run(args: Args) -> Result {
@@ -206,7 +137,9 @@ pub fn run(args: Args) -> Result {
         r.ns_per_packet, r.mpps, packets, r.repeat, r.engine
     );
     if args.dump_maps {
-        print_dumps(&dumps(&filter));
+        for d in dumps(&filter) {
+            d.print();
+        }
     }
     Ok(())
 }

@@ -156,6 +156,9 @@ mod tests {
                 run_ns,
                 ..Counters::default()
             },
+            maps: 0,
+            map_bytes: 0,
+            map_memory: 0,
         }
     }
 

@@ -20,6 +20,12 @@ pub enum Op {
     Get {
         name: Option<String>,
     },
+    /// A map command on filter `name`'s map `map` (`None`: all its maps).
+    Map {
+        verb: &'static str,
+        name: String,
+        map: Option<String>,
+    },
 }
 
 /// A failed exchange with the kernel.
@@ -60,6 +66,7 @@ pub fn describe(op: &Op, errno: i32) -> String {
         Op::Load { .. } => "loading filters",
         Op::Unload { .. } => "unloading filters",
         Op::Get { .. } => "reading filters",
+        Op::Map { .. } => "using maps",
     };
     match (errno, op) {
         (libc::EPERM, _) | (libc::EACCES, _) => {
@@ -82,6 +89,22 @@ pub fn describe(op: &Op, errno: i32) -> String {
         ),
         (libc::ECANCELED, Op::Load { name }) => {
             format!("{name} refused to start in the kernel: its init failed")
+        }
+        (_, Op::Map { verb, name, map }) => {
+            let what = match map {
+                Some(map) => format!("map {map} of filter {name}"),
+                None => format!("the maps of filter {name}"),
+            };
+            let why = match errno {
+                libc::ENOENT => "no such filter, map or key".into(),
+                libc::EEXIST => "the key exists (drop --create to replace it)".into(),
+                libc::E2BIG => {
+                    "the map is full, an array index is past its end, or the batch is too large"
+                        .into()
+                }
+                _ => strerror(errno),
+            };
+            format!("cannot {verb} {what}: {why}")
         }
         (_, Op::Load { name }) => format!("the kernel refused to load {name}: {}", strerror(errno)),
         (_, Op::Unload { name }) => format!("cannot unload {name}: {}", strerror(errno)),

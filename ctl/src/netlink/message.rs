@@ -73,6 +73,16 @@ pub enum Attr {
     Instances(u32),
     AbiVersion(u32),
     Stats(Vec<StatAttr>),
+    Map(String),
+    Key(Vec<u8>),
+    Value(Vec<u8>),
+    UpdateFlags(u32),
+    MapDecl(Vec<u8>),
+    MapBytes(u64),
+    MapEntries(u32),
+    MapRows(u32),
+    MapMemory(u64),
+    MapCount(u32),
     /// `PAD` or an attribute this client does not know (a newer module).
     Other(DefaultNla),
 }
@@ -119,7 +129,10 @@ impl StatAttr {
 impl Nla for Attr {
     fn value_len(&self) -> usize {
         match self {
-            Attr::Name(s) => s.len() + 1,
+            Attr::Name(s) | Attr::Map(s) => s.len() + 1,
+            Attr::UpdateFlags(_) | Attr::MapEntries(_) | Attr::MapRows(_) | Attr::MapCount(_) => 4,
+            Attr::MapBytes(_) | Attr::MapMemory(_) => 8,
+            Attr::Key(b) | Attr::Value(b) | Attr::MapDecl(b) => b.len(),
             Attr::Hook(_)
             | Attr::Family(_)
             | Attr::Priority(_)
@@ -152,16 +165,31 @@ impl Nla for Attr {
             Attr::Instances(_) => attr::INSTANCES,
             Attr::AbiVersion(_) => attr::ABI_VERSION,
             Attr::Stats(_) => attr::STATS | NLA_F_NESTED,
+            Attr::Map(_) => attr::MAP,
+            Attr::Key(_) => attr::KEY,
+            Attr::Value(_) => attr::VALUE,
+            Attr::UpdateFlags(_) => attr::UPDATE_FLAGS,
+            Attr::MapDecl(_) => attr::MAP_DECL,
+            Attr::MapBytes(_) => attr::MAP_BYTES,
+            Attr::MapEntries(_) => attr::MAP_ENTRIES,
+            Attr::MapRows(_) => attr::MAP_ROWS,
+            Attr::MapMemory(_) => attr::MAP_MEMORY,
+            Attr::MapCount(_) => attr::MAP_COUNT,
             Attr::Other(nla) => nla.kind(),
         }
     }
 
     fn emit_value(&self, buffer: &mut [u8]) {
         match self {
-            Attr::Name(s) => {
+            Attr::Name(s) | Attr::Map(s) => {
                 buffer[..s.len()].copy_from_slice(s.as_bytes());
                 buffer[s.len()] = 0;
             }
+            Attr::UpdateFlags(v) | Attr::MapEntries(v) | Attr::MapRows(v) | Attr::MapCount(v) => {
+                emit_u32(buffer, *v).expect("4 bytes")
+            }
+            Attr::MapBytes(v) | Attr::MapMemory(v) => emit_u64(buffer, *v).expect("8 bytes"),
+            Attr::Key(b) | Attr::Value(b) | Attr::MapDecl(b) => buffer.copy_from_slice(b),
             Attr::Hook(v)
             | Attr::Family(v)
             | Attr::MemoryPages(v)
@@ -196,6 +224,16 @@ impl Attr {
             attr::WASM_SIZE => Attr::WasmSize(parse_u32(v)?),
             attr::INSTANCES => Attr::Instances(parse_u32(v)?),
             attr::ABI_VERSION => Attr::AbiVersion(parse_u32(v)?),
+            attr::MAP => Attr::Map(parse_string(v)?),
+            attr::KEY => Attr::Key(v.to_vec()),
+            attr::VALUE => Attr::Value(v.to_vec()),
+            attr::UPDATE_FLAGS => Attr::UpdateFlags(parse_u32(v)?),
+            attr::MAP_DECL => Attr::MapDecl(v.to_vec()),
+            attr::MAP_BYTES => Attr::MapBytes(parse_u64(v)?),
+            attr::MAP_ENTRIES => Attr::MapEntries(parse_u32(v)?),
+            attr::MAP_ROWS => Attr::MapRows(parse_u32(v)?),
+            attr::MAP_MEMORY => Attr::MapMemory(parse_u64(v)?),
+            attr::MAP_COUNT => Attr::MapCount(parse_u32(v)?),
             attr::STATS => Attr::Stats(
                 NlasIterator::new(v)
                     .map(|nla| nla.and_then(|nla| StatAttr::parse(&nla)))
@@ -267,6 +305,11 @@ pub struct LoadRequest<'a> {
     /// The module, at most 1 MiB.
     pub wasm: &'a [u8],
     pub replace: bool,
+    /// Bytes the filter's maps may take (`None`: the module's default).
+    pub map_memory: Option<u64>,
+    /// Entries the module puts into the filter's maps before attaching it:
+    /// per map name, `(key, value)` pairs.
+    pub maps: &'a [(String, Vec<(Vec<u8>, Vec<u8>)>)],
 }
 
 impl Message {
@@ -297,10 +340,64 @@ impl Message {
         if req.replace {
             attrs.push(Attr::Replace);
         }
+        attrs.extend(req.map_memory.map(Attr::MapMemory));
+        for (map, entries) in req.maps {
+            attrs.push(Attr::Map(map.clone()));
+            for (k, v) in entries {
+                attrs.push(Attr::Key(k.clone()));
+                attrs.push(Attr::Value(v.clone()));
+            }
+        }
         Message {
             cmd: cmd::LOAD,
             attrs,
         }
+    }
+
+    /// A map command on map `map` of filter `name`, with `rest` after.
+    fn on_map(cmd: u8, name: &str, map: Option<&str>, rest: Vec<Attr>) -> Message {
+        let mut attrs = vec![Attr::Name(name.into())];
+        attrs.extend(map.map(|m| Attr::Map(m.into())));
+        attrs.extend(rest);
+        Message { cmd, attrs }
+    }
+
+    /// `WASMNF_CMD_MAP_INFO`: one map (do) or, without `map`, all (dump).
+    pub fn map_info(name: &str, map: Option<&str>) -> Message {
+        Message::on_map(cmd::MAP_INFO, name, map, Vec::new())
+    }
+
+    /// `WASMNF_CMD_MAP_GET`: one key (do) or, without `key`, every entry
+    /// (dump).
+    pub fn map_get(name: &str, map: &str, key: Option<&[u8]>) -> Message {
+        let rest = key.map(|k| Attr::Key(k.to_vec())).into_iter().collect();
+        Message::on_map(cmd::MAP_GET, name, Some(map), rest)
+    }
+
+    /// `WASMNF_CMD_MAP_UPDATE`: a batch of `(key, value)` under `flags`.
+    pub fn map_update(
+        name: &str,
+        map: &str,
+        entries: &[(Vec<u8>, Vec<u8>)],
+        flags: i32,
+    ) -> Message {
+        let mut rest = vec![Attr::UpdateFlags(flags as u32)];
+        for (k, v) in entries {
+            rest.push(Attr::Key(k.clone()));
+            rest.push(Attr::Value(v.clone()));
+        }
+        Message::on_map(cmd::MAP_UPDATE, name, Some(map), rest)
+    }
+
+    /// `WASMNF_CMD_MAP_DELETE`: a batch of keys.
+    pub fn map_delete(name: &str, map: &str, keys: &[Vec<u8>]) -> Message {
+        let rest = keys.iter().map(|k| Attr::Key(k.clone())).collect();
+        Message::on_map(cmd::MAP_DELETE, name, Some(map), rest)
+    }
+
+    /// `WASMNF_CMD_MAP_CLEAR`.
+    pub fn map_clear(name: &str, map: &str) -> Message {
+        Message::on_map(cmd::MAP_CLEAR, name, Some(map), Vec::new())
     }
 
     /// `WASMNF_CMD_UNLOAD`.
@@ -347,6 +444,10 @@ pub struct FilterInfo {
     pub abi_version: u32,
     /// Counters summed over CPUs (`WASMNF_A_STATS`).
     pub stats: Counters,
+    /// How many maps it declares, the bytes they take, and their limit.
+    pub maps: u32,
+    pub map_bytes: u64,
+    pub map_memory: u64,
 }
 
 impl FilterInfo {
@@ -369,6 +470,9 @@ impl FilterInfo {
             instances: 0,
             abi_version: 0,
             stats: Counters::default(),
+            maps: 0,
+            map_bytes: 0,
+            map_memory: 0,
         };
         for a in &msg.attrs {
             match a {
@@ -398,7 +502,10 @@ impl FilterInfo {
                 Attr::Instances(n) => info.instances = *n,
                 Attr::AbiVersion(v) => info.abi_version = *v,
                 Attr::Stats(s) => info.stats = counters_from_attrs(s),
-                Attr::WasmChunk(_) | Attr::Replace | Attr::Other(_) => {}
+                Attr::MapCount(n) => info.maps = *n,
+                Attr::MapBytes(b) => info.map_bytes = *b,
+                Attr::MapMemory(m) => info.map_memory = *m,
+                _ => {}
             }
         }
         info.name = name.ok_or("GET reply without NAME")?;
@@ -411,4 +518,61 @@ impl FilterInfo {
 /// Whether `name` is a valid filter name: 1-31 bytes of `[A-Za-z0-9_.-]`.
 pub fn valid_name(name: &str) -> bool {
     super::consts::valid_name(name.as_bytes())
+}
+
+/// One map of a loaded filter, as a `MAP_INFO` reply describes it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MapDesc {
+    /// The declaration (its `wasmnf.maps` record, decoded).
+    pub decl: wasmnf_common::maps::Decl,
+    /// Bytes it takes.
+    pub bytes: u64,
+    /// Entries it holds (an array: its capacity).
+    pub entries: u32,
+    /// Value rows: CPUs for per-CPU maps, else 1.
+    pub rows: u32,
+}
+
+impl MapDesc {
+    /// Reads a `MAP_INFO` reply.
+    pub fn from_message(msg: &Message) -> Result<MapDesc, DecodeError> {
+        let (mut decl, mut bytes, mut entries, mut rows) = (None, 0, 0, 1);
+        for a in &msg.attrs {
+            match a {
+                Attr::MapDecl(d) => {
+                    let record: &[u8; wasmnf_common::maps::RECORD_SIZE] =
+                        d.as_slice()
+                            .try_into()
+                            .map_err(|_| DecodeError::from("MAP_DECL is not one record"))?;
+                    decl = Some(wasmnf_common::maps::Decl::decode(record).map_err(|e| {
+                        DecodeError::from(format!("bad MAP_DECL: {}", e.describe()))
+                    })?);
+                }
+                Attr::MapBytes(b) => bytes = *b,
+                Attr::MapEntries(n) => entries = *n,
+                Attr::MapRows(r) => rows = *r,
+                _ => {}
+            }
+        }
+        Ok(MapDesc {
+            decl: decl.ok_or("MAP_INFO reply without MAP_DECL")?,
+            bytes,
+            entries,
+            rows,
+        })
+    }
+}
+
+/// One entry of a `MAP_GET` reply: the key and one value per row.
+pub fn map_entry(msg: &Message) -> Result<(Vec<u8>, Vec<Vec<u8>>), DecodeError> {
+    let mut key = None;
+    let mut rows = Vec::new();
+    for a in &msg.attrs {
+        match a {
+            Attr::Key(k) => key = Some(k.clone()),
+            Attr::Value(v) => rows.push(v.clone()),
+            _ => {}
+        }
+    }
+    Ok((key.ok_or("MAP_GET reply without KEY")?, rows))
 }

@@ -14,7 +14,8 @@ mod message;
 
 pub use error::{describe, ext_ack_in_error, ext_ack_in_tlvs, Error, Op};
 pub use message::{
-    valid_name, Attr, FilterInfo, HookFamily, LoadRequest, Message, Settings, StatAttr,
+    map_entry, valid_name, Attr, FilterInfo, HookFamily, LoadRequest, MapDesc, Message, Settings,
+    StatAttr,
 };
 
 use netlink_packet_core::{
@@ -178,6 +179,127 @@ impl Client {
                     .collect();
             }
         }
+    }
+
+    /// A dump, repeated while a concurrent change interrupts it.
+    fn dump(&mut self, op: Op, msg: Message) -> Result<Vec<Message>, Error> {
+        let mut attempt = 0;
+        loop {
+            let replies = self.wasmnf(op.clone(), msg.clone(), NLM_F_DUMP)?;
+            attempt += 1;
+            if !replies.interrupted || attempt > DUMP_RETRIES {
+                return Ok(replies.messages);
+            }
+        }
+    }
+
+    fn map_op(verb: &'static str, name: &str, map: Option<&str>) -> Op {
+        Op::Map {
+            verb,
+            name: name.into(),
+            map: map.map(Into::into),
+        }
+    }
+
+    /// Map `map` of filter `name` (`WASMNF_CMD_MAP_INFO`, do).
+    pub fn map_info(&mut self, name: &str, map: &str) -> Result<MapDesc, Error> {
+        let op = Client::map_op("read", name, Some(map));
+        let replies = self.wasmnf(op, Message::map_info(name, Some(map)), NLM_F_ACK)?;
+        let msg = replies
+            .messages
+            .first()
+            .ok_or_else(|| Error::Decode(format!("no reply describing map {map}")))?;
+        MapDesc::from_message(msg).map_err(decode)
+    }
+
+    /// Every map of filter `name` (`WASMNF_CMD_MAP_INFO`, dump), by id.
+    pub fn map_list(&mut self, name: &str) -> Result<Vec<MapDesc>, Error> {
+        let op = Client::map_op("list", name, None);
+        self.dump(op, Message::map_info(name, None))?
+            .iter()
+            .map(|m| MapDesc::from_message(m).map_err(decode))
+            .collect()
+    }
+
+    /// The value rows of `key` (`WASMNF_CMD_MAP_GET`, do); `None` if the
+    /// key is missing (the caller checked the filter and map exist).
+    pub fn map_lookup(
+        &mut self,
+        name: &str,
+        map: &str,
+        key: &[u8],
+    ) -> Result<Option<Vec<Vec<u8>>>, Error> {
+        let op = Client::map_op("read", name, Some(map));
+        match self.wasmnf(op, Message::map_get(name, map, Some(key)), NLM_F_ACK) {
+            Ok(replies) => {
+                let msg = replies
+                    .messages
+                    .first()
+                    .ok_or_else(|| Error::Decode("no MAP_GET reply".into()))?;
+                Ok(Some(map_entry(msg).map_err(decode)?.1))
+            }
+            Err(Error::Kernel {
+                errno: libc::ENOENT,
+                ..
+            }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Every entry of a map (`WASMNF_CMD_MAP_GET`, dump): keys and rows.
+    pub fn map_dump(
+        &mut self,
+        name: &str,
+        map: &str,
+    ) -> Result<Vec<(Vec<u8>, Vec<Vec<u8>>)>, Error> {
+        let op = Client::map_op("dump", name, Some(map));
+        self.dump(op, Message::map_get(name, map, None))?
+            .iter()
+            .map(|m| map_entry(m).map_err(decode))
+            .collect()
+    }
+
+    /// Inserts or replaces `entries` under `flags`, in batches of at most
+    /// [`consts::BATCH_MAX`]; returns how many went in before an error.
+    pub fn map_update(
+        &mut self,
+        name: &str,
+        map: &str,
+        entries: &[(Vec<u8>, Vec<u8>)],
+        flags: i32,
+    ) -> Result<(), (usize, Error)> {
+        let mut done = 0;
+        for batch in entries.chunks(consts::BATCH_MAX) {
+            let op = Client::map_op("update", name, Some(map));
+            let msg = Message::map_update(name, map, batch, flags);
+            self.wasmnf(op, msg, NLM_F_ACK).map_err(|e| (done, e))?;
+            done += batch.len();
+        }
+        Ok(())
+    }
+
+    /// Deletes `keys`, in batches of at most [`consts::BATCH_MAX`].
+    pub fn map_delete(
+        &mut self,
+        name: &str,
+        map: &str,
+        keys: &[Vec<u8>],
+    ) -> Result<(), (usize, Error)> {
+        let mut done = 0;
+        for batch in keys.chunks(consts::BATCH_MAX) {
+            let op = Client::map_op("delete from", name, Some(map));
+            let msg = Message::map_delete(name, map, batch);
+            self.wasmnf(op, msg, NLM_F_ACK).map_err(|e| (done, e))?;
+            done += batch.len();
+        }
+        Ok(())
+    }
+
+    /// Removes every entry of a map (`WASMNF_CMD_MAP_CLEAR`).
+    pub fn map_clear(&mut self, name: &str, map: &str) -> Result<(), Error> {
+        let op = Client::map_op("clear", name, Some(map));
+        self.wasmnf(op, Message::map_clear(name, map), NLM_F_ACK)
+            .map(drop)
     }
 
     fn wasmnf(&mut self, op: Op, msg: Message, flags: u16) -> Result<Replies<Message>, Error> {

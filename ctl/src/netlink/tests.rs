@@ -62,6 +62,8 @@ fn load_of_a_1_mib_module_is_split_into_ordered_chunks() {
         config: &config,
         wasm: &wasm,
         replace: true,
+        map_memory: None,
+        maps: &[],
     };
     let bytes = encode(Message::load(&req), 0x1234, NLM_F_ACK, 7);
 
@@ -127,6 +129,8 @@ fn a_small_load_has_one_chunk_no_config_and_no_replace() {
         config: &config,
         wasm: b"\0asm\x01\0\0\0",
         replace: false,
+        map_memory: None,
+        maps: &[],
     };
     let bytes = encode(Message::load(&req), 30, NLM_F_ACK, 1);
     let kinds: Vec<u16> = walk(&bytes[20..]).iter().map(|(k, _)| *k).collect();

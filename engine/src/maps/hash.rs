@@ -22,7 +22,6 @@ use super::words::{
 };
 use super::{Cells, Cpus};
 use alloc::boxed::Box;
-use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use wasmnf_common::maps::{ret, update};
 
@@ -291,19 +290,23 @@ impl Hash {
         self.count.load(Ordering::Relaxed)
     }
 
-    /// Every entry: its key bytes and its values (one per CPU for
-    /// `percpu_hash`), each seen consistently.
-    pub(crate) fn entries(&self, key_size: usize, mut f: impl FnMut(&[u8], &[Vec<u8>])) {
-        let cpus = self.cells.as_ref().map_or(1, |c| c.cpus);
-        let mut key = alloc::vec![0u8; key_size];
-        let mut values = alloc::vec![alloc::vec![0u8; self.value_size]; cpus];
-        for i in 0..=self.mask {
+    /// Value rows: one per CPU for `percpu_hash`, else one.
+    pub(crate) fn rows(&self) -> usize {
+        self.cells.as_ref().map_or(1, |c| c.cpus)
+    }
+
+    /// The first entry in slot `from` or later: its slot, with its key
+    /// (`key.len()` bytes) and its values (one row of `value_size` bytes
+    /// per [`Hash::rows`], back to back, in `values`) copied out, seen
+    /// consistently. `None` when no slot from `from` on is used.
+    pub(crate) fn next(&self, from: usize, key: &mut [u8], values: &mut [u8]) -> Option<usize> {
+        for i in from..=self.mask {
             let seen = read_section(self.seq(i), |state| {
                 if state & STATE != USED {
                     return false;
                 }
-                load_bytes(self.key_of(i), &mut key);
-                for (cpu, v) in values.iter_mut().enumerate() {
+                load_bytes(self.key_of(i), key);
+                for (cpu, v) in values.chunks_mut(self.value_size).enumerate() {
                     match &self.cells {
                         Some(cells) => cells.load(cpu, i, v),
                         None => load_bytes(self.value_of(i), v),
@@ -312,9 +315,10 @@ impl Hash {
                 true
             });
             if let Some((_, true)) = seen {
-                f(&key, &values);
+                return Some(i);
             }
         }
+        None
     }
 }
 

@@ -43,6 +43,8 @@ const PLEN_SHIFT: u32 = 8;
 /// How often a lookup starts again because the entry it found was deleted
 /// meanwhile.
 const RESTARTS: u32 = 8;
+/// Room for [`Lpm::clear`]'s walk: a path of at most 129 nodes.
+const CLEAR_STACK: usize = 2 * 129 + 2;
 
 /// Where a link lives: the root, or a node's child on one side.
 #[derive(Clone, Copy)]
@@ -153,11 +155,6 @@ impl Lpm {
         let pool = Self::pool(max_entries) as u64;
         let key_words = if data_size <= 8 { 1 } else { 2 };
         (pool + 1) * (KEY + key_words + words_for(value_size)) as u64 * 8 + 2 * pool.div_ceil(2) * 8
-    }
-
-    /// The address bits of an `lpm` map's keys.
-    pub(crate) fn bits(&self) -> u32 {
-        self.bits
     }
 
     fn node(&self, n: u32) -> &[AtomicU64] {
@@ -476,14 +473,33 @@ impl Lpm {
 
     pub(crate) fn clear(&self) {
         let _locked = self.lock.lock();
-        let mut todo = alloc::vec![self.root.load(Ordering::Relaxed)];
+        let root = self.root.load(Ordering::Relaxed);
         self.root.store(0, Ordering::Release);
-        while let Some(n) = todo.pop() {
+        // Depth-first with a fixed stack: it holds at most one pending
+        // sibling per level of the current path plus the two children just
+        // pushed, and a path has at most `bits + 1` nodes.
+        let mut todo = [0u32; CLEAR_STACK];
+        let mut top = 0;
+        let push = |todo: &mut [u32; CLEAR_STACK], top: &mut usize, n: u32| {
             if n != 0 {
-                todo.push(self.child(n, 0));
-                todo.push(self.child(n, 1));
-                self.retire(n);
+                if let Some(slot) = todo.get_mut(*top) {
+                    *slot = n;
+                    *top += 1;
+                }
             }
+        };
+        push(&mut todo, &mut top, root);
+        while top > 0 {
+            top -= 1;
+            let n = todo[top];
+            push(&mut todo, &mut top, self.child(n, 0));
+            push(&mut todo, &mut top, self.child(n, 1));
+            // A node has a value exactly while it is a linked entry
+            // ([`Lpm::next`] relies on it).
+            if self.has_value(n) {
+                self.set_value(n, None);
+            }
+            self.retire(n);
         }
         self.count.store(0, Ordering::Relaxed);
     }
@@ -492,29 +508,28 @@ impl Lpm {
         self.count.load(Ordering::Relaxed)
     }
 
-    /// Every entry, as its prefix length, address and value, in address
-    /// order (shorter prefixes first).
-    pub(crate) fn entries(&self, value_size: usize, mut f: impl FnMut(u32, u128, &[u8])) {
-        let mut todo = alloc::vec![self.root.load(Ordering::Acquire)];
-        let mut value = alloc::vec![0u8; value_size];
-        while let Some(n) = todo.pop() {
-            if n == 0 {
-                continue;
-            }
+    /// The first entry in node `from` or later (pool order, not address
+    /// order): its node, with its prefix length and address, and its value
+    /// copied into `value`, seen consistently. A node has a value exactly
+    /// while it is a linked entry (deletes and [`Lpm::clear`] take the
+    /// value before unlinking), and a node is reused only after a grace
+    /// period, so a caller inside one sees each entry that stays in the map
+    /// throughout its scan once.
+    pub(crate) fn next(&self, from: u32, value: &mut [u8]) -> Option<(u32, u32, u128)> {
+        let end = self.fresh.load(Ordering::Acquire);
+        for n in from.max(1)..end {
             let node = self.node(n);
             let seen = read_section(&node[META], |state| {
-                let has = state & HAS_VALUE != 0;
-                if has {
-                    load_bytes(&node[self.value_at..], &mut value);
+                if state & HAS_VALUE == 0 {
+                    return None;
                 }
-                has
+                load_bytes(&node[self.value_at..], value);
+                Some(self.prefix(n))
             });
-            if let Some((_, true)) = seen {
-                let (plen, key) = self.prefix(n);
-                f(plen, key, &value);
+            if let Some((_, Some((plen, addr)))) = seen {
+                return Some((n, plen, addr));
             }
-            todo.push(self.child(n, 1));
-            todo.push(self.child(n, 0));
         }
+        None
     }
 }

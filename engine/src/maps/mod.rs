@@ -311,30 +311,83 @@ impl Map {
         }
     }
 
-    /// Every entry: its key bytes and its values, one per CPU for per-CPU
-    /// maps. For host use (it allocates).
-    pub fn entries(&self, mut f: impl FnMut(&[u8], &[Vec<u8>])) {
-        let (ks, vs) = (self.decl.key_size as usize, self.decl.value_size as usize);
+    /// Value rows the host sees: one per CPU for per-CPU maps, else one.
+    /// A host reads (and dumps) a value as `rows() x value_size` bytes,
+    /// CPU 0's first.
+    pub fn rows(&self) -> usize {
         match &self.store {
-            Store::Hash(h) => h.entries(ks, f),
+            Store::Hash(h) => h.rows(),
+            Store::Array(a) => a.cpus,
+            Store::Lpm(_) => 1,
+        }
+    }
+
+    /// Copies every row of `key`'s value (exactly `key_size` bytes) into
+    /// `dst` (exactly `rows() x value_size` bytes), for a host; whether it
+    /// was found. Each row is read consistently; rows are not one
+    /// snapshot (each CPU's row changes on its own).
+    pub fn lookup_rows(&self, key: &[u8], dst: &mut [u8]) -> bool {
+        let key = self.prepare(key);
+        let size = self.decl.value_size as usize;
+        let mut found = true;
+        for (cpu, row) in dst.chunks_mut(size).enumerate() {
+            found &= self.lookup_prepared(&key, cpu, row);
+        }
+        found
+    }
+
+    /// The first entry at `cursor` or after it (`0` starts a scan): copies
+    /// its key into `key` (exactly `key_size` bytes) and its value's rows
+    /// into `values` (exactly `rows() x value_size` bytes), and returns the
+    /// cursor of the next scan step; `None` when no entry is left. A scan
+    /// allocates nothing and may stop and resume anywhere. It is not a
+    /// snapshot: an entry that stays in the map from the scan's start to
+    /// its end is seen once (in the kernel, a scan step runs in an RCU
+    /// read-side section so no node it reads is reused), one added or
+    /// removed meanwhile may or may not be. Order: slot order for hashes,
+    /// index order for arrays, node order for tries.
+    pub fn next_entry(&self, cursor: u64, key: &mut [u8], values: &mut [u8]) -> Option<u64> {
+        let size = self.decl.value_size as usize;
+        match &self.store {
+            Store::Hash(h) => {
+                let i = h.next(usize::try_from(cursor).ok()?, key, values)?;
+                Some(i as u64 + 1)
+            }
             Store::Array(a) => {
-                let mut values = alloc::vec![alloc::vec![0u8; vs]; a.cpus];
-                for i in 0..self.decl.max_entries as usize {
-                    for (cpu, v) in values.iter_mut().enumerate() {
-                        a.load(cpu, i, v);
-                    }
-                    f(&(i as u32).to_le_bytes(), &values);
+                let i = u32::try_from(cursor).ok()?;
+                if i >= self.decl.max_entries {
+                    return None;
                 }
+                key.copy_from_slice(&i.to_le_bytes());
+                for (cpu, row) in values.chunks_mut(size).enumerate() {
+                    a.load(cpu, i as usize, row);
+                }
+                Some(cursor + 1)
             }
             Store::Lpm(t) => {
-                let bytes = (t.bits() / 8) as usize;
-                t.entries(vs, |len, addr, value| {
-                    let mut key = Vec::with_capacity(4 + bytes);
-                    key.extend_from_slice(&len.to_le_bytes());
-                    key.extend_from_slice(&addr.to_be_bytes()[..bytes]);
-                    f(&key, &[value.to_vec()]);
-                })
+                let (n, plen, addr) = t.next(u32::try_from(cursor).ok()?, values)?;
+                let (len, data) = key.split_at_mut(4);
+                len.copy_from_slice(&plen.to_le_bytes());
+                let bytes = data.len();
+                data.copy_from_slice(&addr.to_be_bytes()[..bytes]);
+                Some(u64::from(n) + 1)
             }
+        }
+    }
+
+    /// Every entry ([`Map::next_entry`]'s scan): its key bytes and its
+    /// values, one per row. For host use (it allocates).
+    pub fn entries(&self, mut f: impl FnMut(&[u8], &[Vec<u8>])) {
+        let size = self.decl.value_size as usize;
+        let mut key = alloc::vec![0u8; self.decl.key_size as usize];
+        let mut values = alloc::vec![0u8; size * self.rows()];
+        let mut rows = Vec::new();
+        let mut cursor = 0;
+        while let Some(next) = self.next_entry(cursor, &mut key, &mut values) {
+            rows.clear();
+            rows.extend(values.chunks(size).map(<[u8]>::to_vec));
+            f(&key, &rows);
+            cursor = next;
         }
     }
 }

@@ -14,11 +14,12 @@ use core::ffi::c_void;
 use core::sync::atomic::{AtomicBool, Ordering};
 use core::{ptr, slice};
 use wasmnf_common::ffi::{
-    refusal, Bytes, Ctx as RawCtx, LoadOptions, Packet, ReadFn, Refusal, RunResult,
+    refusal, Bytes, Ctx as RawCtx, LoadOptions, MapInfo, Packet, ReadFn, Refusal, RunResult,
 };
+use wasmnf_common::maps::ret;
 use wasmnf_engine::{
-    abi, Ctx, Family, Filter, FilterConfig, FilterOptions, Hook, Instance, Limits, LoadError,
-    OnError, PacketView, TrapKind,
+    abi, Cpus, Ctx, Family, Filter, FilterConfig, FilterOptions, GracePeriod, Hook, Instance,
+    Limits, LoadError, Map, OnError, PacketView, TrapKind,
 };
 
 /// The filter ABI version this engine implements.
@@ -131,6 +132,11 @@ pub unsafe extern "C" fn wasmnf_engine_filter_new(
         } else {
             opts.memory_pages
         },
+        max_map_memory: if opts.map_memory == 0 {
+            defaults.max_map_memory
+        } else {
+            opts.map_memory
+        },
         ..defaults
     };
     let options = FilterOptions {
@@ -141,20 +147,11 @@ pub unsafe extern "C" fn wasmnf_engine_filter_new(
             OnError::Accept
         },
         config,
+        cpus: opts.cpus.max(1) as usize,
+        seed: opts.seed,
         ..FilterOptions::default()
     };
-    // Maps live in the kernel only with their netlink commands (maps,
-    // part 2); until then a filter declaring them is refused before any
-    // map is allocated.
-    let declares_maps = wasmnf_engine::validate::check(bytes, &options.limits)
-        .is_ok_and(|info| !info.maps.is_empty());
-    let made = match declares_maps {
-        true => Err(LoadError::Unsupported(
-            "filters with maps in the kernel module yet (test them with `wasmnf replay --map`)",
-        )),
-        false => Filter::new(bytes, options),
-    };
-    match made {
+    match Filter::new(bytes, options) {
         Ok(filter) => Box::into_raw(Box::new(filter)),
         Err(e) => {
             // SAFETY: as above.
@@ -192,8 +189,10 @@ pub unsafe extern "C" fn wasmnf_engine_filter_free(filter: *mut Filter) {
     }
 }
 
-/// Creates an instance (allocates memory, runs `init`). Returns null on
-/// failure, with the reason in `*refusal` as for `filter_new`.
+/// Creates the instance for CPU `cpu` (allocates memory, runs `init`); its
+/// per-CPU map values are that CPU's row, so it must run only there.
+/// Returns null on failure, with the reason in `*refusal` as for
+/// `filter_new`.
 ///
 /// # Safety
 ///
@@ -201,6 +200,7 @@ pub unsafe extern "C" fn wasmnf_engine_filter_free(filter: *mut Filter) {
 #[no_mangle]
 pub unsafe extern "C" fn wasmnf_engine_instance_new(
     filter: *const Filter,
+    cpu: u32,
     refusal: *mut Refusal,
 ) -> *mut FfiInstance {
     // SAFETY: null or a live filter (caller's contract).
@@ -209,13 +209,306 @@ pub unsafe extern "C" fn wasmnf_engine_instance_new(
         unsafe { refuse(refusal, refusal::INVALID, format_args!("no filter")) };
         return ptr::null_mut();
     };
-    match filter.instantiate() {
+    match filter.instantiate_on(cpu as usize) {
         Ok(inst) => Box::into_raw(Box::new(FfiInstance::new(inst))),
         Err(e) => {
             // SAFETY: forwarded caller's contract.
             unsafe { refuse_with(refusal, &e) };
             ptr::null_mut()
         }
+    }
+}
+
+// ---- maps, for the host ----------------------------------------------------
+//
+// A filter's maps are shared by all its instances and live as long as the
+// filter or any instance. Every call below is bounded (one map operation,
+// or one scan step) and allocates nothing. Reads may run anywhere; the
+// module makes writes with bottom halves off (a packet-path writer on the
+// same CPU could otherwise spin on a lock the interrupted writer holds).
+// Sizes are checked here: a wrong one is `EINVAL`, never a panic.
+
+/// The map `id` of a live filter.
+///
+/// # Safety
+///
+/// `filter` is null or a live filter.
+unsafe fn map_of<'a>(filter: *const Filter, id: u32) -> Option<&'a Map> {
+    // SAFETY: null or live (caller's contract), alive for the call.
+    unsafe { filter.as_ref() }?.maps().get(id)
+}
+
+/// `len` bytes at `p`, or `None` for a null pointer with a length.
+///
+/// # Safety
+///
+/// `p` is null or valid for `len` bytes of reads for `'a`.
+unsafe fn bytes_in<'a>(p: *const u8, len: usize) -> Option<&'a [u8]> {
+    if len == 0 {
+        return Some(&[]);
+    }
+    // SAFETY: non-null `p` is valid for `len` bytes (caller's contract).
+    (!p.is_null()).then(|| unsafe { slice::from_raw_parts(p, len) })
+}
+
+/// As [`bytes_in`], for writes.
+///
+/// # Safety
+///
+/// `p` is null or valid for `len` bytes of writes for `'a`, unaliased.
+unsafe fn bytes_out<'a>(p: *mut u8, len: usize) -> Option<&'a mut [u8]> {
+    if len == 0 {
+        return Some(&mut []);
+    }
+    // SAFETY: non-null `p` is valid for `len` bytes of writes (caller).
+    (!p.is_null()).then(|| unsafe { slice::from_raw_parts_mut(p, len) })
+}
+
+/// How many maps `filter` declares (null: 0).
+///
+/// # Safety
+///
+/// `filter` is null or a live filter.
+#[no_mangle]
+pub unsafe extern "C" fn wasmnf_engine_map_count(filter: *const Filter) -> u32 {
+    // SAFETY: null or live (caller's contract).
+    unsafe { filter.as_ref() }.map_or(0, |f| f.maps().iter().count() as u32)
+}
+
+/// Describes map `id` into `*out`; false if there is no such map.
+///
+/// # Safety
+///
+/// `filter` is null or a live filter; `out` is null or valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn wasmnf_engine_map_info(
+    filter: *const Filter,
+    id: u32,
+    out: *mut MapInfo,
+) -> bool {
+    // SAFETY: forwarded caller's contracts.
+    let (Some(map), Some(out), Some(f)) = (
+        unsafe { map_of(filter, id) },
+        unsafe { out.as_mut() },
+        unsafe { filter.as_ref() },
+    ) else {
+        return false;
+    };
+    *out = MapInfo {
+        decl: map.decl().encode(),
+        bytes: Map::bytes(map.decl(), f.options().cpus.max(1)),
+        entries: map.len(),
+        rows: map.rows() as u32,
+    };
+    true
+}
+
+/// The id of the map named by the `len` bytes at `name`, or `ENOENT`.
+///
+/// # Safety
+///
+/// `filter` is null or a live filter; `name` is null or valid for `len`
+/// bytes of reads.
+#[no_mangle]
+pub unsafe extern "C" fn wasmnf_engine_map_find(
+    filter: *const Filter,
+    name: *const u8,
+    len: usize,
+) -> i32 {
+    // SAFETY: forwarded caller's contracts.
+    let (Some(f), Some(name)) = (unsafe { filter.as_ref() }, unsafe { bytes_in(name, len) }) else {
+        return ret::ENOENT;
+    };
+    let Ok(name) = core::str::from_utf8(name) else {
+        return ret::ENOENT;
+    };
+    f.maps()
+        .by_name(name)
+        .map_or(ret::ENOENT, |m| m.decl().id as i32)
+}
+
+/// Whether `key` and `value` have map `map`'s sizes: the key exactly
+/// `key_size`, the value `value_size` times `rows` (1 for writes).
+fn sizes_ok(map: &Map, key: &[u8], value: Option<(&[u8], usize)>) -> bool {
+    let d = map.decl();
+    key.len() == d.key_size as usize
+        && value.is_none_or(|(v, rows)| v.len() == d.value_size as usize * rows)
+}
+
+/// Copies the value of `key` into `value` (`value_size` bytes per row,
+/// every row: [`MapInfo::rows`]): `0`, `ENOENT`, or `EINVAL` for a wrong
+/// size or map.
+///
+/// # Safety
+///
+/// `filter` is null or a live filter; `key` is null or valid for
+/// `key_len` bytes of reads, `value` null or valid for `value_len` bytes
+/// of writes.
+#[no_mangle]
+pub unsafe extern "C" fn wasmnf_engine_map_lookup(
+    filter: *const Filter,
+    id: u32,
+    key: *const u8,
+    key_len: usize,
+    value: *mut u8,
+    value_len: usize,
+) -> i32 {
+    // SAFETY: forwarded caller's contracts.
+    let parts = unsafe {
+        (
+            map_of(filter, id),
+            bytes_in(key, key_len),
+            bytes_out(value, value_len),
+        )
+    };
+    let (Some(map), Some(key), Some(value)) = parts else {
+        return ret::EINVAL;
+    };
+    if !sizes_ok(map, key, Some((value, map.rows()))) {
+        return ret::EINVAL;
+    }
+    if map.lookup_rows(key, value) {
+        ret::OK
+    } else {
+        ret::ENOENT
+    }
+}
+
+/// Inserts or replaces `key` with `value` (`value_size` bytes: every row
+/// of a per-CPU map gets it) under update `flags`: `0` or a negative errno
+/// ([`ret`], as the filter's `map_update`).
+///
+/// # Safety
+///
+/// `filter` is null or a live filter; `key`/`value` are null or valid for
+/// their lengths of reads.
+#[no_mangle]
+pub unsafe extern "C" fn wasmnf_engine_map_update(
+    filter: *const Filter,
+    id: u32,
+    key: *const u8,
+    key_len: usize,
+    value: *const u8,
+    value_len: usize,
+    flags: i32,
+) -> i32 {
+    // SAFETY: forwarded caller's contracts.
+    let parts = unsafe {
+        (
+            map_of(filter, id),
+            bytes_in(key, key_len),
+            bytes_in(value, value_len),
+        )
+    };
+    let (Some(map), Some(key), Some(value)) = parts else {
+        return ret::EINVAL;
+    };
+    if !sizes_ok(map, key, Some((value, 1))) {
+        return ret::EINVAL;
+    }
+    map.update(key, value, flags, Cpus::All)
+}
+
+/// Deletes `key`: `0`, `ENOENT`, or `EINVAL` (wrong size, or an array).
+///
+/// # Safety
+///
+/// `filter` is null or a live filter; `key` null or valid for `key_len`
+/// bytes of reads.
+#[no_mangle]
+pub unsafe extern "C" fn wasmnf_engine_map_delete(
+    filter: *const Filter,
+    id: u32,
+    key: *const u8,
+    key_len: usize,
+) -> i32 {
+    // SAFETY: forwarded caller's contracts.
+    let parts = unsafe { (map_of(filter, id), bytes_in(key, key_len)) };
+    let (Some(map), Some(key)) = parts else {
+        return ret::EINVAL;
+    };
+    if !sizes_ok(map, key, None) {
+        return ret::EINVAL;
+    }
+    map.delete(key)
+}
+
+/// Removes every entry of map `id` (an array: zeroes it): `0` or `EINVAL`.
+/// One bounded pass over the map.
+///
+/// # Safety
+///
+/// `filter` is null or a live filter.
+#[no_mangle]
+pub unsafe extern "C" fn wasmnf_engine_map_clear(filter: *const Filter, id: u32) -> i32 {
+    // SAFETY: forwarded caller's contract.
+    match unsafe { map_of(filter, id) } {
+        Some(map) => {
+            map.clear();
+            ret::OK
+        }
+        None => ret::EINVAL,
+    }
+}
+
+/// One step of a scan of map `id` ([`Map::next_entry`]): copies the first
+/// entry at `cursor` or after into `key`/`value` (sizes as for lookup) and
+/// stores the cursor to continue from in `*next`: `0`, `ENOENT` at the
+/// end, `EINVAL` for a wrong size or map. In the kernel, call it inside an
+/// RCU read-side section.
+///
+/// # Safety
+///
+/// `filter` is null or a live filter; `key`/`value` null or valid for
+/// their lengths of writes; `next` null or valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn wasmnf_engine_map_next(
+    filter: *const Filter,
+    id: u32,
+    cursor: u64,
+    key: *mut u8,
+    key_len: usize,
+    value: *mut u8,
+    value_len: usize,
+    next: *mut u64,
+) -> i32 {
+    // SAFETY: forwarded caller's contracts.
+    let parts = unsafe {
+        (
+            map_of(filter, id),
+            bytes_out(key, key_len),
+            bytes_out(value, value_len),
+            next.as_mut(),
+        )
+    };
+    let (Some(map), Some(key), Some(value), Some(next)) = parts else {
+        return ret::EINVAL;
+    };
+    if !sizes_ok(map, key, Some((value, map.rows()))) {
+        return ret::EINVAL;
+    }
+    match map.next_entry(cursor, key, value) {
+        Some(n) => {
+            *next = n;
+            ret::OK
+        }
+        None => ret::ENOENT,
+    }
+}
+
+/// Lets the filter's tries reuse the nodes deletes unlinked.
+///
+/// # Safety
+///
+/// `filter` is null or a live filter, and a grace period has passed since
+/// the last delete of its maps: no map read that started before it is
+/// still running (in the kernel: `synchronize_rcu()` returned after the
+/// delete, filter runs and scans being RCU readers).
+#[no_mangle]
+pub unsafe extern "C" fn wasmnf_engine_maps_reclaim(filter: *const Filter) {
+    // SAFETY: null or live (caller's contract).
+    if let Some(f) = unsafe { filter.as_ref() } {
+        f.maps().reclaim(GracePeriod::elapsed());
     }
 }
 
@@ -366,6 +659,9 @@ mod tests {
             fail_closed: false,
             config: ptr::null(),
             config_len: 0,
+            map_memory: 0,
+            seed: 0,
+            cpus: 1,
         };
         let mut refusal = Refusal::new();
         // SAFETY: valid slices, options and out-pointer.
@@ -420,7 +716,7 @@ mod tests {
     fn with_instance(wasm: &[u8], fuel: u64, check: impl FnOnce(*mut FfiInstance)) {
         let f = new_filter(wasm, fuel).unwrap();
         // SAFETY: live filter.
-        let inst = unsafe { wasmnf_engine_instance_new(f, ptr::null_mut()) };
+        let inst = unsafe { wasmnf_engine_instance_new(f, 0, ptr::null_mut()) };
         assert!(!inst.is_null());
         check(inst);
         // SAFETY: live instances, not used again.
@@ -502,6 +798,9 @@ mod tests {
             fail_closed: false,
             config: config.as_ptr(),
             config_len: config.len(),
+            map_memory: 0,
+            seed: 0,
+            cpus: 1,
         };
         let mut r = Refusal::new();
         // SAFETY: valid slices, options and out-pointer.
@@ -519,7 +818,7 @@ mod tests {
         let mut r = Refusal::new();
         // SAFETY: live filter, freed below.
         unsafe {
-            assert!(wasmnf_engine_instance_new(f, &mut r).is_null());
+            assert!(wasmnf_engine_instance_new(f, 0, &mut r).is_null());
             wasmnf_engine_filter_free(f);
         }
         assert_eq!(r.code, refusal::INIT, "{}", r.message());
@@ -533,11 +832,188 @@ mod tests {
         assert!(f.is_null());
         assert_eq!(r.code, refusal::INVALID);
         // SAFETY: as above.
-        let i = unsafe { wasmnf_engine_instance_new(ptr::null(), ptr::null_mut()) };
+        let i = unsafe { wasmnf_engine_instance_new(ptr::null(), 0, ptr::null_mut()) };
         assert!(i.is_null());
         let r = run(ptr::null_mut(), &UDP_8080);
         assert_eq!((r.verdict, r.status), (verdict::ACCEPT, status::TRAP));
         assert_eq!(wasmnf_engine_selftest_wasm(7).len, 0);
+    }
+
+    /// A filter declaring `decls`: accept-all, with a `wasmnf.maps` section.
+    fn with_maps(decls: &[wasmnf_common::maps::Decl]) -> std::vec::Vec<u8> {
+        let mut bytes = std::string::String::new();
+        for d in decls {
+            for b in d.encode() {
+                bytes.push_str(&std::format!("\\{b:02x}"));
+            }
+        }
+        wat::parse_str(std::format!(
+            r#"(module (func (export "filter") (param i32) (result i32) i32.const 1)
+                       (@custom "wasmnf.maps" "{bytes}"))"#
+        ))
+        .unwrap()
+    }
+
+    /// The host's map calls: found by name, described, sizes checked
+    /// (a wrong one is `EINVAL`, never a panic), per-CPU rows, a scan that
+    /// resumes, delete, clear.
+    #[test]
+    fn maps_are_reached_by_id_with_checked_sizes() {
+        use wasmnf_common::maps::{kind, ty, update, Decl, RECORD_SIZE};
+        let wasm = with_maps(&[
+            Decl::new(0, "h", kind::HASH, ty::U32, 4, ty::U64, 8, 16),
+            Decl::new(1, "p", kind::PERCPU_ARRAY, ty::U32, 4, ty::U32, 4, 4),
+        ]);
+        let opts = LoadOptions {
+            fuel: 0,
+            memory_pages: 0,
+            fail_closed: false,
+            config: ptr::null(),
+            config_len: 0,
+            map_memory: 0,
+            seed: 3,
+            cpus: 2,
+        };
+        let mut refusal = Refusal::new();
+        // SAFETY: valid slices, options and out-pointer.
+        let f = unsafe { wasmnf_engine_filter_new(wasm.as_ptr(), wasm.len(), &opts, &mut refusal) };
+        assert!(!f.is_null(), "{}", refusal.message());
+        // SAFETY (every call below): `f` is live until freed at the end;
+        // the slices are valid for their lengths.
+        unsafe {
+            assert_eq!(wasmnf_engine_map_count(f), 2);
+            assert_eq!(wasmnf_engine_map_find(f, b"p".as_ptr(), 1), 1);
+            assert_eq!(wasmnf_engine_map_find(f, b"x".as_ptr(), 1), ret::ENOENT);
+            let mut info = MapInfo {
+                decl: [0; RECORD_SIZE],
+                bytes: 0,
+                entries: 0,
+                rows: 0,
+            };
+            assert!(wasmnf_engine_map_info(f, 1, &mut info));
+            assert_eq!(info.rows, 2);
+            assert_eq!(Decl::decode(&info.decl).unwrap().name(), "p");
+            assert!(!wasmnf_engine_map_info(f, 2, &mut info), "no map 2");
+
+            let (k, v) = (7u32.to_le_bytes(), 9u64.to_le_bytes());
+            let upd = |key: &[u8], value: &[u8]| {
+                wasmnf_engine_map_update(
+                    f,
+                    0,
+                    key.as_ptr(),
+                    key.len(),
+                    value.as_ptr(),
+                    value.len(),
+                    update::ANY,
+                )
+            };
+            assert_eq!(upd(&k[..3], &v), ret::EINVAL, "short key");
+            assert_eq!(upd(&k, &v[..7]), ret::EINVAL, "short value");
+            assert_eq!(upd(&k, &v), ret::OK);
+            assert_eq!(
+                wasmnf_engine_map_update(f, 9, k.as_ptr(), 4, v.as_ptr(), 8, update::ANY),
+                ret::EINVAL,
+                "no map 9"
+            );
+            let mut out = [0u8; 8];
+            assert_eq!(
+                wasmnf_engine_map_lookup(f, 0, k.as_ptr(), 4, out.as_mut_ptr(), 8),
+                ret::OK
+            );
+            assert_eq!(out, v);
+            assert_eq!(
+                wasmnf_engine_map_lookup(f, 0, k.as_ptr(), 4, out.as_mut_ptr(), 4),
+                ret::EINVAL
+            );
+            assert_eq!(
+                wasmnf_engine_map_lookup(f, 0, ptr::null(), 4, out.as_mut_ptr(), 8),
+                ret::EINVAL,
+                "null key"
+            );
+
+            // A per-CPU array: a host update sets every row; reads return both.
+            let one = 1u32.to_le_bytes();
+            assert_eq!(
+                wasmnf_engine_map_update(
+                    f,
+                    1,
+                    one.as_ptr(),
+                    4,
+                    5u32.to_le_bytes().as_ptr(),
+                    4,
+                    update::ANY
+                ),
+                ret::OK
+            );
+            let mut rows = [0u8; 8];
+            assert_eq!(
+                wasmnf_engine_map_lookup(f, 1, one.as_ptr(), 4, rows.as_mut_ptr(), 4),
+                ret::EINVAL,
+                "one row is not all"
+            );
+            assert_eq!(
+                wasmnf_engine_map_lookup(f, 1, one.as_ptr(), 4, rows.as_mut_ptr(), 8),
+                ret::OK
+            );
+            assert_eq!(rows, [5, 0, 0, 0, 5, 0, 0, 0]);
+
+            // A scan of the array: its 4 indexes, then the end.
+            let (mut key, mut next, mut seen) = ([0u8; 4], 0u64, 0);
+            let mut cursor = 0;
+            while wasmnf_engine_map_next(
+                f,
+                1,
+                cursor,
+                key.as_mut_ptr(),
+                4,
+                rows.as_mut_ptr(),
+                8,
+                &mut next,
+            ) == ret::OK
+            {
+                assert_eq!(u32::from_le_bytes(key), seen);
+                seen += 1;
+                cursor = next;
+            }
+            assert_eq!(seen, 4);
+            assert_eq!(
+                wasmnf_engine_map_next(
+                    f,
+                    1,
+                    0,
+                    key.as_mut_ptr(),
+                    4,
+                    rows.as_mut_ptr(),
+                    4,
+                    &mut next
+                ),
+                ret::EINVAL
+            );
+
+            assert_eq!(
+                wasmnf_engine_map_delete(f, 1, one.as_ptr(), 4),
+                ret::EINVAL,
+                "arrays keep their entries"
+            );
+            assert_eq!(wasmnf_engine_map_delete(f, 0, k.as_ptr(), 4), ret::OK);
+            assert_eq!(wasmnf_engine_map_delete(f, 0, k.as_ptr(), 4), ret::ENOENT);
+            assert_eq!(upd(&k, &v), ret::OK);
+            assert_eq!(wasmnf_engine_map_clear(f, 0), ret::OK);
+            assert_eq!(wasmnf_engine_map_clear(f, 5), ret::EINVAL);
+            assert_eq!(
+                wasmnf_engine_map_lookup(f, 0, k.as_ptr(), 4, out.as_mut_ptr(), 8),
+                ret::ENOENT
+            );
+            wasmnf_engine_maps_reclaim(f);
+            // Instances of each CPU; an out-of-range CPU is clamped.
+            for cpu in [0, 1, 7] {
+                let i = wasmnf_engine_instance_new(f, cpu, ptr::null_mut());
+                assert!(!i.is_null());
+                wasmnf_engine_instance_free(i);
+            }
+            wasmnf_engine_filter_free(f);
+            assert_eq!(wasmnf_engine_map_count(ptr::null()), 0);
+        }
     }
 
     /// A run that finds the instance running is refused, not let in; the

@@ -10,6 +10,7 @@
 #include <linux/skbuff.h>
 #include <net/net_namespace.h>
 #include <net/genetlink.h>
+#include <linux/random.h>
 
 #include "../helpers.h"
 

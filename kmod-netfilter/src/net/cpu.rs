@@ -76,7 +76,13 @@ pub(crate) fn mono_fast_ns() -> u64 {
 /// Waits for an RCU grace period: every reader that might still see an
 /// object unpublished before this call (netfilter hooks run inside RCU
 /// read-side critical sections) has finished. Process context; sleeps.
-pub(crate) fn synchronize_rcu() {
+pub(crate) fn synchronize_rcu() -> GraceElapsed {
     // SAFETY: called from process context (callers' contract, documented).
     unsafe { kernel::bindings::synchronize_rcu() };
+    GraceElapsed(())
 }
+
+/// Evidence that an RCU grace period ended after the point where it was
+/// made ([`synchronize_rcu`]): every RCU reader running before then has
+/// finished.
+pub(crate) struct GraceElapsed(());

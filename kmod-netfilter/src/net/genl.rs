@@ -273,6 +273,28 @@ pub(crate) struct Attrs<'a> {
     rest: &'a [u8],
 }
 
+impl<'a> Attrs<'a> {
+    /// The attributes of the genetlink message at `nlh`.
+    ///
+    /// # Safety
+    ///
+    /// `nlh` is a message genetlink accepted (`nlmsg_len` covers the
+    /// netlink and genl headers and lies inside the buffer), valid for `'a`.
+    unsafe fn of(nlh: *const bindings::nlmsghdr) -> Attrs<'a> {
+        // SAFETY: valid for `nlmsg_len` bytes for `'a` (caller's contract).
+        let bytes =
+            unsafe { core::slice::from_raw_parts(nlh.cast::<u8>(), (*nlh).nlmsg_len as usize) };
+        Attrs {
+            rest: bytes.get(NLMSG_HDRLEN + GENL_HDRLEN..).unwrap_or(&[]),
+        }
+    }
+
+    /// The payload of the last attribute of type `ty`, if present.
+    pub(crate) fn last_of(self, ty: u16) -> Option<&'a [u8]> {
+        self.filter(|(t, _)| *t == ty).map(|(_, p)| p).last()
+    }
+}
+
 impl<'a> Iterator for Attrs<'a> {
     type Item = (u16, &'a [u8]);
 
@@ -358,23 +380,12 @@ impl<'a> Request<'a> {
         // SAFETY: `info` and its `nlhdr` are valid for the call (invariant);
         // genetlink checked that `nlmsg_len` covers the netlink and genl
         // headers and lies inside the received buffer.
-        let bytes = unsafe {
-            let nlh = (*self.info).nlhdr;
-            let len = (*nlh).nlmsg_len as usize;
-            core::slice::from_raw_parts(nlh.cast::<u8>(), len)
-        };
-        let hdr = NLMSG_HDRLEN + GENL_HDRLEN;
-        Attrs {
-            rest: bytes.get(hdr..).unwrap_or(&[]),
-        }
+        unsafe { Attrs::of((*self.info).nlhdr) }
     }
 
     /// The payload of the last attribute of type `ty`, if present.
     pub(crate) fn attr(&self, ty: u16) -> Option<&[u8]> {
-        self.attrs()
-            .filter(|(t, _)| *t == ty)
-            .map(|(_, p)| p)
-            .last()
+        self.attrs().last_of(ty)
     }
 
     /// Sets the extended-ack message returned with the error.
@@ -541,6 +552,18 @@ impl<'a> Dump<'a> {
         // SAFETY: `cb->skb` is the request's skb, whose socket holds its
         // namespace for the dump (invariant).
         unsafe { Net::from_raw(bindings::wasmnf_helper_sock_net((*(*self.cb).skb).sk)) }
+    }
+
+    /// The attributes of the dump's request, in message order.
+    pub(crate) fn attrs(&self) -> Attrs<'a> {
+        // SAFETY: `cb->nlh` is the request genetlink accepted, kept for the
+        // whole dump (invariant).
+        unsafe { Attrs::of((*self.cb).nlh) }
+    }
+
+    /// The payload of the request's last attribute of type `ty`.
+    pub(crate) fn attr(&self, ty: u16) -> Option<&'a [u8]> {
+        self.attrs().last_of(ty)
     }
 
     /// The dump's position, kept between rounds (starts at 0).

@@ -42,3 +42,27 @@ veth_ns() {
 		$IP netns exec "$ns" $IP link set "$pif" up ||
 		fail "veth_ns $*: setting up the namespace failed"
 }
+
+# wasmnf_stat NAME FIELD: a counter from `wasmnf stats --json`.
+wasmnf_stat() {
+	$W stats "$1" --json | tr -d ' \n' | sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p"
+}
+# udp_expect ADDR PORT COUNT WANT [TIMEOUT_MS]: send COUNT datagrams from $PX
+# (a command prefix that runs in the sending namespace)
+# once the receiver listens; WANT=all|none arrive (waiting up to TIMEOUT_MS,
+# default 1500 for none; 5000 for all, which ends as soon as all arrived).
+udp_expect() {
+	if [ "$4" = all ]; then dflt=5000; else dflt=1500; fi
+	$NP udp-recv "$2" "$3" "${5:-$dflt}" >/tmp/recv.txt 2>&1 &
+	pid=$!
+	wait_listening /tmp/recv.txt
+	$PX $NP udp-send "$1" "$2" "$3" >/dev/null 2>&1
+	wait $pid
+	rc=$?
+	cat /tmp/recv.txt
+	if [ "$4" = all ]; then
+		[ $rc = 0 ] || fail "UDP to $1:$2 should pass"
+	else
+		grep -q "received 0 datagrams" /tmp/recv.txt || fail "UDP to $1:$2 should be dropped"
+	fi
+}

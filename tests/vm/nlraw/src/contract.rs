@@ -17,3 +17,7 @@ pub mod counters;
 #[allow(dead_code)]
 #[path = "../../../../common/src/ffi.rs"]
 pub mod ffi;
+
+#[allow(dead_code)]
+#[path = "../../../../common/src/maps.rs"]
+pub mod maps;

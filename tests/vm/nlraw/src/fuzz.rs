@@ -274,9 +274,35 @@ fn mutate(r: &mut Rng, m: &mut Vec<u8>) {
     }
 }
 
-/// A module: one of [`MODULES`], sometimes mutated.
+/// Map names the fuzzer uses: the one [`with_maps`] declares, and others.
+const MAP_NAMES: &[&[u8]] = &[b"m0", b"m1", b"m0\0", b"m0\0junk", b"a-b", b""];
+
+/// [`TINY`] with a `wasmnf.maps` section: an 8-entry hash `m0` (u32 keys,
+/// u64 values) and a 16-entry IPv4 lpm `m1` (8-byte keys, u32 values).
+pub(crate) fn with_maps() -> Vec<u8> {
+    use crate::contract::maps::{kind, ty, Decl};
+    let name = b"wasmnf.maps";
+    let records = [
+        Decl::new(0, "m0", kind::HASH, ty::U32, 4, ty::U64, 8, 8).encode(),
+        Decl::new(1, "m1", kind::LPM, ty::IPV4, 8, ty::U32, 4, 16).encode(),
+    ]
+    .concat();
+    let mut m = TINY.to_vec();
+    m.push(0); // custom section
+    m.push((1 + name.len() + records.len()) as u8); // < 128: one LEB128 byte
+    m.push(name.len() as u8);
+    m.extend_from_slice(name);
+    m.extend_from_slice(&records);
+    m
+}
+
+/// A module: one of [`MODULES`] or [`with_maps`], sometimes mutated.
 fn module(r: &mut Rng) -> Vec<u8> {
-    let mut m = r.pick(MODULES).to_vec();
+    let mut m = if r.one_in(4) {
+        with_maps()
+    } else {
+        r.pick(MODULES).to_vec()
+    };
     if r.one_in(3) {
         mutate(r, &mut m);
     }
@@ -327,9 +353,9 @@ fn value(r: &mut Rng, ty: u16) -> Vec<u8> {
 fn random_attr(r: &mut Rng, depth: u32, out: &mut Vec<u8>) {
     let base = match r.below(12) {
         0 => 0,
-        1 => attr::PAD + 1 + r.below(4) as u16,
+        1 => consts::ATTR_MAX + 1 + r.below(4) as u16,
         2 => r.next() as u16 & 0x3fff,
-        _ => 1 + r.below(attr::PAD as usize) as u16,
+        _ => 1 + r.below(consts::ATTR_MAX as usize) as u16,
     };
     let nest = depth < 6 && r.one_in(5);
     let mut ty = base;
@@ -470,6 +496,44 @@ fn load_attrs(r: &mut Rng) -> Vec<u8> {
     chunks.concat()
 }
 
+/// The body of a map command: NAME, MAP, then keys and values of the
+/// declared sizes or others, flags, sometimes random attributes.
+fn map_attrs(r: &mut Rng) -> Vec<u8> {
+    let mut a = Vec::new();
+    put(&mut a, attr::NAME, &name_bytes(r));
+    if !r.one_in(10) {
+        let mut m = r.pick(MAP_NAMES).to_vec();
+        if !m.contains(&0) && !r.one_in(8) {
+            m.push(0);
+        }
+        put(&mut a, attr::MAP, &m);
+    }
+    for _ in 0..r.below(if r.one_in(20) { 5000 } else { 6 }) {
+        let n = *r.pick(&[4usize, 8, 3, 1, 64]);
+        let mut k = r.bytes(n);
+        if n == 8 && r.one_in(2) {
+            // An lpm key: a prefix length, sometimes past 32.
+            k[..4].copy_from_slice(&(r.below(40) as u32).to_le_bytes());
+        }
+        put(&mut a, attr::KEY, &k);
+        if !r.one_in(6) {
+            let n = *r.pick(&[8usize, 4, 7, 1024, 1025]);
+            put(&mut a, attr::VALUE, &r.bytes(n));
+        }
+    }
+    if r.one_in(3) {
+        put(
+            &mut a,
+            attr::UPDATE_FLAGS,
+            &(r.below(4) as u32).to_ne_bytes(),
+        );
+    }
+    if r.one_in(6) {
+        random_attrs(r, 0, &mut a);
+    }
+    a
+}
+
 /// A NAME from the shared set, sometimes followed by random attributes (the
 /// body of UNLOAD and GET).
 fn name_attrs(r: &mut Rng) -> Vec<u8> {
@@ -490,8 +554,20 @@ fn message(r: &mut Rng, fam: u16, seq: u32) -> (Vec<u8>, bool) {
     let (command, mut flags, attrs) = match r.below(100) {
         0..=29 => (cmd::LOAD, req, load_attrs(r)),
         30..=39 => (cmd::UNLOAD, req, name_attrs(r)),
-        40..=47 => (cmd::GET, req, name_attrs(r)),
-        48..=55 => {
+        40..=43 => (cmd::GET, req, name_attrs(r)),
+        44..=51 => {
+            let c = *r.pick(&[
+                cmd::MAP_INFO,
+                cmd::MAP_GET,
+                cmd::MAP_UPDATE,
+                cmd::MAP_UPDATE,
+                cmd::MAP_DELETE,
+                cmd::MAP_CLEAR,
+            ]);
+            let dump = matches!(c, cmd::MAP_INFO | cmd::MAP_GET) && r.one_in(2);
+            (c, if dump { req | NLM_F_DUMP } else { req }, map_attrs(r))
+        }
+        52..=55 => {
             let mut a = Vec::new();
             if r.one_in(4) {
                 random_attrs(r, 0, &mut a);
@@ -525,7 +601,7 @@ fn message(r: &mut Rng, fam: u16, seq: u32) -> (Vec<u8>, bool) {
         _ => {
             let c = match r.below(4) {
                 0 => r.next() as u8,
-                _ => r.below(6) as u8,
+                _ => r.below(consts::CMD_MAX as usize + 2) as u8,
             };
             let f = if r.one_in(5) { req | NLM_F_DUMP } else { req };
             let mut a = Vec::new();

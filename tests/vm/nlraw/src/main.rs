@@ -423,6 +423,30 @@ const CASES: &[&str] = &[
     // Names that do not exist.
     "get-nosuch",
     "unload-nosuch",
+    // Map commands, on filter `m` (cidr_filter: lpm `deny`, 20-byte keys,
+    // 4-byte values), which the guest test loads first.
+    "map-no-map",
+    "map-bad-name",
+    "map-nosuch-filter",
+    "map-nosuch-map",
+    "map-key-size",
+    "map-get-missing",
+    "map-update-no-value",
+    "map-update-value-size",
+    "map-update-too-many",
+    "map-update-flags-3",
+    "map-update-exists",
+    "map-update-prefix-too-long",
+    "map-delete-missing",
+    "map-delete-with-value",
+    "map-reply-only-decl",
+    "map-memory-small",
+    // Maps filled by the load itself (fuzz::with_maps: hash m0 of 8 u32 ->
+    // u64 entries): a failure refuses the whole load.
+    "load-prefill-no-map",
+    "load-prefill-size",
+    "load-prefill-full",
+    "load-prefill-value-first",
 ];
 
 fn build(case: &str, fam: u16) -> Option<Msg> {
@@ -433,6 +457,19 @@ fn build(case: &str, fam: u16) -> Option<Msg> {
     let body = b"\0asm\x01\0\0\0";
     let ok = || load().name("x").u32(attr::HOOK, 1);
     let garbage = |n: usize| -> Vec<u8> { (0..n).map(|i| (i % 251) as u8 | 0x80).collect() };
+    let on_map = |c: u8, filter: &str, map: Option<&str>| {
+        let m = Msg::new(fam, req, c, v).name(filter);
+        match map {
+            Some(map) => m.attr(attr::MAP, &[map.as_bytes(), b"\0"].concat()),
+            None => m,
+        }
+    };
+    // A key of `deny` (IPv6, 20 bytes): 10.0.N.0/24 as IPv4-mapped /120.
+    let deny_key = |n: u32| -> Vec<u8> {
+        let mut k = 120u32.to_le_bytes().to_vec();
+        k.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 0, n as u8, 0]);
+        k
+    };
     Some(match case {
         "hook-u8" => load().name("x").u8(attr::HOOK, 1).chunks(body, 8),
         "hook-u64" => load().name("x").u64(attr::HOOK, 1).chunks(body, 8),
@@ -481,7 +518,7 @@ fn build(case: &str, fam: u16) -> Option<Msg> {
         "fuel-too-much" => ok().u64(attr::FUEL, 10_000_001).chunks(body, 8),
         "memory-pages-0" => ok().u32(attr::MEMORY_PAGES, 0).chunks(body, 8),
         "memory-pages-257" => ok().u32(attr::MEMORY_PAGES, 257).chunks(body, 8),
-        "unknown-attr" => ok().u32(attr::PAD + 1, 0).chunks(body, 8),
+        "unknown-attr" => ok().u32(consts::ATTR_MAX + 1, 0).chunks(body, 8),
         "attr-type-0" => ok().u32(0, 0).chunks(body, 8),
         "reply-only-wasm-size" => ok().u32(attr::WASM_SIZE, 8).chunks(body, 8),
         "reply-only-stats" => ok()
@@ -519,7 +556,9 @@ fn build(case: &str, fam: u16) -> Option<Msg> {
         "unknown-cmd" => Msg::new(fam, req, 9, v).name("x"),
         "cmd-0" => Msg::new(fam, req, 0, v).name("x"),
         "dump-load" => Msg::new(fam, req | NLM_F_DUMP, cmd::LOAD, v),
-        "dump-unknown-attr" => Msg::new(fam, req | NLM_F_DUMP, cmd::GET, v).u32(attr::PAD + 1, 0),
+        "dump-unknown-attr" => {
+            Msg::new(fam, req | NLM_F_DUMP, cmd::GET, v).u32(consts::ATTR_MAX + 1, 0)
+        }
         "chunks-too-big" | "chunks-too-big-no-cap-ack" => {
             ok().chunks(&garbage(17 * consts::CHUNK_MAX), consts::CHUNK_MAX)
         }
@@ -533,6 +572,88 @@ fn build(case: &str, fam: u16) -> Option<Msg> {
         "chunks-bad-body" => ok()
             .attr(attr::WASM_CHUNK, body)
             .attr(attr::WASM_CHUNK, &[1, 0x7f, 0x60]),
+        "map-no-map" => on_map(cmd::MAP_GET, "m", None),
+        "map-bad-name" => on_map(cmd::MAP_GET, "m", Some("a-b")),
+        "map-nosuch-filter" => on_map(cmd::MAP_INFO, "nosuch", Some("deny")),
+        "map-nosuch-map" => on_map(cmd::MAP_INFO, "m", Some("nosuch")),
+        "map-key-size" => on_map(cmd::MAP_GET, "m", Some("deny")).attr(attr::KEY, &[1, 2, 3]),
+        "map-get-missing" => on_map(cmd::MAP_GET, "m", Some("deny")).attr(attr::KEY, &deny_key(7)),
+        "map-update-no-value" => {
+            on_map(cmd::MAP_UPDATE, "m", Some("deny")).attr(attr::KEY, &deny_key(1))
+        }
+        "map-update-value-size" => on_map(cmd::MAP_UPDATE, "m", Some("deny"))
+            .attr(attr::KEY, &deny_key(1))
+            .attr(attr::VALUE, &[1, 2, 3]),
+        "map-update-too-many" => {
+            let mut m = on_map(cmd::MAP_UPDATE, "m", Some("deny"));
+            for i in 0..consts::BATCH_MAX as u32 + 1 {
+                m = m
+                    .attr(attr::KEY, &deny_key(i))
+                    .attr(attr::VALUE, &[1, 0, 0, 0]);
+            }
+            m
+        }
+        "map-update-flags-3" => on_map(cmd::MAP_UPDATE, "m", Some("deny"))
+            .u32(attr::UPDATE_FLAGS, 3)
+            .attr(attr::KEY, &deny_key(1))
+            .attr(attr::VALUE, &[1, 0, 0, 0]),
+        // The same key twice, create-only: the first goes in, the second
+        // is refused.
+        "map-update-exists" => on_map(cmd::MAP_UPDATE, "m", Some("deny"))
+            .u32(attr::UPDATE_FLAGS, 1)
+            .attr(attr::KEY, &deny_key(2))
+            .attr(attr::VALUE, &[1, 0, 0, 0])
+            .attr(attr::KEY, &deny_key(2))
+            .attr(attr::VALUE, &[1, 0, 0, 0]),
+        "map-update-prefix-too-long" => {
+            let mut k = deny_key(3);
+            k[..4].copy_from_slice(&129u32.to_le_bytes());
+            on_map(cmd::MAP_UPDATE, "m", Some("deny"))
+                .attr(attr::KEY, &k)
+                .attr(attr::VALUE, &[1, 0, 0, 0])
+        }
+        "map-delete-missing" => {
+            on_map(cmd::MAP_DELETE, "m", Some("deny")).attr(attr::KEY, &deny_key(9))
+        }
+        "map-delete-with-value" => on_map(cmd::MAP_DELETE, "m", Some("deny"))
+            .attr(attr::KEY, &deny_key(9))
+            .attr(attr::VALUE, &[1, 0, 0, 0]),
+        "map-reply-only-decl" => {
+            on_map(cmd::MAP_INFO, "m", Some("deny")).attr(attr::MAP_DECL, &[0; 64])
+        }
+        "map-memory-small" => ok().u64(attr::MAP_MEMORY, 100).chunks(body, 8),
+        "load-prefill-no-map" => load()
+            .name("pre")
+            .u32(attr::HOOK, 1)
+            .chunks(&fuzz::with_maps(), 64)
+            .attr(attr::MAP, b"zz\0")
+            .attr(attr::KEY, &[1, 0, 0, 0])
+            .attr(attr::VALUE, &[0; 8]),
+        "load-prefill-size" => load()
+            .name("pre")
+            .u32(attr::HOOK, 1)
+            .chunks(&fuzz::with_maps(), 64)
+            .attr(attr::MAP, b"m0\0")
+            .attr(attr::KEY, &[1, 0, 0])
+            .attr(attr::VALUE, &[0; 8]),
+        "load-prefill-full" => {
+            let mut m = load()
+                .name("pre")
+                .u32(attr::HOOK, 1)
+                .chunks(&fuzz::with_maps(), 64)
+                .attr(attr::MAP, b"m0\0");
+            for i in 0..9u32 {
+                m = m
+                    .attr(attr::KEY, &i.to_le_bytes())
+                    .attr(attr::VALUE, &[0; 8]);
+            }
+            m
+        }
+        "load-prefill-value-first" => load()
+            .name("pre")
+            .u32(attr::HOOK, 1)
+            .chunks(&fuzz::with_maps(), 64)
+            .attr(attr::VALUE, &[0; 8]),
         "get-nosuch" => Msg::new(fam, req, cmd::GET, v).name("nosuch"),
         "unload-nosuch" => Msg::new(fam, req, cmd::UNLOAD, v).name("nosuch"),
         _ => return None,
