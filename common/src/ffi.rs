@@ -229,6 +229,9 @@ pub struct LoadOptions {
     /// CPU ids that run instances (`nr_cpu_ids`): per-CPU maps keep this
     /// many rows, and instance `i` runs on CPU `i`.
     pub cpus: u32,
+    /// Null, or the maps of the filter this one replaces
+    /// (`wasmnf_engine_maps_share`): those that carry over are kept.
+    pub keep_maps: *const c_void,
 }
 
 /// One map of a loaded filter, as the host reports it.
@@ -382,7 +385,7 @@ const _: () = {
     assert!(offset_of!(Ctx, family) == 4);
     assert!(offset_of!(Ctx, mark) == 16);
     assert!(offset_of!(Ctx, tstamp_ns) == 24);
-    assert!(size_of::<LoadOptions>() == 56);
+    assert!(size_of::<LoadOptions>() == 64);
     assert!(offset_of!(LoadOptions, memory_pages) == 8);
     assert!(offset_of!(LoadOptions, fail_closed) == 12);
     assert!(offset_of!(LoadOptions, config) == 16);
@@ -390,6 +393,7 @@ const _: () = {
     assert!(offset_of!(LoadOptions, map_memory) == 32);
     assert!(offset_of!(LoadOptions, seed) == 40);
     assert!(offset_of!(LoadOptions, cpus) == 48);
+    assert!(offset_of!(LoadOptions, keep_maps) == 56);
     assert!(size_of::<MapInfo>() == super::maps::RECORD_SIZE + 16);
     assert!(offset_of!(MapInfo, bytes) == super::maps::RECORD_SIZE);
     assert!(size_of::<Refusal>() == 16 + REFUSAL_MESSAGE_MAX);

@@ -112,13 +112,16 @@ numbered! {
         MAP_MEMORY = 24,
         /// u32 (replies) how many maps the filter declares.
         MAP_COUNT = 25,
+        /// Flag (`LOAD` with `REPLACE`): the new filter's maps start empty
+        /// instead of keeping the old filter's that carry over.
+        RESET_MAPS = 26,
     }
 }
 
 /// The highest command number.
 pub const CMD_MAX: u8 = cmd::MAP_CLEAR;
 /// The highest attribute number.
-pub const ATTR_MAX: u16 = attr::MAP_COUNT;
+pub const ATTR_MAX: u16 = attr::RESET_MAPS;
 
 // `ALL` is dense, `1..=MAX` in order: the module's policy and op tables are
 // indexed by number.

@@ -293,6 +293,18 @@ impl Decl {
         core::str::from_utf8(&self.name[..n]).unwrap_or("")
     }
 
+    /// Whether a map declared `old` in the filter being replaced carries
+    /// over, entries and all, to this declaration of the new filter: the
+    /// same name, kind, key size, value size and capacity (the types may
+    /// differ: they only say how to print the bytes; the id may differ).
+    pub fn carries_over(&self, old: &Decl) -> bool {
+        self.name() == old.name()
+            && self.kind == old.kind
+            && self.key_size == old.key_size
+            && self.value_size == old.value_size
+            && self.max_entries == old.max_entries
+    }
+
     /// Whether the map keeps one value per CPU.
     pub const fn per_cpu(&self) -> bool {
         matches!(self.kind, kind::PERCPU_HASH | kind::PERCPU_ARRAY)

@@ -34,8 +34,11 @@ impl Filter {
     /// tier. A valid module the fast tier does not take is refused
     /// ([`LoadError::Unsupported`]): nothing falls back to wasmi unless
     /// [`Tier::Wasmi`] asks for it.
-    pub fn new(wasm: &[u8], options: FilterOptions) -> Result<Filter, LoadError> {
+    pub fn new(wasm: &[u8], mut options: FilterOptions) -> Result<Filter, LoadError> {
         options.limits.check()?;
+        // Held only while the maps are made: what is not kept is freed with
+        // the old filter.
+        let keep = options.keep_maps.take();
         let info = validate::check(wasm, &options.limits)?;
         validate::validate(wasm)?;
         let fast = match options.tier {
@@ -51,11 +54,12 @@ impl Filter {
             Tier::Wasmi => return Err(LoadError::NoWasmi),
         };
         // Allocated once, here: no map operation allocates.
-        let maps = Maps::new(
+        let maps = Maps::new_keeping(
             &info.maps,
             options.cpus,
             options.limits.max_map_memory,
             options.seed,
+            keep.as_deref(),
         )
         .map_err(LoadError::Map)?;
         Ok(Filter {
@@ -84,6 +88,12 @@ impl Filter {
     /// The load options.
     pub fn options(&self) -> &FilterOptions {
         &self.options
+    }
+
+    /// A handle on the filter's maps that outlives the filter (a successor
+    /// keeps them: [`FilterOptions::keep_maps`]).
+    pub fn shared_maps(&self) -> Arc<Maps> {
+        self.maps.clone()
     }
 
     /// The filter's maps, shared by all its instances: a host reads and

@@ -118,4 +118,8 @@ pub struct FilterOptions {
     /// Keys the hashing of hash maps; a host with randomness passes a
     /// random value, so keys that collide cannot be chosen from outside.
     pub seed: u64,
+    /// The maps of the filter this one replaces: those that carry over
+    /// ([`wasmnf_common::maps::Decl::carries_over`]) are shared instead of
+    /// allocated empty ([`crate::Maps::new_keeping`]).
+    pub keep_maps: Option<alloc::sync::Arc<crate::Maps>>,
 }

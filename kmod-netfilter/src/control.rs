@@ -91,6 +91,7 @@ const POLICY: [AttrPolicy; wire::ATTR_MAX as usize] = [
         max: wire::MAP_MEMORY_RANGE.1,
     },
     AttrPolicy::Reject(REPLY_ONLY),
+    AttrPolicy::Flag,
 ];
 
 // The policy's lengths and ranges fit their `u16`/`s16` fields.
@@ -252,6 +253,7 @@ fn load(req: &mut Request<'_>) -> Result {
         .is_some_and(|p| p.first() == Some(&wire::on_error::DROP));
     let replace = req.attr(attr::REPLACE).is_some();
     let map_memory = req.attr(attr::MAP_MEMORY).and_then(u64_of).unwrap_or(0);
+    let keep_maps = req.attr(attr::RESET_MAPS).is_none();
     let mut config = KVec::new();
     if let Some(c) = req.attr(attr::CONFIG) {
         config.extend_from_slice(c, GFP_KERNEL)?;
@@ -299,19 +301,20 @@ fn load(req: &mut Request<'_>) -> Result {
     };
     let net = req.net();
     let result = registry::with(|r| {
-        r.load(net, settings, &wasm, replace, |rt| {
+        r.load(net, settings, &wasm, replace, keep_maps, |rt| {
             crate::mapctl::prefill(req, rt.filter())
         })
     })
     .ok_or(ENODEV)?;
-    result.map_err(|e| registry_error(req, &name, e))?;
+    let kept = result.map_err(|e| registry_error(req, &name, e))?;
     pr_info!(
-        "filter {} loaded ({} bytes, hook {}, family {}, priority {})\n",
+        "filter {} loaded ({} bytes, hook {}, family {}, priority {}, {} maps kept)\n",
         name.as_str(),
         total,
         hook.number(),
         family.number(),
-        priority
+        priority,
+        kept
     );
     Ok(())
 }

@@ -82,6 +82,9 @@ extern "C" {
         next: *mut u64,
     ) -> i32;
     fn wasmnf_engine_maps_reclaim(filter: *const RawFilter);
+    fn wasmnf_engine_maps_share(filter: *const RawFilter) -> *const c_void;
+    fn wasmnf_engine_maps_release(shared: *const c_void);
+    fn wasmnf_engine_maps_kept(filter: *const RawFilter, shared: *const c_void) -> u32;
     fn wasmnf_engine_instance_free(inst: *mut RawInstance);
     fn wasmnf_engine_instance_run(
         inst: *const RawInstance,
@@ -248,7 +251,33 @@ pub(crate) struct FilterOptions<'a> {
     pub(crate) map_memory: u64,
     /// CPU ids that run instances (`nr_cpu_ids`).
     pub(crate) cpus: u32,
+    /// The maps of the filter this one replaces, to keep those that carry
+    /// over.
+    pub(crate) keep: Option<&'a SharedMaps>,
 }
+
+/// A reference to a filter's maps that outlives the filter: what a
+/// replacing filter keeps its maps from.
+///
+/// # Invariants
+///
+/// `raw` is a live share from `wasmnf_engine_maps_share`, owned by `self`.
+pub(crate) struct SharedMaps {
+    raw: NonNull<c_void>,
+}
+
+impl Drop for SharedMaps {
+    fn drop(&mut self) {
+        // SAFETY: `raw` is a live share owned by `self` (type invariant).
+        unsafe { wasmnf_engine_maps_release(self.raw.as_ptr()) }
+    }
+}
+
+// SAFETY: a share is a reference count on maps made of atomics: it may be
+// moved, used and released on any thread.
+unsafe impl Send for SharedMaps {}
+// SAFETY: as above; through `&` it is only read.
+unsafe impl Sync for SharedMaps {}
 
 /// The bytes of a packet past its linear part, copied on demand: what the
 /// engine's read callback calls. Implemented over the skb by the data plane.
@@ -304,6 +333,9 @@ impl EngineFilter {
             // SAFETY: no preconditions; the key of the hash maps' hashing.
             seed: unsafe { crate::bindings::get_random_u64() },
             cpus: options.cpus,
+            keep_maps: options
+                .keep
+                .map_or(ptr::null(), |k| k.raw.as_ptr().cast_const()),
         };
         // SAFETY: `wasm` and `options.config` are valid for their lengths;
         // `raw_opts` for reads; `refusal` for a write.
@@ -459,6 +491,20 @@ impl EngineFilter {
             crate::contract::maps::ret::ENOENT => Ok(None),
             e => Err(e),
         }
+    }
+
+    /// A reference to the filter's maps for a filter that replaces it.
+    /// Allocates nothing: allowed inside an RCU read-side section.
+    pub(crate) fn share_maps(&self) -> Option<SharedMaps> {
+        // SAFETY: `self.raw` is live (type invariant).
+        let raw = unsafe { wasmnf_engine_maps_share(self.raw.as_ptr()) };
+        NonNull::new(raw.cast_mut()).map(|raw| SharedMaps { raw })
+    }
+
+    /// How many of this filter's maps are shared with `old`'s.
+    pub(crate) fn maps_kept(&self, old: &SharedMaps) -> u32 {
+        // SAFETY: both are live (type invariants).
+        unsafe { wasmnf_engine_maps_kept(self.raw.as_ptr(), old.raw.as_ptr()) }
     }
 
     /// Lets the filter's tries reuse the nodes deleted entries left, with

@@ -171,19 +171,29 @@ impl Registry {
     /// Loads (or, with `replace`, replaces) a filter in `net`: checks and
     /// compiles the module in the kernel (on the 64 KiB load stack, with
     /// sleeping allocations), builds one instance per possible CPU, and
-    /// fills its maps (`prefill`), and attaches it. Process context.
+    /// fills its maps (`prefill`), and attaches it; a replacing filter keeps
+    /// the maps of the one it replaces that carry over, unless `keep_maps`
+    /// is false. Returns how many maps were kept. Process context.
     pub(crate) fn load(
         &mut self,
         net: &Net,
         settings: Settings,
         wasm: &[u8],
         replace: bool,
+        keep_maps: bool,
         prefill: impl FnOnce(&Runtime) -> Result,
-    ) -> Result<(), RegistryError> {
+    ) -> Result<u32, RegistryError> {
         let existing = self.find(net.key(), &settings.name);
         if existing.is_some() && !replace {
             return Err(RegistryError::Exists);
         }
+        // The replaced filter's maps, held (one reference, taken in an RCU
+        // section without allocating) until the new filter is made: those
+        // that carry over are shared with it.
+        let keep = match existing.and_then(|i| self.entries[i].as_ref()) {
+            Some(e) if keep_maps => e.reg.data().with_runtime(|rt| rt.filter().share_maps()),
+            _ => None,
+        };
         let opts = FilterOptions {
             fuel: settings.fuel,
             memory_pages: settings.memory_pages,
@@ -191,6 +201,7 @@ impl Registry {
             config: &settings.config,
             map_memory: settings.map_memory,
             cpus: crate::net::cpu::nr_cpu_ids() as u32,
+            keep: keep.as_ref(),
         };
         let (built, _stack) = altstack::run(|| {
             engine_ffi::with_load_allocations(|| {
@@ -203,6 +214,8 @@ impl Registry {
             LoadFailure::Engine(e) => RegistryError::Engine(e),
             LoadFailure::NoMemory => RegistryError::NoMemory,
         })?;
+        let kept = keep.as_ref().map_or(0, |k| rt.filter().maps_kept(k));
+        drop(keep);
         // The maps are filled before any packet can reach the filter.
         prefill(&rt).map_err(RegistryError::Prefill)?;
         let rt = KBox::new(rt, GFP_KERNEL).map_err(|_| RegistryError::NoMemory)?;
@@ -213,7 +226,7 @@ impl Registry {
                 e.reg.data().replace(rt);
                 e.settings = settings;
                 self.bump();
-                return Ok(());
+                return Ok(kept);
             }
         }
         // The registration lives in `self.entries` until `unload`, or
@@ -243,7 +256,7 @@ impl Registry {
                 .map_err(|_| RegistryError::NoMemory)?,
         }
         self.bump();
-        Ok(())
+        Ok(kept)
     }
 
     /// Unloads the filter `name` of `net`.

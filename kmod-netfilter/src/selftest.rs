@@ -103,6 +103,7 @@ const OPTIONS: FilterOptions<'static> = FilterOptions {
     config: &[],
     map_memory: 0,
     cpus: 1,
+    keep: None,
 };
 
 fn verdict_name(v: u32) -> &'static str {

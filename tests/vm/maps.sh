@@ -115,6 +115,24 @@ wait $flood
 wait $sink
 cat /tmp/flood.txt /tmp/sink.txt
 [ "$(entries fw deny)" = 0 ] || fail "deny is not empty after the last clear"
+
+echo "== replace keeps the maps that carry over; --reset-maps starts empty"
+$W map update fw deny 10.99.0.2 9 || fail "update before replace"
+$W load $F/cidr_filter.wasm --hook input --name fw --replace | tee /tmp/rep.txt
+grep -q "fw: map deny kept (1 entries)" /tmp/rep.txt || fail "replace did not report deny kept"
+dmesg_has "filter fw loaded (" || fail "no load line"
+dmesg | grep -q "filter fw loaded .*, 2 maps kept)" || fail "the module did not keep both maps"
+udp_expect 10.99.0.1 9000 5 none
+$W map get fw deny 10.99.0.2 | grep -q "  9$" || fail "the kept entry"
+# Replace at another hook (make before break) keeps them too.
+$W load $F/cidr_filter.wasm --hook prerouting --name fw --replace >/dev/null || fail "replace to prerouting"
+udp_expect 10.99.0.1 9000 5 none
+$W load $F/cidr_filter.wasm --hook input --name fw --replace --reset-maps | tee /tmp/rep.txt
+grep -q "kept" /tmp/rep.txt && fail "--reset-maps reported a kept map"
+[ "$(entries fw deny)" = 0 ] || fail "--reset-maps kept entries"
+udp_expect 10.99.0.1 9000 5 all
+expect_fail 2 "" $W load $F/cidr_filter.wasm --hook input --name fw --reset-maps
+
 # One cidr_filter at a time: its maps take about 90 MB of the guest's 512.
 $W unload fw || fail "unload fw"
 

@@ -43,9 +43,14 @@ pub struct Args {
     pub name: Option<String>,
     #[command(flatten)]
     pub load: FilterArgs,
-    /// Atomically replace a loaded filter of the same name
+    /// Atomically replace a loaded filter of the same name; its maps that
+    /// the new filter declares alike (name, kind, key and value size,
+    /// capacity) are kept, entries and all
     #[arg(long)]
     pub replace: bool,
+    /// With --replace: start every map of the new filter empty
+    #[arg(long, requires = "replace")]
+    pub reset_maps: bool,
     /// Fill the filter's map NAME from FILE before it sees a packet (one
     /// `KEY [VALUE]` per line, as `replay --map`), repeatable
     #[arg(long = "map", value_name = "NAME=@FILE")]
@@ -115,15 +120,35 @@ pub fn run(args: Args) -> Result {
         wasm: &wasm,
         replace: args.replace,
         map_memory: args.load.map_memory,
+        reset_maps: args.reset_maps,
         maps: &maps,
     };
-    connect()?.load(&req).map_err(kernel)?;
+    let mut client = connect()?;
+    // What a replace will keep, by the rule the module applies
+    // (`Decl::carries_over`): the old filter's maps, if it is loaded.
+    let old = match (args.replace, args.reset_maps, decls.is_empty()) {
+        (true, false, false) => client.map_list(name).unwrap_or_default(),
+        _ => Vec::new(),
+    };
+    client.load(&req).map_err(kernel)?;
     println!(
         "{name}: loaded, hook {} family {} priority {}",
         args.hook.name(),
         args.family.name(),
         args.priority
     );
+    for d in &decls {
+        match old.iter().find(|o| o.decl.name() == d.name()) {
+            Some(o) if d.carries_over(&o.decl) => {
+                println!("{name}: map {} kept ({} entries)", d.name(), o.entries)
+            }
+            Some(_) => println!(
+                "{name}: map {} starts empty (its kind, sizes or capacity changed)",
+                d.name()
+            ),
+            None => {}
+        }
+    }
     for (map, e) in &maps {
         println!("{name}: {} entries loaded into {map}", e.len());
     }

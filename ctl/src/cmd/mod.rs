@@ -105,6 +105,7 @@ impl FilterArgs {
             tier: Tier::Fast,
             cpus: 1,
             seed: random_seed(),
+            keep_maps: None,
         })
     }
 }

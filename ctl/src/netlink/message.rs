@@ -83,6 +83,7 @@ pub enum Attr {
     MapRows(u32),
     MapMemory(u64),
     MapCount(u32),
+    ResetMaps,
     /// `PAD` or an attribute this client does not know (a newer module).
     Other(DefaultNla),
 }
@@ -143,7 +144,7 @@ impl Nla for Attr {
             Attr::Fuel(_) => 8,
             Attr::OnError(_) => 1,
             Attr::Config(b) | Attr::WasmChunk(b) => b.len(),
-            Attr::Replace => 0,
+            Attr::Replace | Attr::ResetMaps => 0,
             Attr::Stats(nested) => nested.as_slice().buffer_len(),
             Attr::Other(nla) => nla.value_len(),
         }
@@ -175,6 +176,7 @@ impl Nla for Attr {
             Attr::MapRows(_) => attr::MAP_ROWS,
             Attr::MapMemory(_) => attr::MAP_MEMORY,
             Attr::MapCount(_) => attr::MAP_COUNT,
+            Attr::ResetMaps => attr::RESET_MAPS,
             Attr::Other(nla) => nla.kind(),
         }
     }
@@ -200,7 +202,7 @@ impl Nla for Attr {
             Attr::Fuel(v) => emit_u64(buffer, *v).expect("8 bytes"),
             Attr::OnError(v) => buffer[0] = *v,
             Attr::Config(b) | Attr::WasmChunk(b) => buffer.copy_from_slice(b),
-            Attr::Replace => {}
+            Attr::Replace | Attr::ResetMaps => {}
             Attr::Stats(nested) => nested.as_slice().emit(buffer),
             Attr::Other(nla) => nla.emit_value(buffer),
         }
@@ -234,6 +236,7 @@ impl Attr {
             attr::MAP_ROWS => Attr::MapRows(parse_u32(v)?),
             attr::MAP_MEMORY => Attr::MapMemory(parse_u64(v)?),
             attr::MAP_COUNT => Attr::MapCount(parse_u32(v)?),
+            attr::RESET_MAPS => Attr::ResetMaps,
             attr::STATS => Attr::Stats(
                 NlasIterator::new(v)
                     .map(|nla| nla.and_then(|nla| StatAttr::parse(&nla)))
@@ -307,6 +310,9 @@ pub struct LoadRequest<'a> {
     pub replace: bool,
     /// Bytes the filter's maps may take (`None`: the module's default).
     pub map_memory: Option<u64>,
+    /// With `replace`: start the new filter's maps empty rather than keep
+    /// the old filter's that carry over.
+    pub reset_maps: bool,
     /// Entries the module puts into the filter's maps before attaching it:
     /// per map name, `(key, value)` pairs.
     pub maps: &'a [(String, Vec<(Vec<u8>, Vec<u8>)>)],
@@ -341,6 +347,9 @@ impl Message {
             attrs.push(Attr::Replace);
         }
         attrs.extend(req.map_memory.map(Attr::MapMemory));
+        if req.reset_maps {
+            attrs.push(Attr::ResetMaps);
+        }
         for (map, entries) in req.maps {
             attrs.push(Attr::Map(map.clone()));
             for (k, v) in entries {

@@ -63,6 +63,7 @@ fn load_of_a_1_mib_module_is_split_into_ordered_chunks() {
         wasm: &wasm,
         replace: true,
         map_memory: None,
+        reset_maps: false,
         maps: &[],
     };
     let bytes = encode(Message::load(&req), 0x1234, NLM_F_ACK, 7);
@@ -130,6 +131,7 @@ fn a_small_load_has_one_chunk_no_config_and_no_replace() {
         wasm: b"\0asm\x01\0\0\0",
         replace: false,
         map_memory: None,
+        reset_maps: false,
         maps: &[],
     };
     let bytes = encode(Message::load(&req), 30, NLM_F_ACK, 1);

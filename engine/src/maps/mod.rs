@@ -16,6 +16,7 @@ mod hash;
 mod lpm;
 mod words;
 
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 use cells::Cells;
 use hash::Hash;
@@ -50,10 +51,12 @@ impl GracePeriod {
     }
 }
 
-/// One map.
+/// One map: its declaration and its storage. A replaced filter's storage
+/// may live on in its successor ([`Maps::new`]'s `keep`), under the new
+/// filter's declaration (same sizes and capacity, maybe another id).
 pub struct Map {
     decl: Decl,
-    store: Store,
+    store: Arc<Store>,
 }
 
 enum Store {
@@ -105,6 +108,14 @@ pub(crate) enum Prepared {
     Prefix(u32, u128),
 }
 
+impl core::fmt::Debug for Maps {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_list()
+            .entries(self.maps.iter().map(|m| m.decl.name()))
+            .finish()
+    }
+}
+
 /// A filter's maps, indexed by id.
 #[derive(Default)]
 pub struct Maps {
@@ -151,7 +162,11 @@ impl Map {
             kind::PERCPU_ARRAY => Store::Array(Cells::new(cpus, n as usize, v)?),
             _ => Store::Lpm(Lpm::new(d.lpm_data() as usize, v, n)?),
         };
-        Ok(Map { decl: d, store })
+        // (A small infallible allocation, as the load path's others are.)
+        Ok(Map {
+            decl: d,
+            store: Arc::new(store),
+        })
     }
 
     /// The declaration.
@@ -161,7 +176,7 @@ impl Map {
 
     /// How many entries it holds (an array: its capacity).
     pub fn len(&self) -> u32 {
-        match &self.store {
+        match &*self.store {
             Store::Hash(h) => h.len(),
             Store::Array(_) => self.decl.max_entries,
             Store::Lpm(t) => t.len(),
@@ -204,7 +219,7 @@ impl Map {
     /// out the value's.
     #[inline(always)]
     pub(crate) fn prepare(&self, key: &[u8]) -> Prepared {
-        match &self.store {
+        match &*self.store {
             Store::Hash(_) => Prepared::Hash(Key::pack(key)),
             Store::Array(_) => Prepared::Index(Self::index(key)),
             Store::Lpm(_) => {
@@ -217,7 +232,7 @@ impl Map {
     /// [`Map::lookup`] of a prepared key.
     #[inline]
     pub(crate) fn lookup_prepared(&self, key: &Prepared, cpu: usize, dst: &mut [u8]) -> bool {
-        match (&self.store, key) {
+        match (&*self.store, key) {
             (Store::Hash(h), Prepared::Hash(k)) => h.lookup(k, cpu, dst),
             (Store::Array(a), Prepared::Index(i)) => {
                 let found = *i < self.decl.max_entries as usize;
@@ -240,7 +255,7 @@ impl Map {
         ) {
             return ret::EINVAL;
         }
-        match &self.store {
+        match &*self.store {
             Store::Hash(h) => h.update(&Key::pack(key), value, flags, cpus),
             Store::Array(a) => {
                 let i = Self::index(key);
@@ -263,7 +278,7 @@ impl Map {
     /// Deletes `key`: `0`, `ENOENT`, or `EINVAL` for an array (whose
     /// entries always exist).
     pub fn delete(&self, key: &[u8]) -> i32 {
-        match &self.store {
+        match &*self.store {
             Store::Hash(h) => h.delete(&Key::pack(key)),
             Store::Array(_) => ret::EINVAL,
             Store::Lpm(t) => {
@@ -283,7 +298,7 @@ impl Map {
             return None;
         }
         let word = offset / 8;
-        Some(match &self.store {
+        Some(match &*self.store {
             Store::Hash(h) => h.add(&Key::pack(key), word, delta, cpu),
             Store::Array(a) => {
                 let i = Self::index(key);
@@ -299,7 +314,7 @@ impl Map {
 
     /// Removes every entry (an array: zeroes every value).
     pub fn clear(&self) {
-        match &self.store {
+        match &*self.store {
             Store::Hash(h) => h.clear(),
             Store::Array(a) => {
                 let zeros = [0u8; decl::VALUE_SIZE_MAX as usize];
@@ -315,7 +330,7 @@ impl Map {
     /// A host reads (and dumps) a value as `rows() x value_size` bytes,
     /// CPU 0's first.
     pub fn rows(&self) -> usize {
-        match &self.store {
+        match &*self.store {
             Store::Hash(h) => h.rows(),
             Store::Array(a) => a.cpus,
             Store::Lpm(_) => 1,
@@ -348,7 +363,7 @@ impl Map {
     /// index order for arrays, node order for tries.
     pub fn next_entry(&self, cursor: u64, key: &mut [u8], values: &mut [u8]) -> Option<u64> {
         let size = self.decl.value_size as usize;
-        match &self.store {
+        match &*self.store {
             Store::Hash(h) => {
                 let i = h.next(usize::try_from(cursor).ok()?, key, values)?;
                 Some(i as u64 + 1)
@@ -397,6 +412,21 @@ impl Maps {
     /// returns them) for `cpus` CPUs, refusing them if together they need
     /// more than `limit` bytes. `seed` keys the hash maps' hashing.
     pub fn new(decls: &[Decl], cpus: usize, limit: u64, seed: u64) -> Result<Maps, MapError> {
+        Maps::new_keeping(decls, cpus, limit, seed, None)
+    }
+
+    /// [`Maps::new`], except that a map of `keep` (the maps of the filter
+    /// this one replaces, on the same CPUs) that [`Decl::carries_over`] to
+    /// a declaration is shared, entries and all, instead of allocated: the
+    /// old and the new filter see one map while both may run. The limit
+    /// counts kept maps too.
+    pub fn new_keeping(
+        decls: &[Decl],
+        cpus: usize,
+        limit: u64,
+        seed: u64,
+        keep: Option<&Maps>,
+    ) -> Result<Maps, MapError> {
         let cpus = cpus.max(1);
         let mut needed = 0u64;
         for d in decls {
@@ -413,9 +443,31 @@ impl Maps {
         maps.try_reserve_exact(decls.len())
             .map_err(|_| MapError::NoMemory(alloc::string::String::new()))?;
         for d in decls {
-            maps.push(Map::new(*d, cpus, seed).map_err(|_| MapError::NoMemory(d.name().into()))?);
+            let kept = keep.and_then(|k| k.by_name(d.name())).filter(|old| {
+                d.carries_over(old.decl()) && (!d.per_cpu() || old.rows() == cpus.max(1))
+            });
+            let map = match kept {
+                Some(old) => Map {
+                    decl: *d,
+                    store: old.store.clone(),
+                },
+                None => {
+                    Map::new(*d, cpus, seed).map_err(|_| MapError::NoMemory(d.name().into()))?
+                }
+            };
+            maps.push(map);
         }
         Ok(Maps { maps })
+    }
+
+    /// The names of the maps this set shares with `old` (see
+    /// [`Maps::new_keeping`]).
+    pub fn kept_from<'a>(&'a self, old: &'a Maps) -> impl Iterator<Item = &'a str> + 'a {
+        self.maps.iter().filter_map(move |m| {
+            old.by_name(m.decl.name())
+                .filter(|o| Arc::ptr_eq(&o.store, &m.store))
+                .map(|_| m.decl.name())
+        })
     }
 
     /// The map with id `id`.
@@ -451,7 +503,7 @@ impl Maps {
     /// can hold them. Cheap when there are none.
     pub fn reclaim(&self, _: GracePeriod) {
         for m in &self.maps {
-            if let Store::Lpm(t) = &m.store {
+            if let Store::Lpm(t) = &*m.store {
                 if t.has_limbo() {
                     t.reclaim();
                 }

@@ -9,6 +9,7 @@
 //! module's handle may be shared between CPUs safely.
 
 use alloc::boxed::Box;
+use alloc::sync::Arc;
 use core::cell::UnsafeCell;
 use core::ffi::c_void;
 use core::sync::atomic::{AtomicBool, Ordering};
@@ -19,7 +20,7 @@ use wasmnf_common::ffi::{
 use wasmnf_common::maps::ret;
 use wasmnf_engine::{
     abi, Cpus, Ctx, Family, Filter, FilterConfig, FilterOptions, GracePeriod, Hook, Instance,
-    Limits, LoadError, Map, OnError, PacketView, TrapKind,
+    Limits, LoadError, Map, Maps, OnError, PacketView, TrapKind,
 };
 
 /// The filter ABI version this engine implements.
@@ -77,6 +78,73 @@ unsafe fn refuse(out: *mut Refusal, code: u32, args: core::fmt::Arguments<'_>) {
 unsafe fn refuse_with(out: *mut Refusal, e: &LoadError) {
     // SAFETY: forwarded caller's contract.
     unsafe { refuse(out, e.code(), format_args!("{e}")) }
+}
+
+/// A new reference to the maps behind a share, or `None` for null.
+///
+/// # Safety
+///
+/// `p` is null or a live share from [`wasmnf_engine_maps_share`].
+unsafe fn shared_clone(p: *const c_void) -> Option<Arc<Maps>> {
+    let p = p.cast::<Maps>();
+    if p.is_null() {
+        return None;
+    }
+    // SAFETY: `p` came from `Arc::into_raw` and its reference is live
+    // (caller's contract): one more reference, then an owned `Arc` of it.
+    unsafe {
+        Arc::increment_strong_count(p);
+        Some(Arc::from_raw(p))
+    }
+}
+
+/// A reference to `filter`'s maps that outlives it, for a filter that
+/// replaces it (`LoadOptions::keep_maps`); null for a null filter.
+/// Allocates nothing (one atomic increment), so it may be taken inside an
+/// RCU read-side section. Release it with [`wasmnf_engine_maps_release`].
+///
+/// # Safety
+///
+/// `filter` is null or a live filter.
+#[no_mangle]
+pub unsafe extern "C" fn wasmnf_engine_maps_share(filter: *const Filter) -> *const c_void {
+    // SAFETY: null or live (caller's contract).
+    match unsafe { filter.as_ref() } {
+        Some(f) => Arc::into_raw(f.shared_maps()).cast(),
+        None => ptr::null(),
+    }
+}
+
+/// Releases a share (null is ignored); the maps go when nothing else holds
+/// them.
+///
+/// # Safety
+///
+/// `shared` is null or a live share, not used again.
+#[no_mangle]
+pub unsafe extern "C" fn wasmnf_engine_maps_release(shared: *const c_void) {
+    if !shared.is_null() {
+        // SAFETY: it came from `Arc::into_raw` (caller's contract).
+        drop(unsafe { Arc::from_raw(shared.cast::<Maps>()) });
+    }
+}
+
+/// How many of `filter`'s maps it shares with the maps behind `shared`
+/// (kept over a replace).
+///
+/// # Safety
+///
+/// `filter` is null or a live filter; `shared` null or a live share.
+#[no_mangle]
+pub unsafe extern "C" fn wasmnf_engine_maps_kept(
+    filter: *const Filter,
+    shared: *const c_void,
+) -> u32 {
+    // SAFETY: forwarded caller's contracts.
+    let (Some(f), Some(old)) = (unsafe { filter.as_ref() }, unsafe { shared_clone(shared) }) else {
+        return 0;
+    };
+    f.maps().kept_from(&old).count() as u32
 }
 
 /// Checks and compiles a filter with the given options (limits, failure
@@ -149,6 +217,9 @@ pub unsafe extern "C" fn wasmnf_engine_filter_new(
         config,
         cpus: opts.cpus.max(1) as usize,
         seed: opts.seed,
+        // SAFETY: null or a live share (caller's contract); the clone is
+        // the filter's own reference, dropped once its maps are made.
+        keep_maps: unsafe { shared_clone(opts.keep_maps) },
         ..FilterOptions::default()
     };
     match Filter::new(bytes, options) {
@@ -662,6 +733,7 @@ mod tests {
             map_memory: 0,
             seed: 0,
             cpus: 1,
+            keep_maps: ptr::null(),
         };
         let mut refusal = Refusal::new();
         // SAFETY: valid slices, options and out-pointer.
@@ -801,6 +873,7 @@ mod tests {
             map_memory: 0,
             seed: 0,
             cpus: 1,
+            keep_maps: ptr::null(),
         };
         let mut r = Refusal::new();
         // SAFETY: valid slices, options and out-pointer.
@@ -873,6 +946,7 @@ mod tests {
             map_memory: 0,
             seed: 3,
             cpus: 2,
+            keep_maps: ptr::null(),
         };
         let mut refusal = Refusal::new();
         // SAFETY: valid slices, options and out-pointer.
@@ -1005,6 +1079,36 @@ mod tests {
                 ret::ENOENT
             );
             wasmnf_engine_maps_reclaim(f);
+
+            // A successor keeps the maps that carry over: `h` (same
+            // declaration), not `p` (another capacity), even after the old
+            // filter is gone.
+            assert_eq!(upd(&k, &v), ret::OK);
+            let next = with_maps(&[
+                Decl::new(0, "p", kind::PERCPU_ARRAY, ty::U32, 4, ty::U32, 4, 8),
+                Decl::new(1, "h", kind::HASH, ty::U32, 4, ty::U64, 8, 16),
+            ]);
+            let shared = wasmnf_engine_maps_share(f);
+            let opts = LoadOptions {
+                keep_maps: shared,
+                ..opts
+            };
+            let g = wasmnf_engine_filter_new(next.as_ptr(), next.len(), &opts, &mut refusal);
+            assert!(!g.is_null(), "{}", refusal.message());
+            assert_eq!(wasmnf_engine_maps_kept(g, shared), 1);
+            wasmnf_engine_maps_release(shared);
+            wasmnf_engine_filter_free(f);
+            assert_eq!(
+                wasmnf_engine_map_lookup(g, 1, k.as_ptr(), 4, out.as_mut_ptr(), 8),
+                ret::OK
+            );
+            assert_eq!(out, v, "the kept entry, under the new id");
+            assert_eq!(
+                wasmnf_engine_map_lookup(g, 0, one.as_ptr(), 4, rows.as_mut_ptr(), 8),
+                ret::OK
+            );
+            assert_eq!(rows, [0; 8], "p started empty");
+            let f = g;
             // Instances of each CPU; an out-of-range CPU is clamped.
             for cpu in [0, 1, 7] {
                 let i = wasmnf_engine_instance_new(f, cpu, ptr::null_mut());

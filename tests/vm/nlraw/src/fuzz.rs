@@ -334,7 +334,7 @@ fn value(r: &mut Rng, ty: u16) -> Vec<u8> {
             let b = a + r.below(m.len() - a + 1);
             m[a..b].to_vec()
         }
-        attr::REPLACE | attr::PAD => Vec::new(),
+        attr::REPLACE | attr::PAD | attr::RESET_MAPS => Vec::new(),
         attr::STATS => {
             let mut b = Vec::new();
             for _ in 0..r.below(9) {
@@ -470,6 +470,27 @@ fn load_attrs(r: &mut Rng) -> Vec<u8> {
         random_attr(r, 0, &mut b);
         parts.push(b);
     }
+    if r.one_in(6) {
+        parts.push(one(attr::RESET_MAPS, b""));
+    }
+    if r.one_in(5) {
+        // Entries to fill the maps with at load: a MAP, then pairs.
+        let mut b = Vec::new();
+        let mut m = r.pick(MAP_NAMES).to_vec();
+        m.push(0);
+        put(&mut b, attr::MAP, &m);
+        for _ in 0..r.below(12) {
+            let n = r.pick(&[4usize, 8, 3]);
+            let k = r.bytes(n);
+            put(&mut b, attr::KEY, &k);
+            if !r.one_in(8) {
+                let n = r.pick(&[8usize, 4, 2]);
+                let v = r.bytes(n);
+                put(&mut b, attr::VALUE, &v);
+            }
+        }
+        parts.push(b);
+    }
     // The module's chunks, in order, with the other attributes between them.
     let m = module(r);
     let mut chunks = Vec::new();
@@ -508,8 +529,12 @@ fn map_attrs(r: &mut Rng) -> Vec<u8> {
         }
         put(&mut a, attr::MAP, &m);
     }
-    for _ in 0..r.below(if r.one_in(20) { 5000 } else { 6 }) {
-        let n = *r.pick(&[4usize, 8, 3, 1, 64]);
+    let most = if r.one_in(20) { 5000 } else { 6 };
+    for _ in 0..r.below(most) {
+        if a.len() > MSG_SOFT_MAX {
+            break;
+        }
+        let n = r.pick(&[4usize, 8, 3, 1, 64]);
         let mut k = r.bytes(n);
         if n == 8 && r.one_in(2) {
             // An lpm key: a prefix length, sometimes past 32.
@@ -517,7 +542,7 @@ fn map_attrs(r: &mut Rng) -> Vec<u8> {
         }
         put(&mut a, attr::KEY, &k);
         if !r.one_in(6) {
-            let n = *r.pick(&[8usize, 4, 7, 1024, 1025]);
+            let n = r.pick(&[8usize, 4, 7, 1024, 1025]);
             put(&mut a, attr::VALUE, &r.bytes(n));
         }
     }
@@ -556,7 +581,7 @@ fn message(r: &mut Rng, fam: u16, seq: u32) -> (Vec<u8>, bool) {
         30..=39 => (cmd::UNLOAD, req, name_attrs(r)),
         40..=43 => (cmd::GET, req, name_attrs(r)),
         44..=51 => {
-            let c = *r.pick(&[
+            let c = r.pick(&[
                 cmd::MAP_INFO,
                 cmd::MAP_GET,
                 cmd::MAP_UPDATE,
