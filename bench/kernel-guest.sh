@@ -37,10 +37,6 @@ $NP udp-sink 9000 100000 &
 sink=$!
 sleep 0.2
 
-# stat NAME FIELD: a counter from `wasmnf stats --json`.
-stat() {
-	$W stats "$1" --json | tr -d ' \n' | sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p"
-}
 rx() { cat /sys/class/net/v0/statistics/rx_packets; }
 
 # run CASE PORT [FILTER_NAME]
@@ -55,7 +51,7 @@ run() {
 	[ -n "$sent" ] && [ -n "$ns" ] && [ -n "$total" ] || die "flood for $1: $out"
 	fp=0 fr=0
 	if [ -n "${3:-}" ]; then
-		fp=$(stat "$3" packets) fr=$(stat "$3" run_ns)
+		fp=$(wasmnf_stat "$3" packets) fr=$(wasmnf_stat "$3" run_ns)
 		[ "$fp" -ge "$total" ] || die "$1: the filter saw $fp packets of $total"
 	fi
 	echo "BENCH case=$1 sent=$sent ns=$ns total=$total rx=$((r1 - r0)) filter_packets=$fp filter_run_ns=$fr"
@@ -94,7 +90,7 @@ wload drop_port dp "--config port=8080"
 run drop_port_drop 8080 dp
 # Every flood datagram was dropped (`total` of the last run; the filter may
 # also have seen, and passed, a few IPv6 control packets of the veth pair).
-[ "$(stat dp dropped)" -ge "$total" ] || die "drop_port dropped $(stat dp dropped) of $total datagrams"
+[ "$(wasmnf_stat dp dropped)" -ge "$total" ] || die "drop_port dropped $(wasmnf_stat dp dropped) of $total datagrams"
 wunload dp
 run base3 9000
 kill $sink

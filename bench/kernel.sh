@@ -7,6 +7,12 @@
 #   bench/kernel.sh --smoke      one boot, 200 ms windows (~25 s): checks
 #                                that the method still works (scripts/test.sh
 #                                runs it); its figures are not the benchmark's
+#   bench/kernel.sh --maps       maps against nftables sets instead
+#                                (bench/kernel-maps-guest.sh): the LPM
+#                                cidr_filter with 100,000 and 100 prefixes
+#                                against `ip saddr @blocklist drop`, pass and
+#                                drop paths, and the bulk load of 100,000
+#                                prefixes (`wasmnf map load` vs `nft -f`)
 #
 # Each boot runs bench/kernel-guest.sh once: a UDP flood over veth from a
 # network namespace, interleaving base / nft pass / accept_all / drop_port
@@ -25,10 +31,13 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CACHE=${WASMNF_CACHE:-/var/cache/wasmnf}
 boots=${BENCH_BOOTS:-2}
 smoke=0
+guest=$ROOT/bench/kernel-guest.sh
+vm_timeout=${BENCH_VM_TIMEOUT:-600}
 case ${1:-} in
 --smoke) smoke=1 boots=1 BENCH_WINDOW_MS=200 BENCH_WARMUP_MS=50 ;;
+--maps) guest=$ROOT/bench/kernel-maps-guest.sh vm_timeout=${BENCH_VM_TIMEOUT:-2400} ;;
 "") ;;
-*) echo "usage: $0 [--smoke]" >&2; exit 2 ;;
+*) echo "usage: $0 [--smoke | --maps]" >&2; exit 2 ;;
 esac
 logdir=${BENCH_LOGDIR:-$(mktemp -d "${TMPDIR:-/tmp}/wasmnf-bench-kernel.XXXXXX")}
 mkdir -p "$logdir"
@@ -116,21 +125,50 @@ report() {
 	}'
 }
 
+# report_maps LOG: the table of one boot of --maps.
+report_maps() {
+	tr -d '\r' <"$1" | grep -a '^BENCH \(case\|load\)=' | awk -v big="${BENCH_PREFIXES:-100000}" '
+	{
+		for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+		if ($2 ~ /^load=/) { load[v["load"]] = v["ns"]; next }
+		c = v["case"]; cost[c] = v["ns"] / v["sent"]
+		fp[c] = v["filter_packets"]; fr[c] = v["filter_run_ns"]
+	}
+	END {
+		cb = (cost["base1"] + cost["base2"] + cost["base3"]) / 3
+		printf "base: %.1f ns/packet (drift %.2f%%)\n", cb, 100 * (max3(cost["base1"], cost["base2"], cost["base3"]) - min3(cost["base1"], cost["base2"], cost["base3"])) / cb
+		printf "%-10s %-5s %12s %12s %8s %s\n", "prefixes", "path", "nft", "wasmnf", "x nft", "wasmnf run_ns/pkt"
+		split(big " 100", ns, " ")
+		for (k = 1; k <= 2; k++) {
+			n = ns[k]
+			np = cost["nft_" n "_pass"] - cb; wp = cost["cidr_" n "_pass"] - cb
+			printf "%-10s %-5s %+12.1f %+12.1f %8.2f %.0f\n", n, "pass", np, wp, wp / np, fr["cidr_" n "_pass"] / fp["cidr_" n "_pass"]
+			# Both drop before the socket: the drop-path overhead of each is
+			# its cost against the nft drop, plus the nft pass overhead.
+			nd = cost["nft_" n "_drop"]; wd = cost["cidr_" n "_drop"] - nd + np
+			printf "%-10s %-5s %+12.1f %+12.1f %8.2f %.0f\n", n, "drop", np, wd, wd / np, fr["cidr_" n "_drop"] / fp["cidr_" n "_drop"]
+		}
+		printf "bulk load of %d prefixes: wasmnf map load %.0f ms, nft -f %.0f ms (%.2fx nft)\n", big, load["wasmnf_" big] / 1e6, load["nft_" big] / 1e6, load["wasmnf_" big] / load["nft_" big]
+	}
+	function max3(a, b, c) { return a > b ? (a > c ? a : c) : (b > c ? b : c) }
+	function min3(a, b, c) { return a < b ? (a < c ? a : c) : (b < c ? b : c) }'
+}
+
 # The guest's settings, copied in as /files/bench.env; nft as /files/nft.
 : >"$logdir/bench.env"
-for v in BENCH_WINDOW_MS BENCH_WARMUP_MS BENCH_PAYLOAD; do
+for v in BENCH_WINDOW_MS BENCH_WARMUP_MS BENCH_PAYLOAD BENCH_PREFIXES; do
 	[ -z "${!v:-}" ] || echo "$v=${!v}" >>"$logdir/bench.env"
 done
 ln -sfn "$nftcache/stage" "$logdir/nft"
-args=("$ko" "$ROOT/tests/vm/lib/lib.sh" "$ROOT/target/release/wasmnf" "$filters/accept_all.wasm" "$filters/drop_port.wasm"
+args=("$ko" "$ROOT/tests/vm/lib/lib.sh" "$ROOT/target/release/wasmnf" "$filters/accept_all.wasm" "$filters/drop_port.wasm" "$filters/cidr_filter.wasm"
 	"$ROOT/tests/vm/netprobe/target/release/netprobe" "$logdir/nft" "$logdir/bench.env")
 status=0
 for boot in $(seq 1 "$boots"); do
 	log=$logdir/boot$boot.log
 	t0=$SECONDS
 	set +e
-	VM_ICOUNT=0 VM_ACCEL=tcg VM_SMP=${BENCH_SMP:-1} VM_QUIET=1 VM_LOG=$log VM_TIMEOUT=600 \
-		"$ROOT/scripts/vm-run.sh" "$ROOT/bench/kernel-guest.sh" "${args[@]}" 2>"$logdir/boot$boot.vm-run.txt"
+	VM_ICOUNT=0 VM_ACCEL=tcg VM_SMP=${BENCH_SMP:-1} VM_QUIET=1 VM_LOG=$log VM_TIMEOUT=$vm_timeout \
+		"$ROOT/scripts/vm-run.sh" "$guest" "${args[@]}" 2>"$logdir/boot$boot.vm-run.txt"
 	rc=$?
 	set -e
 	echo "== boot $boot ($((SECONDS - t0)) s host time, log $log)"
@@ -146,6 +184,10 @@ for boot in $(seq 1 "$boots"); do
 		echo "bench/kernel: kernel report in boot $boot: $bad"
 		status=1
 	fi
-	report "$log" || status=1
+	if [ "$guest" = "$ROOT/bench/kernel-maps-guest.sh" ]; then
+		report_maps "$log" || status=1
+	else
+		report "$log" || status=1
+	fi
 done
 exit $status

@@ -359,9 +359,8 @@ impl EngineFilter {
         let mut refusal = Refusal::new();
         // SAFETY: `self.raw` is live (type invariant); `refusal` is valid
         // for a write.
-        let raw = unsafe {
-            wasmnf_engine_instance_new(self.raw.as_ptr(), cpu as u32, &mut refusal)
-        };
+        let raw =
+            unsafe { wasmnf_engine_instance_new(self.raw.as_ptr(), cpu as u32, &mut refusal) };
         NonNull::new(raw)
             .map(|raw| EngineInstance { raw })
             .ok_or(EngineError(refusal))

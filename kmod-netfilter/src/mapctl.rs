@@ -233,7 +233,9 @@ pub(crate) fn get(req: &mut Request<'_>) -> Result {
         };
         let mut value = KVec::from_elem(0u8, t.value_size() * t.rows, GFP_KERNEL)?;
         let found = r
-            .with_runtime(net, &name, |rt, _| rt.filter().map_lookup(t.id, key, &mut value))
+            .with_runtime(net, &name, |rt, _| {
+                rt.filter().map_lookup(t.id, key, &mut value)
+            })
             .map_err(|e| registry_error(req, &name, e))?;
         if found != ret::OK {
             return Err(refuse(
@@ -263,7 +265,10 @@ pub(crate) fn dump(d: &mut Dump<'_>) -> Result {
     if *d.position() == SCAN_DONE {
         return Ok(());
     }
-    let first = |ty| d.attr(ty).map(|raw: &[u8]| raw.split(|b| *b == 0).next().unwrap_or(&[]));
+    let first = |ty| {
+        d.attr(ty)
+            .map(|raw: &[u8]| raw.split(|b| *b == 0).next().unwrap_or(&[]))
+    };
     let name = first(attr::NAME).and_then(Name::new).ok_or(EINVAL)?;
     let map = d.attr(attr::MAP).and_then(MapName::parse).ok_or(EINVAL)?;
     let net = d.net();
@@ -293,7 +298,11 @@ pub(crate) fn dump(d: &mut Dump<'_>) -> Result {
                         Err(e) => return Err(errno(e)),
                     };
                     let Some(mut entry) = d.begin(cmd::MAP_GET) else {
-                        return if done == 0 { Err(crate::net::genl::emsgsize()) } else { Ok(()) };
+                        return if done == 0 {
+                            Err(crate::net::genl::emsgsize())
+                        } else {
+                            Ok(())
+                        };
                     };
                     let w = entry.writer();
                     let mut put = w.put_bytes(attr::KEY, key);
@@ -302,7 +311,11 @@ pub(crate) fn dump(d: &mut Dump<'_>) -> Result {
                     }
                     if put.is_err() {
                         // The round's buffer is full: resume at this entry.
-                        return if done == 0 { Err(crate::net::genl::emsgsize()) } else { Ok(()) };
+                        return if done == 0 {
+                            Err(crate::net::genl::emsgsize())
+                        } else {
+                            Ok(())
+                        };
                     }
                     entry.end();
                     done += 1;
@@ -319,7 +332,11 @@ pub(crate) fn dump(d: &mut Dump<'_>) -> Result {
 
 /// Checks a batch: `pairs` says whether it is `KEY`, `VALUE` pairs
 /// (update) or `KEY`s (delete). The entry count, or what is wrong.
-fn check_batch(req: &Request<'_>, t: &Target, pairs: bool) -> core::result::Result<usize, BatchError> {
+fn check_batch(
+    req: &Request<'_>,
+    t: &Target,
+    pairs: bool,
+) -> core::result::Result<usize, BatchError> {
     let (ks, vs) = (t.decl.key_size as usize, t.value_size());
     let mut n = 0usize;
     let mut want_value = false;
@@ -377,12 +394,19 @@ fn batch_error(req: &mut Request<'_>, t: &Target, e: BatchError, pairs: bool) ->
         BatchError::KeySize(n, got) => refuse(
             req,
             EINVAL,
-            format_args!("entry {}: KEY is {got} bytes, the map's is {}", n + 1, t.decl.key_size),
+            format_args!(
+                "entry {}: KEY is {got} bytes, the map's is {}",
+                n + 1,
+                t.decl.key_size
+            ),
         ),
         BatchError::ValueSize(n, got) => refuse(
             req,
             EINVAL,
-            format_args!("entry {n}: VALUE is {got} bytes, the map's is {}", t.decl.value_size),
+            format_args!(
+                "entry {n}: VALUE is {got} bytes, the map's is {}",
+                t.decl.value_size
+            ),
         ),
     }
 }
@@ -447,7 +471,9 @@ fn write(req: &mut Request<'_>, pairs: bool) -> Result {
             Ok(n) => n,
             Err(e) => return Err(batch_error(req, &t, e, pairs)),
         };
-        let outcome = r.with_runtime(net, &name, |rt, _| apply(req, rt.filter(), &t, flags, pairs));
+        let outcome = r.with_runtime(net, &name, |rt, _| {
+            apply(req, rt.filter(), &t, flags, pairs)
+        });
         let (applied, refused) = outcome.map_err(|e| registry_error(req, &name, e))?;
         if !pairs && applied > 0 {
             reclaim(r, net, &name, &t);
@@ -481,7 +507,8 @@ pub(crate) fn prefill(req: &mut Request<'_>, f: &EngineFilter) -> Result {
     for (ty, p) in req.attrs() {
         match ty {
             attr::MAP => {
-                let found = MapName::parse(p).and_then(|m| f.map_named(m.as_bytes()).and_then(|id| describe(f, id)));
+                let found = MapName::parse(p)
+                    .and_then(|m| f.map_named(m.as_bytes()).and_then(|id| describe(f, id)));
                 match found {
                     Some(t) => target = Some(t),
                     None => {
@@ -545,7 +572,11 @@ pub(crate) fn prefill(req: &mut Request<'_>, f: &EngineFilter) -> Result {
         )),
         (Some(Prefill::Refused(i, r)), Some(t)) => {
             let why = reason(r, t);
-            Err(refuse(req, errno(r), format_args!("map {map} entry {i}: {why}")))
+            Err(refuse(
+                req,
+                errno(r),
+                format_args!("map {map} entry {i}: {why}"),
+            ))
         }
         (Some(Prefill::Refused(_, r)), None) => Err(errno(r)),
     }

@@ -728,9 +728,7 @@ fn readers_never_see_a_value_of_a_prefix_that_does_not_match() {
 fn declarations_over_the_memory_limit_are_refused_by_name() {
     let small = Decl::new(0, "small", kind::HASH, ty::U32, 4, ty::U32, 4, 16);
     let big = Decl::new(1, "blocklist", kind::LPM, ty::IPV4, 8, ty::U32, 4, 1 << 24);
-    let e = Maps::new(&[small, big], 1, 1 << 20, 0)
-        .err()
-        .expect("refused");
+    let e = Maps::new(&[small, big], 1, 1 << 20, 0).expect_err("refused");
     assert!(e.to_string().contains("map `blocklist`"), "{e}");
     assert!(e.to_string().contains("--map-memory"), "{e}");
     assert!(Maps::new(&[small], 1, 1 << 20, 0).is_ok());

@@ -298,6 +298,11 @@ pub struct Settings {
     pub on_error: OnError,
 }
 
+/// A map entry: its key and value bytes.
+pub type MapEntry = (Vec<u8>, Vec<u8>);
+/// A map entry as read back: its key, and one value per row.
+pub type MapRows = (Vec<u8>, Vec<Vec<u8>>);
+
 /// What `WASMNF_CMD_LOAD` carries.
 #[derive(Clone, Debug)]
 pub struct LoadRequest<'a> {
@@ -315,7 +320,7 @@ pub struct LoadRequest<'a> {
     pub reset_maps: bool,
     /// Entries the module puts into the filter's maps before attaching it:
     /// per map name, `(key, value)` pairs.
-    pub maps: &'a [(String, Vec<(Vec<u8>, Vec<u8>)>)],
+    pub maps: &'a [(String, Vec<MapEntry>)],
 }
 
 impl Message {
@@ -573,7 +578,7 @@ impl MapDesc {
 }
 
 /// One entry of a `MAP_GET` reply: the key and one value per row.
-pub fn map_entry(msg: &Message) -> Result<(Vec<u8>, Vec<Vec<u8>>), DecodeError> {
+pub fn map_entry(msg: &Message) -> Result<MapRows, DecodeError> {
     let mut key = None;
     let mut rows = Vec::new();
     for a in &msg.attrs {

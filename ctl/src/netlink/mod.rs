@@ -14,8 +14,8 @@ mod message;
 
 pub use error::{describe, ext_ack_in_error, ext_ack_in_tlvs, Error, Op};
 pub use message::{
-    map_entry, valid_name, Attr, FilterInfo, HookFamily, LoadRequest, MapDesc, Message, Settings,
-    StatAttr,
+    map_entry, valid_name, Attr, FilterInfo, HookFamily, LoadRequest, MapDesc, MapEntry, MapRows,
+    Message, Settings, StatAttr,
 };
 
 use netlink_packet_core::{
@@ -247,11 +247,7 @@ impl Client {
     }
 
     /// Every entry of a map (`WASMNF_CMD_MAP_GET`, dump): keys and rows.
-    pub fn map_dump(
-        &mut self,
-        name: &str,
-        map: &str,
-    ) -> Result<Vec<(Vec<u8>, Vec<Vec<u8>>)>, Error> {
+    pub fn map_dump(&mut self, name: &str, map: &str) -> Result<Vec<MapRows>, Error> {
         let op = Client::map_op("dump", name, Some(map));
         self.dump(op, Message::map_get(name, map, None))?
             .iter()
@@ -265,7 +261,7 @@ impl Client {
         &mut self,
         name: &str,
         map: &str,
-        entries: &[(Vec<u8>, Vec<u8>)],
+        entries: &[MapEntry],
         flags: i32,
     ) -> Result<(), (usize, Error)> {
         let mut done = 0;
