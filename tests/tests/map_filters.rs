@@ -179,6 +179,72 @@ fn top_talkers_counts_every_source_on_both_tiers() {
     assert!(want.len() > 1000, "{} sources", want.len());
 }
 
+/// `proto_stats` on three CPUs (instances 0, 1, 2 taking frames in turn):
+/// each CPU's row counts exactly its own frames per protocol, and the rows
+/// sum to an independent count of the capture.
+#[test]
+fn proto_stats_keeps_a_row_per_cpu_that_sums_to_the_capture() {
+    let frames = wasmnf_bench::gen::generate(3_000, 9);
+    let mut opts = options(&[], Tier::Fast).unwrap();
+    opts.cpus = 3;
+    let filter = Filter::new(&wasm("proto_stats"), opts).unwrap();
+    let mut insts: Vec<_> = (0..3).map(|c| filter.instantiate_on(c).unwrap()).collect();
+    let mut want = std::collections::BTreeMap::<(usize, u32), (u64, u64)>::new();
+    let mut n = 0usize;
+    for f in &frames.frames {
+        let Some((pkt, _)) = frames.network(f) else {
+            continue;
+        };
+        let proto = u32::from(match pkt[0] >> 4 {
+            4 => pkt[9],
+            _ => pkt[6],
+        });
+        let cpu = n % 3;
+        n += 1;
+        assert_eq!(insts[cpu].run(&pkt, &ctx(pkt)), Verdict::Accept);
+        let e = want.entry((cpu, proto)).or_default();
+        e.0 += 1;
+        e.1 += pkt.len() as u64;
+    }
+    let m = filter.maps().by_name("protocols").unwrap();
+    assert_eq!(m.rows(), 3);
+    let mut got = std::collections::BTreeMap::new();
+    m.entries(|k, rows| {
+        let proto = u32::from_le_bytes(k.try_into().unwrap());
+        for (cpu, v) in rows.iter().enumerate() {
+            let w = |i: usize| u64::from_le_bytes(v[i * 8..i * 8 + 8].try_into().unwrap());
+            if w(0) > 0 {
+                got.insert((cpu, proto), (w(0), w(1)));
+            }
+        }
+    });
+    assert_eq!(got, want);
+    assert!(
+        want.keys()
+            .map(|(c, _)| c)
+            .collect::<std::collections::BTreeSet<_>>()
+            .len()
+            == 3
+    );
+    // The CLI's dump sums the rows.
+    let d = maptext::Dump::new(m.decl(), {
+        let mut e = Vec::new();
+        m.entries(|k, v| e.push((k.to_vec(), v.to_vec())));
+        e
+    });
+    let udp = d
+        .entries
+        .iter()
+        .find(|e| e.key == "17")
+        .expect("UDP counted");
+    let total: u64 = want
+        .iter()
+        .filter(|((_, p), _)| *p == 17)
+        .map(|(_, (p, _))| p)
+        .sum();
+    assert_eq!(udp.sum.as_ref().unwrap()[0].as_u64(), Some(total));
+}
+
 /// `wat` with a `wasmnf.maps` section of `decls` appended.
 fn with_maps(wat: &str, decls: &[[u8; RECORD_SIZE]]) -> Vec<u8> {
     with_section(wat, &decls.concat())

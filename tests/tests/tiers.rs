@@ -84,7 +84,7 @@ fn handmade_packets() -> Vec<(Vec<u8>, Ctx)> {
 
 /// The examples (those with maps too: each tier's filter has its own maps;
 /// tests/tests/map_filters.rs also compares the maps after a run).
-const EXAMPLES: [(&str, &[&str]); 10] = [
+const EXAMPLES: [(&str, &[&str]); 11] = [
     ("accept_all", &[]),
     ("drop_all", &[]),
     ("drop_port", &["port=8080"]),
@@ -95,6 +95,7 @@ const EXAMPLES: [(&str, &[&str]); 10] = [
     ("cidr_filter", &["deny=10.0.0.0/8,2001:db8::/32"]),
     ("cidr_filter", &["allow=192.0.2.0/24", "addr=src"]),
     ("top_talkers", &[]),
+    ("proto_stats", &[]),
 ];
 
 #[test]

@@ -160,6 +160,19 @@ expect_fail 4 "index past" $W map update tt overflow 1 5
 expect_fail 4 "" $W map delete tt overflow 0
 
 $W unload tt || fail "unload tt"
+
+echo "== proto_stats: a per-CPU array, one row per CPU, read per CPU and summed"
+$W load $F/proto_stats.wasm --hook input --name ps || fail "load proto_stats"
+udp_expect 10.99.0.1 9000 20 all
+$W map dump ps protocols | tee /tmp/ps.txt
+line=$(grep '^  17  ' /tmp/ps.txt) || fail "no UDP row"
+possible=$(cat /sys/devices/system/cpu/possible)
+ncpu=$(( ${possible#*-} + 1 ))
+[ "$(echo "$line" | grep -o 'cpu[0-9]*' | wc -l)" = "$ncpu" ] || fail "UDP row does not have $ncpu CPUs: $line"
+sum=$(echo "$line" | awk '{ for (i = 1; i < NF; i++) if ($i == "sum") print $(i + 1) }')
+[ "${sum:-0}" -ge 20 ] || fail "UDP packets summed over CPUs: ${sum:-none}, expected at least 20"
+$W map dump ps protocols --json | grep -q '"sum"' || fail "dump --json has no sum"
+$W unload ps || fail "unload ps"
 $IP netns del peer
 rmmod wasmnf || fail "rmmod"
 dmesg_has "wasmnf: unloaded" || fail "no unload line"
