@@ -3,6 +3,9 @@
 #
 #   scripts/kernel-build.sh               build if not cached; print KDIR last
 #   scripts/kernel-build.sh --print-kdir  print KDIR if cached, exit 1 if not
+#   scripts/kernel-build.sh --deps        install the build's dependencies
+#                                         (clang, llvm, qemu, bindgen, ...), even
+#                                         with the kernel cached, and exit
 #
 # WASMNF_KERNEL_FLAVOR selects the kernel: `test` (default: fragment
 # kmod-netfilter/kernel/wasmnf.config) or `debug` (the same plus
@@ -76,16 +79,22 @@ cached_kdir() {
 	echo "$KCACHE/$key"
 }
 
-if [ "${1:-}" = "--print-kdir" ]; then
+deps_only=0
+case "${1:-}" in
+--print-kdir)
 	cached_kdir || { echo "kernel-build: no cached kernel for the current inputs; run scripts/kernel-build.sh" >&2; exit 1; }
 	exit 0
-elif [ $# -gt 0 ]; then
-	echo "usage: $0 [--print-kdir]" >&2
+	;;
+--deps) deps_only=1 ;;
+"") ;;
+*)
+	echo "usage: $0 [--print-kdir | --deps]" >&2
 	exit 2
-fi
+	;;
+esac
 
 # Warm path: nothing to install, nothing to build.
-if kdir=$(cached_kdir); then
+if [ $deps_only = 0 ] && kdir=$(cached_kdir); then
 	log "cached: $kdir"
 	echo "$kdir"
 	exit 0
@@ -111,6 +120,11 @@ fi
 if [ "$(bindgen --version 2>/dev/null)" != "bindgen $BINDGEN_VERSION" ]; then
 	log "cargo install bindgen-cli $BINDGEN_VERSION"
 	(cd / && cargo install bindgen-cli --version "$BINDGEN_VERSION" --locked --quiet)
+fi
+
+if [ $deps_only = 1 ]; then
+	log "dependencies installed"
+	exit 0
 fi
 
 key=$(cache_key) || die "cannot compute the cache key (are $SRC_PKG, rustc and bindgen installed?)"

@@ -29,6 +29,8 @@ scripts/fuzz.sh --short
 if [ "${1:-}" = "--no-vm" ]; then
 	exit 0
 fi
+step "kernel build dependencies (clang, llvm, qemu, bindgen: kmod-check needs them too)"
+scripts/kernel-build.sh --deps
 step "kernel-side crates on the host (fmt, clippy, C API tests)"
 scripts/kmod-check.sh
 step "test kernel (cached)"
