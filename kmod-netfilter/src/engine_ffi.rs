@@ -507,8 +507,10 @@ impl EngineFilter {
     }
 
     /// Lets the filter's tries reuse the nodes deleted entries left, with
-    /// the evidence that a grace period passed since those deletes.
-    pub(crate) fn maps_reclaim(&self, _grace: &GraceElapsed) {
+    /// the evidence that a grace period passed since those deletes, and
+    /// with bottom halves off (it takes each trie's writer lock, as
+    /// [`Self::map_update`] does).
+    pub(crate) fn maps_reclaim(&self, _bh: &BhGuard, _grace: &GraceElapsed) {
         // SAFETY: `self.raw` is live; `_grace` proves a grace period ended
         // after every delete made before it was taken, and filter runs and
         // scans are RCU readers.

@@ -194,7 +194,7 @@ pub(crate) fn info_dump(d: &mut Dump<'_>) -> Result {
             entry.end();
             id += 1;
         }
-        *d.position() = id.into();
+        *d.position() = id as kernel::ffi::c_long;
         Ok(())
     })
     .ok_or(ENODEV)?
@@ -418,7 +418,10 @@ fn reclaim(r: &Registry, net: &crate::net::netns::Net, name: &Name, t: &Target) 
         return;
     }
     let grace = synchronize_rcu();
-    let _ = r.with_runtime(net, name, |rt, _| rt.filter().maps_reclaim(&grace));
+    let _ = r.with_runtime(net, name, |rt, _| {
+        let bh = BhGuard::new();
+        rt.filter().maps_reclaim(&bh, &grace)
+    });
 }
 
 /// Applies a checked batch: `(applied, Some(refusal))` if an entry stopped it.
