@@ -288,8 +288,17 @@ pub(crate) fn with_maps() -> Vec<u8> {
     ]
     .concat();
     let mut m = TINY.to_vec();
-    m.push(0); // custom section
-    m.push((1 + name.len() + records.len()) as u8); // < 128: one LEB128 byte
+    m.push(0); // custom section, its size in LEB128
+    let mut size = 1 + name.len() + records.len();
+    loop {
+        let byte = (size & 0x7f) as u8;
+        size >>= 7;
+        if size == 0 {
+            m.push(byte);
+            break;
+        }
+        m.push(byte | 0x80);
+    }
     m.push(name.len() as u8);
     m.extend_from_slice(name);
     m.extend_from_slice(&records);
