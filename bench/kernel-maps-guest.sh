@@ -37,7 +37,13 @@ sink=$!
 sleep 0.2
 
 rx() { cat /sys/class/net/v0/statistics/rx_packets; }
-now() { date +%s%N; }
+# timed NAME N CMD...: runs CMD, prints its guest time as a load line.
+timed() {
+	name=$1 n=$2
+	shift 2
+	out=$($NP time "$@") || die "$name: $out"
+	echo "BENCH load=$name ns=$(echo "$out" | sed -n 's/.*ns=\([0-9]*\).*/\1/p') entries=$n"
+}
 
 # run CASE [FILTER_NAME]: one flood window to port 9000.
 run() {
@@ -90,19 +96,13 @@ suite() {
 	n=$1
 	prefixes "$n"
 	nft_table
-	t0=$(now)
-	$NFT -f /tmp/p$n.nft || die "nft -f $n elements"
-	t1=$(now)
-	echo "BENCH load=nft_$n ns=$((t1 - t0)) entries=$n"
+	timed "nft_$n" "$n" env LD_LIBRARY_PATH=/files/nft/lib /files/nft/nft -f /tmp/p$n.nft
 	run "nft_${n}_pass"
 	$NFT add element inet bench blocklist '{ 10.99.0.0/24 }' || die "nft add element"
 	run "nft_${n}_drop"
 	nft_off
 	$W load $F/cidr_filter.wasm --hook prerouting --name cf >/dev/null || die "load cidr_filter"
-	t0=$(now)
-	$W map load cf deny /tmp/p$n.txt >/dev/null || die "wasmnf map load $n"
-	t1=$(now)
-	echo "BENCH load=wasmnf_$n ns=$((t1 - t0)) entries=$n"
+	timed "wasmnf_$n" "$n" $W map load cf deny /tmp/p$n.txt
 	[ "$($W map list cf --json | tr -d ' \n' | sed -n 's/.*"name":"deny"[^}]*"entries":\([0-9]*\).*/\1/p')" = "$n" ] ||
 		die "deny does not hold $n entries"
 	run "cidr_${n}_pass" cf

@@ -198,6 +198,9 @@ pub const MEMORY_PAGES_DEFAULT: u32 = limits::MEMORY_PAGES_DEFAULT;
 pub const MEMORY_PAGES_RANGE: (u32, u32) = (1, limits::MEMORY_PAGES_MAX);
 /// `MAP_MEMORY` range: at least one page, at most the engine's limit.
 pub const MAP_MEMORY_RANGE: (u64, u64) = (4096, super::maps::MEMORY_MAX);
+/// The most bytes the maps of all filters of one network namespace may take
+/// together (each filter's own limit is `MAP_MEMORY`).
+pub const NET_MAP_MEMORY_MAX: u64 = 1 << 30;
 /// The most entries one `MAP_UPDATE` or `MAP_DELETE` may carry.
 pub const BATCH_MAX: usize = 4096;
 

@@ -214,6 +214,14 @@ pub(crate) fn registry_error(req: &mut Request<'_>, name: &Name, e: RegistryErro
         }
         RegistryError::Stack(err) => refuse(req, err, format_args!("no memory for the load stack")),
         RegistryError::Prefill(err) => err,
+        RegistryError::NetMapMemory { needed } => refuse(
+            req,
+            E2BIG,
+            format_args!(
+                "maps of this namespace would take {needed} bytes, over {}",
+                wire::NET_MAP_MEMORY_MAX
+            ),
+        ),
     }
 }
 

@@ -406,6 +406,14 @@ impl EngineFilter {
         unsafe { wasmnf_engine_map_info(self.raw.as_ptr(), map.0, &mut out) }.then_some(out)
     }
 
+    /// Bytes all the filter's maps take.
+    pub(crate) fn map_bytes(&self) -> u64 {
+        (0..self.map_count())
+            .filter_map(|id| self.map(id).and_then(|m| self.map_info(m)))
+            .map(|i| i.bytes)
+            .sum()
+    }
+
     /// Copies `key`'s value, every row, into `value`. Never sleeps.
     pub(crate) fn map_lookup(&self, map: MapId, key: &[u8], value: &mut [u8]) -> MapRet {
         // SAFETY: `self.raw` is live; the slices are valid for their

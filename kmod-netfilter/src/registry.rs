@@ -22,7 +22,7 @@
 
 use crate::altstack;
 use crate::contract::counters::Counters;
-use crate::contract::genl::{valid_name, NAME_MAX};
+use crate::contract::genl::{valid_name, NAME_MAX, NET_MAP_MEMORY_MAX};
 use crate::dataplane::{LoadFailure, Runtime, Slot};
 use crate::engine_ffi::{self, EngineError, EngineFilter, FilterOptions};
 use crate::net::netfilter::{Family, HookPoint, NetScope, Registration};
@@ -92,12 +92,7 @@ impl Entry {
     fn info(&self) -> FilterInfo<'_> {
         let (instances, counters, maps, map_bytes) = self.reg.data().with_runtime(|rt| {
             let f = rt.filter();
-            let n = f.map_count();
-            let bytes = (0..n)
-                .filter_map(|id| f.map(id).and_then(|m| f.map_info(m)))
-                .map(|i| i.bytes)
-                .sum();
-            (rt.instances(), rt.counters(), n, bytes)
+            (rt.instances(), rt.counters(), f.map_count(), f.map_bytes())
         });
         FilterInfo {
             settings: &self.settings,
@@ -126,6 +121,9 @@ pub(crate) enum RegistryError {
     Stack(Error),
     /// Filling the maps from the request failed (the extended ack is set).
     Prefill(Error),
+    /// The namespace's filters' maps would take `needed` bytes, over
+    /// [`NET_MAP_MEMORY_MAX`].
+    NetMapMemory { needed: u64 },
 }
 
 /// Every namespace's filters.
@@ -216,6 +214,21 @@ impl Registry {
         })?;
         let kept = keep.as_ref().map_or(0, |k| rt.filter().maps_kept(k));
         drop(keep);
+        // The namespace's maps: the other filters' and the new one's (a
+        // replaced filter's go with it; kept maps count once, here).
+        let others: u64 = self
+            .entries
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| Some(*i) != existing)
+            .filter_map(|(_, e)| e.as_ref())
+            .filter(|e| e.net == net.key())
+            .map(|e| e.reg.data().with_runtime(|rt| rt.filter().map_bytes()))
+            .sum();
+        let needed = others.saturating_add(rt.filter().map_bytes());
+        if needed > NET_MAP_MEMORY_MAX {
+            return Err(RegistryError::NetMapMemory { needed });
+        }
         // The maps are filled before any packet can reach the filter.
         prefill(&rt).map_err(RegistryError::Prefill)?;
         let rt = KBox::new(rt, GFP_KERNEL).map_err(|_| RegistryError::NoMemory)?;

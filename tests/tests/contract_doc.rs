@@ -140,6 +140,11 @@ fn values_ranges_and_sizes_are_the_contracts() {
     assert!(rows(&doc, "WASMNF_CMD_MAP_UPDATE`")[0][3].contains(&batch));
     assert!(rows(&doc, "WASMNF_CMD_MAP_DELETE`")[0][3].contains(&batch));
     assert!(doc.contains(&format!("at most {} per message", genl::BATCH_MAX)));
+    assert!(doc.contains(&format!(
+        "most {} bytes (1 GiB) together",
+        genl::NET_MAP_MEMORY_MAX
+    )));
+    assert_eq!(genl::NET_MAP_MEMORY_MAX, 1 << 30);
     assert_eq!(genl::MODULE_MAX, 1 << 20);
     assert!(doc.contains("A module may be up to 1 MiB"));
     assert!(doc.contains(&format!("module larger than {} bytes", genl::MODULE_MAX)));

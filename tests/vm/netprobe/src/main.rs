@@ -14,6 +14,9 @@
 //!                          and the total sent with the warmup)
 //!   netprobe udp-sink PORT SECONDS  (binds, never reads: the receive queue
 //!                                    fills and then drops, at a fixed cost)
+//!   netprobe time CMD [ARG...]      (runs CMD, its output discarded; prints
+//!                                    "netprobe: ns=N rc=RC", the monotonic
+//!                                    time it took, and exits with its status)
 //!
 //! Prints one result line and exits 0 when the expectation held, 1 if not,
 //! 2 on bad usage.
@@ -24,7 +27,7 @@ use std::process::exit;
 use std::time::{Duration, Instant};
 
 fn usage() -> ! {
-    eprintln!("usage: netprobe udp-send ADDR PORT COUNT [PAYLOAD] | udp-recv PORT COUNT TIMEOUT_MS | tcp-echo-server PORT TIMEOUT_MS | tcp-echo ADDR PORT PAYLOAD TIMEOUT_MS | udp-flood ADDR PORT WARMUP_MS WINDOW_MS PAYLOAD_LEN | udp-sink PORT SECONDS");
+    eprintln!("usage: netprobe udp-send ADDR PORT COUNT [PAYLOAD] | udp-recv PORT COUNT TIMEOUT_MS | tcp-echo-server PORT TIMEOUT_MS | tcp-echo ADDR PORT PAYLOAD TIMEOUT_MS | udp-flood ADDR PORT WARMUP_MS WINDOW_MS PAYLOAD_LEN | udp-sink PORT SECONDS | time CMD [ARG...]");
     exit(2)
 }
 
@@ -42,6 +45,19 @@ fn fail(msg: String) -> ! {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     match args.get(1).map(String::as_str) {
+        Some("time") => {
+            let Some(cmd) = args.get(2) else { usage() };
+            let t0 = Instant::now();
+            let status = std::process::Command::new(cmd)
+                .args(&args[3..])
+                .stdout(std::process::Stdio::null())
+                .status()
+                .unwrap_or_else(|e| fail(format!("{cmd}: {e}")));
+            let ns = t0.elapsed().as_nanos();
+            let rc = status.code().unwrap_or(128);
+            println!("netprobe: ns={ns} rc={rc}");
+            exit(rc)
+        }
         Some("udp-send") => {
             let addr: IpAddr = arg(&args, 2);
             let port: u16 = arg(&args, 3);
