@@ -45,8 +45,13 @@ timed() {
 	echo "BENCH load=$name ns=$(echo "$out" | sed -n 's/.*ns=\([0-9]*\).*/\1/p') entries=$n"
 }
 
-# run CASE [FILTER_NAME]: one flood window to port 9000.
+# run CASE [FILTER_NAME]: one flood window to port 9000 (the filter's
+# counters as deltas over the window: a filter serves two cases).
 run() {
+	fp0=0 fr0=0
+	if [ -n "${2:-}" ]; then
+		fp0=$(wasmnf_stat "$2" packets) fr0=$(wasmnf_stat "$2" run_ns)
+	fi
 	r0=$(rx)
 	out=$($IP netns exec peer $NP udp-flood 10.99.0.1 9000 "$WARMUP" "$WINDOW" "$LEN" 2>&1) ||
 		die "flood for $1: $out"
@@ -57,7 +62,7 @@ run() {
 	[ -n "$sent" ] && [ -n "$ns" ] && [ -n "$total" ] || die "flood for $1: $out"
 	fp=0 fr=0
 	if [ -n "${2:-}" ]; then
-		fp=$(wasmnf_stat "$2" packets) fr=$(wasmnf_stat "$2" run_ns)
+		fp=$(($(wasmnf_stat "$2" packets) - fp0)) fr=$(($(wasmnf_stat "$2" run_ns) - fr0))
 		[ "$fp" -ge "$total" ] || die "$1: the filter saw $fp packets of $total"
 	fi
 	echo "BENCH case=$1 sent=$sent ns=$ns total=$total rx=$((r1 - r0)) filter_packets=$fp filter_run_ns=$fr"
