@@ -16,57 +16,15 @@
 #   BENCH load=NAME ns=T entries=N
 set -u
 . /files/lib.sh
-F=/files
-[ -f /files/bench.env ] && . /files/bench.env
-NFT="env LD_LIBRARY_PATH=/files/nft/lib /files/nft/nft"
-WARMUP=${BENCH_WARMUP_MS:-200}
-WINDOW=${BENCH_WINDOW_MS:-1000}
-LEN=${BENCH_PAYLOAD:-18}
+. /files/kernel-guest-lib.sh
 BIG=${BENCH_PREFIXES:-100000}
-cd /tmp
-die() {
-	echo "BENCH-FAIL: $*"
-	exit 1
-}
-insmod /files/wasmnf.ko || die insmod
-$NFT --version || die "nft does not run"
 
-veth_ns peer v0 v1 10.99.0
-$NP udp-sink 9000 100000 &
-sink=$!
-sleep 0.2
-
-rx() { cat /sys/class/net/v0/statistics/rx_packets; }
 # timed NAME N CMD...: runs CMD, prints its guest time as a load line.
 timed() {
 	name=$1 n=$2
 	shift 2
 	out=$($NP time "$@") || die "$name: $out"
 	echo "BENCH load=$name ns=$(echo "$out" | sed -n 's/.*ns=\([0-9]*\).*/\1/p') entries=$n"
-}
-
-# run CASE [FILTER_NAME]: one flood window to port 9000 (the filter's
-# counters as deltas over the window: a filter serves two cases).
-run() {
-	fp0=0 fr0=0
-	if [ -n "${2:-}" ]; then
-		fp0=$(wasmnf_stat "$2" packets) fr0=$(wasmnf_stat "$2" run_ns)
-	fi
-	r0=$(rx)
-	out=$($IP netns exec peer $NP udp-flood 10.99.0.1 9000 "$WARMUP" "$WINDOW" "$LEN" 2>&1) ||
-		die "flood for $1: $out"
-	r1=$(rx)
-	sent=$(echo "$out" | sed -n 's/.*sent=\([0-9]*\).*/\1/p')
-	ns=$(echo "$out" | sed -n 's/.* ns=\([0-9]*\).*/\1/p')
-	total=$(echo "$out" | sed -n 's/.* total=\([0-9]*\).*/\1/p')
-	[ -n "$sent" ] && [ -n "$ns" ] && [ -n "$total" ] || die "flood for $1: $out"
-	fp=0 fr=0
-	if [ -n "${2:-}" ]; then
-		fp=$(($(wasmnf_stat "$2" packets) - fp0)) fr=$(($(wasmnf_stat "$2" run_ns) - fr0))
-		[ "$fp" -ge "$total" ] || die "$1: the filter saw $fp packets of $total"
-	fi
-	echo "BENCH case=$1 sent=$sent ns=$ns total=$total rx=$((r1 - r0)) filter_packets=$fp filter_run_ns=$fr"
-	[ $((r1 - r0)) -ge "$total" ] || die "$1: veth delivered $((r1 - r0)) of $total"
 }
 
 # prefixes N: the lists, as a map file and as an nft element file.
@@ -102,25 +60,25 @@ suite() {
 	prefixes "$n"
 	nft_table
 	timed "nft_$n" "$n" env LD_LIBRARY_PATH=/files/nft/lib /files/nft/nft -f /tmp/p$n.nft
-	run "nft_${n}_pass"
+	run "nft_${n}_pass" 9000
 	$NFT add element inet bench blocklist '{ 10.99.0.0/24 }' || die "nft add element"
-	run "nft_${n}_drop"
+	run "nft_${n}_drop" 9000
 	nft_off
 	$W load $F/cidr_filter.wasm --hook prerouting --name cf >/dev/null || die "load cidr_filter"
 	timed "wasmnf_$n" "$n" $W map load cf deny /tmp/p$n.txt
 	[ "$($W map list cf --json | tr -d ' \n' | sed -n 's/.*"name":"deny"[^}]*"entries":\([0-9]*\).*/\1/p')" = "$n" ] ||
 		die "deny does not hold $n entries"
-	run "cidr_${n}_pass" cf
+	run "cidr_${n}_pass" 9000 cf
 	$W map update cf deny 10.99.0.0/24 1 || die "map update"
-	run "cidr_${n}_drop" cf
+	run "cidr_${n}_drop" 9000 cf
 	[ "$(wasmnf_stat cf dropped)" -ge "$total" ] || die "cidr_filter dropped $(wasmnf_stat cf dropped) of $total"
 	$W unload cf >/dev/null || die "unload"
 }
 
-run base1
+run base1 9000
 suite "$BIG"
-run base2
+run base2 9000
 suite 100
-run base3
+run base3 9000
 kill $sink
 echo "BENCH-DONE"

@@ -160,7 +160,7 @@ for v in BENCH_WINDOW_MS BENCH_WARMUP_MS BENCH_PAYLOAD BENCH_PREFIXES; do
 	[ -z "${!v:-}" ] || echo "$v=${!v}" >>"$logdir/bench.env"
 done
 ln -sfn "$nftcache/stage" "$logdir/nft"
-args=("$ko" "$ROOT/tests/vm/lib/lib.sh" "$ROOT/target/release/wasmnf" "$filters/accept_all.wasm" "$filters/drop_port.wasm" "$filters/cidr_filter.wasm"
+args=("$ko" "$ROOT/tests/vm/lib/lib.sh" "$ROOT/bench/kernel-guest-lib.sh" "$ROOT/target/release/wasmnf" "$filters/accept_all.wasm" "$filters/drop_port.wasm" "$filters/cidr_filter.wasm"
 	"$ROOT/tests/vm/netprobe/target/release/netprobe" "$logdir/nft" "$logdir/bench.env")
 status=0
 for boot in $(seq 1 "$boots"); do

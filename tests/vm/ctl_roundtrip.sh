@@ -10,16 +10,6 @@ W=/files/wasmnf
 F=/files
 cd /tmp
 
-# expect_fail STATUS TEXT CMD...: CMD exits STATUS and prints TEXT (stderr or stdout).
-expect_fail() {
-	want=$1 text=$2
-	shift 2
-	out=$("$@" 2>&1)
-	rc=$?
-	echo "\$ $* -> rc=$rc: $out"
-	[ "$rc" = "$want" ] || fail "'$*' exited $rc, expected $want"
-	echo "$out" | grep -qF -- "$text" || fail "'$*' does not say: $text"
-}
 
 # Module not loaded: the CLI says so (exit 4 = kernel refusal/absent).
 expect_fail 4 "not loaded" $W list

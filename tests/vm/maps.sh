@@ -17,16 +17,6 @@ insmod /files/wasmnf.ko || fail "insmod"
 veth_ns peer v0 v1 10.99.0 fd99
 PX="$IP netns exec peer"
 
-# expect_fail STATUS TEXT CMD...: CMD exits STATUS and prints TEXT.
-expect_fail() {
-	want=$1 text=$2
-	shift 2
-	out=$("$@" 2>&1)
-	rc=$?
-	echo "\$ $* -> rc=$rc: $out"
-	[ "$rc" = "$want" ] || fail "'$*' exited $rc, expected $want"
-	echo "$out" | grep -qF -- "$text" || fail "'$*' does not say: $text"
-}
 # entries FILTER MAP: how many entries `map dump` prints.
 entries() {
 	$W map dump "$1" "$2" | grep -c '^  '

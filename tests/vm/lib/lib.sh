@@ -66,3 +66,14 @@ udp_expect() {
 		grep -q "received 0 datagrams" /tmp/recv.txt || fail "UDP to $1:$2 should be dropped"
 	fi
 }
+
+# expect_fail STATUS TEXT CMD...: CMD exits STATUS and prints TEXT (stderr or stdout).
+expect_fail() {
+	want=$1 text=$2
+	shift 2
+	out=$("$@" 2>&1)
+	rc=$?
+	echo "\$ $* -> rc=$rc: $out"
+	[ "$rc" = "$want" ] || fail "'$*' exited $rc, expected $want"
+	echo "$out" | grep -qF -- "$text" || fail "'$*' does not say: $text"
+}
