@@ -101,10 +101,29 @@ for i in 1 2 3 4 5; do
 	$W map load fw deny /tmp/feed.txt >/dev/null || fail "load under flood ($i)"
 	$W map clear fw deny || fail "clear under flood ($i)"
 done
+# Two updaters at once (each its own process and socket), and a replace,
+# still under the flood.
+awk 'BEGIN { for (i = 0; i < 500; i++) printf "192.168.%d.%d 1\n", int(i / 250), i % 250 }' >/tmp/a.txt
+awk 'BEGIN { for (i = 0; i < 500; i++) printf "2001:db8::%x 2\n", i }' >/tmp/b.txt
+for i in 1 2 3; do $W map load fw deny /tmp/a.txt >/dev/null || fail "updater a"; done &
+ua=$!
+for i in 1 2 3; do $W map load fw deny /tmp/b.txt >/dev/null || fail "updater b"; done &
+ub=$!
+$W load $F/cidr_filter.wasm --hook input --name fw --replace >/dev/null || fail "replace under flood"
+wait $ua || fail "updater a failed"
+wait $ub || fail "updater b failed"
 wait $flood
 wait $sink
 cat /tmp/flood.txt /tmp/sink.txt
+[ "$(entries fw deny)" = 1000 ] || fail "deny holds $(entries fw deny) entries after the two updaters, expected 1000"
+$W map clear fw deny || fail "clear"
 [ "$(entries fw deny)" = 0 ] || fail "deny is not empty after the last clear"
+
+echo "== another namespace cannot see or change the maps; unprivileged users are refused"
+expect_fail 4 "no filter named fw" $PX $W map list fw
+expect_fail 4 "no such filter" $PX $W map update fw deny 10.0.0.0/8 1
+expect_fail 4 "CAP_NET_ADMIN" /files/setpriv --reuid 1000 --regid 1000 --clear-groups --inh-caps=-all $W map dump fw deny
+[ "$(entries fw deny)" = 0 ] || fail "another namespace changed the map"
 
 echo "== replace keeps the maps that carry over; --reset-maps starts empty"
 $W map update fw deny 10.99.0.2 9 || fail "update before replace"
