@@ -1,6 +1,6 @@
 //! Traffic for the wasmnf VM tests, with real sockets and bounded waits.
 //!
-//!   netprobe udp-send ADDR PORT COUNT [PAYLOAD]
+//!   netprobe udp-send ADDR PORT COUNT [PAYLOAD [SRC]]  (from SRC if given)
 //!   netprobe udp-recv PORT COUNT TIMEOUT_MS   (binds the unspecified v6
 //!                                              address, dual-stack; prints
 //!                                              "netprobe: listening on port
@@ -27,7 +27,7 @@ use std::process::exit;
 use std::time::{Duration, Instant};
 
 fn usage() -> ! {
-    eprintln!("usage: netprobe udp-send ADDR PORT COUNT [PAYLOAD] | udp-recv PORT COUNT TIMEOUT_MS | tcp-echo-server PORT TIMEOUT_MS | tcp-echo ADDR PORT PAYLOAD TIMEOUT_MS | udp-flood ADDR PORT WARMUP_MS WINDOW_MS PAYLOAD_LEN | udp-sink PORT SECONDS | time CMD [ARG...]");
+    eprintln!("usage: netprobe udp-send ADDR PORT COUNT [PAYLOAD [SRC]] | udp-recv PORT COUNT TIMEOUT_MS | tcp-echo-server PORT TIMEOUT_MS | tcp-echo ADDR PORT PAYLOAD TIMEOUT_MS | udp-flood ADDR PORT WARMUP_MS WINDOW_MS PAYLOAD_LEN | udp-sink PORT SECONDS | time CMD [ARG...]");
     exit(2)
 }
 
@@ -63,10 +63,10 @@ fn main() {
             let port: u16 = arg(&args, 3);
             let count: u32 = arg(&args, 4);
             let payload = args.get(5).cloned().unwrap_or_else(|| "netprobe".into());
-            let bind: SocketAddr = if addr.is_ipv6() {
-                "[::]:0".parse().unwrap()
-            } else {
-                "0.0.0.0:0".parse().unwrap()
+            let bind: SocketAddr = match args.get(6) {
+                Some(_) => SocketAddr::new(arg(&args, 6), 0),
+                None if addr.is_ipv6() => "[::]:0".parse().unwrap(),
+                None => "0.0.0.0:0".parse().unwrap(),
             };
             let sock = UdpSocket::bind(bind).unwrap_or_else(|e| fail(format!("bind: {e}")));
             for _ in 0..count {
