@@ -50,12 +50,10 @@ grep -q "rc=0" /tmp/load.txt || fail "map load"
 # discovery from a listed IPv6 source would be dropped, and counted).
 $PX ping -c 1 -W 2 10.99.0.1 >/dev/null || fail "ping"
 $PX ping -6 -c 1 -W 2 fd99::1 >/dev/null 2>&1 || $PX ping6 -c 1 -W 2 fd99::1 >/dev/null || fail "ping6"
-for i in $(seq 1 200); do
-	$PX $NP udp-send 10.99.0.1 9000 3 x 10.99.1.$i >/dev/null || fail "send from 10.99.1.$i"
-done
-for i in $(seq 1 40); do
-	$PX $NP udp-send fd99::1 9000 3 x fd99::1:$(printf %x "$i") >/dev/null || fail "send from fd99::1:$i"
-done
+# shellcheck disable=SC2046
+$PX $NP udp-send 10.99.0.1 9000 3 x $(for i in $(seq 1 200); do echo 10.99.1.$i; done) || fail "send from the IPv4 sources"
+# shellcheck disable=SC2046
+$PX $NP udp-send fd99::1 9000 3 x $(for i in $(seq 1 40); do printf 'fd99::1:%x\n' "$i"; done) || fail "send from the IPv6 sources"
 sleep 0.5
 
 # count FILTER ADDR: the packets top_talkers FILTER counted from ADDR (0 if none).

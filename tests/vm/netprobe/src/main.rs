@@ -1,6 +1,6 @@
 //! Traffic for the wasmnf VM tests, with real sockets and bounded waits.
 //!
-//!   netprobe udp-send ADDR PORT COUNT [PAYLOAD [SRC]]  (from SRC if given)
+//!   netprobe udp-send ADDR PORT COUNT [PAYLOAD [SRC...]]  (COUNT from each SRC given)
 //!   netprobe udp-recv PORT COUNT TIMEOUT_MS   (binds the unspecified v6
 //!                                              address, dual-stack; prints
 //!                                              "netprobe: listening on port
@@ -27,7 +27,7 @@ use std::process::exit;
 use std::time::{Duration, Instant};
 
 fn usage() -> ! {
-    eprintln!("usage: netprobe udp-send ADDR PORT COUNT [PAYLOAD [SRC]] | udp-recv PORT COUNT TIMEOUT_MS | tcp-echo-server PORT TIMEOUT_MS | tcp-echo ADDR PORT PAYLOAD TIMEOUT_MS | udp-flood ADDR PORT WARMUP_MS WINDOW_MS PAYLOAD_LEN | udp-sink PORT SECONDS | time CMD [ARG...]");
+    eprintln!("usage: netprobe udp-send ADDR PORT COUNT [PAYLOAD [SRC...]] | udp-recv PORT COUNT TIMEOUT_MS | tcp-echo-server PORT TIMEOUT_MS | tcp-echo ADDR PORT PAYLOAD TIMEOUT_MS | udp-flood ADDR PORT WARMUP_MS WINDOW_MS PAYLOAD_LEN | udp-sink PORT SECONDS | time CMD [ARG...]");
     exit(2)
 }
 
@@ -63,17 +63,26 @@ fn main() {
             let port: u16 = arg(&args, 3);
             let count: u32 = arg(&args, 4);
             let payload = args.get(5).cloned().unwrap_or_else(|| "netprobe".into());
-            let bind: SocketAddr = match args.get(6) {
-                Some(_) => SocketAddr::new(arg(&args, 6), 0),
-                None if addr.is_ipv6() => "[::]:0".parse().unwrap(),
-                None => "0.0.0.0:0".parse().unwrap(),
+            // From each SRC given (one socket each), else any address.
+            let binds: Vec<SocketAddr> = match args.len() > 6 {
+                true => (6..args.len())
+                    .map(|i| SocketAddr::new(arg(&args, i), 0))
+                    .collect(),
+                false if addr.is_ipv6() => vec!["[::]:0".parse().unwrap()],
+                false => vec!["0.0.0.0:0".parse().unwrap()],
             };
-            let sock = UdpSocket::bind(bind).unwrap_or_else(|e| fail(format!("bind: {e}")));
-            for _ in 0..count {
-                sock.send_to(payload.as_bytes(), SocketAddr::new(addr, port))
-                    .unwrap_or_else(|e| fail(format!("send_to: {e}")));
+            for bind in &binds {
+                let sock =
+                    UdpSocket::bind(bind).unwrap_or_else(|e| fail(format!("bind {bind}: {e}")));
+                for _ in 0..count {
+                    sock.send_to(payload.as_bytes(), SocketAddr::new(addr, port))
+                        .unwrap_or_else(|e| fail(format!("send_to: {e}")));
+                }
             }
-            println!("netprobe: sent {count} datagrams to {addr} port {port}");
+            println!(
+                "netprobe: sent {count} datagrams from each of {} sources to {addr} port {port}",
+                binds.len()
+            );
         }
         Some("udp-recv") => {
             let port: u16 = arg(&args, 2);
