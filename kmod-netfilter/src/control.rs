@@ -173,20 +173,20 @@ fn u64_of(p: &[u8]) -> Option<u64> {
     Some(u64::from_ne_bytes(p.get(..8)?.try_into().ok()?))
 }
 
+/// The string of a `NUL_STRING` attribute: the bytes before its NUL, if
+/// only NULs (padding) follow it. The policy guarantees a NUL within the
+/// length it allows but lets any bytes follow: "web\0junk" must not
+/// silently name "web".
+pub(crate) fn nul_terminated(raw: &[u8]) -> Option<&[u8]> {
+    let (s, rest) = raw.split_at(raw.iter().position(|b| *b == 0).unwrap_or(raw.len()));
+    rest.iter().all(|b| *b == 0).then_some(s)
+}
+
 pub(crate) fn name_of(req: &mut Request<'_>) -> Result<Name> {
     let Some(raw) = req.attr(attr::NAME) else {
         return Err(refuse(req, EINVAL, format_args!("missing attribute NAME")));
     };
-    // The policy guarantees a NUL within the first NAME_MAX + 1 bytes but
-    // lets any bytes follow it: only NULs may (padding), or "web\0junk"
-    // would silently name the filter "web".
-    let (s, rest) = raw.split_at(raw.iter().position(|b| *b == 0).unwrap_or(raw.len()));
-    let name = if rest.iter().all(|b| *b == 0) {
-        Name::new(s)
-    } else {
-        None
-    };
-    name.ok_or_else(|| {
+    nul_terminated(raw).and_then(Name::new).ok_or_else(|| {
         refuse(
             req,
             EINVAL,

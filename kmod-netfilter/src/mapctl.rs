@@ -25,7 +25,7 @@
 
 use crate::contract::genl::{attr, cmd, BATCH_MAX};
 use crate::contract::maps::{self, kind, ret, Decl, RECORD_SIZE};
-use crate::control::{name_of, refuse, registry_error, u32_of};
+use crate::control::{name_of, nul_terminated, refuse, registry_error, u32_of};
 use crate::engine_ffi::{EngineFilter, MapId, MapRet};
 use crate::net::cpu::{synchronize_rcu, BhGuard};
 use crate::net::genl::{Dump, Request, Writer};
@@ -39,11 +39,7 @@ struct MapName([u8; maps::NAME_MAX + 1]);
 impl MapName {
     /// From an attribute's payload: the name, a NUL, and only NULs after.
     fn parse(raw: &[u8]) -> Option<MapName> {
-        let end = raw.iter().position(|b| *b == 0).unwrap_or(raw.len());
-        let (s, rest) = raw.split_at(end);
-        if !rest.iter().all(|b| *b == 0) || !maps::valid_name(s) {
-            return None;
-        }
+        let s = nul_terminated(raw).filter(|s| maps::valid_name(s))?;
         let mut b = [0u8; maps::NAME_MAX + 1];
         b.get_mut(..s.len())?.copy_from_slice(s);
         Some(MapName(b))
@@ -171,7 +167,8 @@ pub(crate) fn info(req: &mut Request<'_>) -> Result {
 pub(crate) fn info_dump(d: &mut Dump<'_>) -> Result {
     let name = d
         .attr(attr::NAME)
-        .and_then(|raw| Name::new(raw.split(|b| *b == 0).next().unwrap_or(&[])))
+        .and_then(nul_terminated)
+        .and_then(Name::new)
         .ok_or(EINVAL)?;
     let net = d.net();
     let mut id = u32::try_from(*d.position()).unwrap_or(u32::MAX);
@@ -265,11 +262,11 @@ pub(crate) fn dump(d: &mut Dump<'_>) -> Result {
     if *d.position() == SCAN_DONE {
         return Ok(());
     }
-    let first = |ty| {
-        d.attr(ty)
-            .map(|raw: &[u8]| raw.split(|b| *b == 0).next().unwrap_or(&[]))
-    };
-    let name = first(attr::NAME).and_then(Name::new).ok_or(EINVAL)?;
+    let name = d
+        .attr(attr::NAME)
+        .and_then(nul_terminated)
+        .and_then(Name::new)
+        .ok_or(EINVAL)?;
     let map = d.attr(attr::MAP).and_then(MapName::parse).ok_or(EINVAL)?;
     let net = d.net();
     let mut cursor = u64::try_from(*d.position()).map_err(|_| EINVAL)?;
@@ -544,13 +541,6 @@ pub(crate) fn prefill(req: &mut Request<'_>, f: &EngineFilter) -> Result {
         }
     }
     let map = target.as_ref().map_or("", |t| t.decl.name());
-    let mut buf = [0u8; maps::NAME_MAX];
-    let map = {
-        let b = map.as_bytes();
-        let len = b.len().min(buf.len());
-        buf[..len].copy_from_slice(&b[..len]);
-        core::str::from_utf8(&buf[..len]).unwrap_or("")
-    };
     match (failure, &target) {
         (None, _) if key.is_some() => Err(refuse(
             req,
