@@ -1,8 +1,8 @@
 //! `wasmnf load`: check a filter locally, then load it into the kernel.
 
 use super::{
-    check_name, connect, kernel, load_filter, parse_hook, read_filter, Code, Failure, FilterArgs,
-    Result,
+    check_name, connect, fill_failure, kernel, load_filter, parse_hook, read_filter, Code, Failure,
+    FilterArgs, Result,
 };
 use std::path::PathBuf;
 use wasmnf_ctl::maptext;
@@ -81,13 +81,7 @@ pub fn run(args: Args) -> Result {
     let (filter, _inst) = load_filter(&args.filter, &wasm, &args.load)?;
     let decls: Vec<_> = filter.maps().iter().map(|m| *m.decl()).collect();
     let maps: Vec<(String, Vec<_>)> = maptext::read_specs(&decls, &args.maps)
-        .map_err(|e| {
-            let code = match e.kind {
-                maptext::FillErrorKind::Io => Code::Io,
-                _ => Code::Usage,
-            };
-            Failure::new(code, e.message)
-        })?
+        .map_err(fill_failure)?
         .into_iter()
         .map(|l| (l.decl.name().to_string(), l.entries))
         .collect();

@@ -3,7 +3,7 @@
 //! typed by the map's declaration, as in `replay --map` files
 //! ([`maptext`]).
 
-use super::{check_name, connect, kernel, print_json, Code, Failure, Result};
+use super::{check_name, connect, fill_failure, kernel, print_json, Code, Failure, Result};
 use wasmnf_common::maps::{update, Decl};
 use wasmnf_ctl::maptext;
 use wasmnf_ctl::netlink::{self, Client, MapDesc};
@@ -208,13 +208,7 @@ pub fn run(args: Args) -> Result {
         Command::Load { filter, map, file } => {
             let m = describe(&mut client, &filter, &map)?;
             let spec = format!("{map}=@{file}");
-            let loads = maptext::read_specs(&[m.decl], &[spec]).map_err(|e| {
-                let code = match e.kind {
-                    maptext::FillErrorKind::Io => Code::Io,
-                    _ => Code::Usage,
-                };
-                Failure::new(code, e.message)
-            })?;
+            let loads = maptext::read_specs(&[m.decl], &[spec]).map_err(fill_failure)?;
             let n: usize = loads.iter().map(|l| l.entries.len()).sum();
             for l in &loads {
                 client

@@ -149,6 +149,18 @@ pub fn kernel(e: netlink::Error) -> Failure {
     Failure::new(code, e.to_string())
 }
 
+/// A map file or `--map` spec that could not be used: a bad spec or line
+/// (exit status 2), an unreadable file (1), an entry a map refused (3).
+pub fn fill_failure(e: wasmnf_ctl::maptext::FillError) -> Failure {
+    use wasmnf_ctl::maptext::FillErrorKind;
+    let code = match e.kind {
+        FillErrorKind::Usage => Code::Usage,
+        FillErrorKind::Io => Code::Io,
+        FillErrorKind::Refused => Code::Refused,
+    };
+    Failure::new(code, e.message)
+}
+
 /// Opens a generic-netlink socket to the module.
 pub fn connect() -> Result<netlink::Client> {
     netlink::Client::connect().map_err(kernel)

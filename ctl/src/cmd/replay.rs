@@ -50,14 +50,7 @@ pub struct Args {
 
 /// Loads every `--map NAME=@FILE` ([`maptext::fill`]).
 fn fill_maps(filter: &Filter, specs: &[String]) -> Result {
-    maptext::fill(filter, specs).map_err(|e| {
-        let code = match e.kind {
-            maptext::FillErrorKind::Usage => Code::Usage,
-            maptext::FillErrorKind::Io => Code::Io,
-            maptext::FillErrorKind::Refused => Code::Refused,
-        };
-        Failure::new(code, e.message)
-    })
+    maptext::fill(filter, specs).map_err(super::fill_failure)
 }
 
 /// Every map, as `--dump-maps` shows it.
