@@ -8,7 +8,30 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
-step() { printf '\n=== %s\n' "$*" >&2; }
+START=$SECONDS
+step() { printf '\n=== [%dm%02ds] %s\n' $(((SECONDS - START) / 60)) $(((SECONDS - START) % 60)) "$*" >&2; }
+vm=1
+[ "${1:-}" = "--no-vm" ] && vm=0
+
+# The kernels are the cold path's longest steps and mostly need the cores
+# that the userspace steps leave idle (test runs, time-bound fuzzing, the
+# VM's single-threaded phases): build all three in the background, niced,
+# from the start; each kernel step below then finds its kernel cached, or
+# waits for the build in progress (kernel-build.sh's lock). A failed
+# background build is built again, in the foreground, by its step.
+if [ $vm = 1 ]; then
+	step "kernel build dependencies (clang, llvm, qemu, bindgen: kmod-check needs them too)"
+	scripts/kernel-build.sh --deps
+	kernel_log=${WASMNF_CACHE:-/var/cache/wasmnf}/kernel/logs/test-sh-background.log
+	mkdir -p "$(dirname "$kernel_log")"
+	step "test, hardened and debug kernels: building in the background (niced; $kernel_log)"
+	# Its own process group, so that leaving early stops the whole build.
+	setsid bash -c 'for flavor in test hardened debug; do
+		WASMNF_KERNEL_FLAVOR=$flavor nice -n 10 scripts/kernel-build.sh || exit 1
+	done' >"$kernel_log" 2>&1 &
+	kernels_pid=$!
+	trap 'kill -- "-$kernels_pid" 2>/dev/null || true' EXIT
+fi
 
 step "format"
 cargo fmt --all --check
@@ -26,20 +49,18 @@ cargo test --workspace
 step "fuzzers, short form (differential against wasmtime, cargo-fuzz targets)"
 scripts/fuzz.sh --short
 
-if [ "${1:-}" = "--no-vm" ]; then
+if [ $vm = 0 ]; then
 	exit 0
 fi
-step "kernel build dependencies (clang, llvm, qemu, bindgen: kmod-check needs them too)"
-scripts/kernel-build.sh --deps
 step "kernel-side crates on the host (fmt, clippy, C API tests)"
 scripts/kmod-check.sh
-step "test kernel (cached)"
+step "test kernel (cached, or waiting for the background build)"
 scripts/kernel-build.sh
 step "kernel tests in the VM"
 scripts/test-vm.sh
 step "kernel benchmark, smoke mode (the method works; figures: bench/kernel.sh)"
 bench/kernel.sh --smoke
-step "hardened kernel (CPU mitigations, IBT, stack protector; cached)"
+step "hardened kernel (CPU mitigations, IBT, stack protector; cached or waiting)"
 WASMNF_KERNEL_FLAVOR=hardened scripts/kernel-build.sh
 step "scripts/kernel-check.sh on the test and hardened trees and on a kernel without CONFIG_RUST"
 tests/kernel-check.sh
@@ -47,7 +68,8 @@ step "objtool's positive control on the hardened tree (a planted raw indirect ju
 kmod-netfilter/tools/objtool-check.sh --self-test "$(WASMNF_KERNEL_FLAVOR=hardened scripts/kernel-build.sh --print-kdir)"
 step "kernel tests in the VM on the hardened kernel (the module built with its code generation, objtool clean)"
 WASMNF_KERNEL_FLAVOR=hardened scripts/test-vm.sh
-step "debug kernel (KASAN, lockdep, kmemleak, atomic-sleep checks; cached)"
+step "debug kernel (KASAN, lockdep, kmemleak, atomic-sleep checks; cached or waiting)"
 WASMNF_KERNEL_FLAVOR=debug scripts/kernel-build.sh
 step "kernel tests in the VM on the debug kernel"
 WASMNF_KERNEL_FLAVOR=debug scripts/test-vm.sh
+step "done"
