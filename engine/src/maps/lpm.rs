@@ -207,26 +207,46 @@ impl Lpm {
         best
     }
 
-    /// [`Lpm::walk64`] for longer addresses.
+    /// [`Lpm::walk64`] for longer addresses: two key words per node, the
+    /// address's top word compared first.
     #[inline(always)]
     fn walk128(&self, len: u32, addr: u128) -> u32 {
+        let (top, low) = ((addr >> 64) as u64, addr as u64);
         let mut n = self.root.load(Ordering::Acquire);
         let mut best = 0;
         for _ in 0..=self.bits {
-            if n == 0 {
+            let at = n as usize * self.stride;
+            let (true, Some(node)) = (n != 0, self.nodes.get(at..at + KEY + 2)) else {
+                break;
+            };
+            let meta = node[META].load(Ordering::Acquire);
+            let plen = (meta >> PLEN_SHIFT) as u32 & 0xff;
+            // From here on `plen <= len <= 128`, which bounds every shift.
+            if plen > len {
                 break;
             }
-            let (plen, key) = self.prefix(n);
-            if plen > len || !same_prefix(key, addr, plen) {
+            let hi = node[KEY].load(Ordering::Relaxed);
+            let differs = match plen {
+                0 => false,
+                1..=64 => (hi ^ top) >> (64 - plen) != 0,
+                _ => hi != top || (node[KEY + 1].load(Ordering::Relaxed) ^ low) >> (128 - plen) != 0,
+            };
+            if differs {
                 break;
             }
-            if self.node(n)[META].load(Ordering::Acquire) & HAS_VALUE != 0 {
+            if meta & HAS_VALUE != 0 {
                 best = n;
             }
             if plen == len {
                 break;
             }
-            n = self.child(n, bit_after(addr, plen));
+            // `plen < len <= 128`: the bit after the prefix exists.
+            let side = match plen {
+                0..64 => (top >> (63 - plen)) & 1,
+                _ => (low >> (127 - plen)) & 1,
+            };
+            let links = node[LINKS].load(Ordering::Acquire);
+            n = (links >> (32 * side)) as u32;
         }
         best
     }
