@@ -1,7 +1,6 @@
 //! A loaded filter: a module checked against the ABI, its limits, its
 //! configuration and its failure policy. It hands out [`Instance`]s.
 
-use crate::abi::limits;
 use crate::backend::{Backend, FastBackend};
 use crate::error::LoadError;
 use crate::fast::{self, InstantiateError};
@@ -179,21 +178,16 @@ impl Filter {
         cpu: usize,
     ) -> Result<Backend, LoadError> {
         let limits = &self.options.limits;
-        let machine = fast::Machine::new(
-            module,
-            limits::VALUE_STACK_BYTES / 8,
-            limits.max_call_depth,
-            limits.max_memory_pages,
-        )
-        .map_err(|e| match e {
-            InstantiateError::MemoryTooLarge => {
-                LoadError::Memory(String::from("initial memory over the limit"))
-            }
-            InstantiateError::SegmentOutOfBounds => LoadError::Instantiate(String::from(
-                "a data or element segment does not fit its memory or table",
-            )),
-            InstantiateError::NoMemory => LoadError::NoMemory,
-        })?;
+        let machine = fast::Machine::new(module, limits.max_call_depth, limits.max_memory_pages)
+            .map_err(|e| match e {
+                InstantiateError::MemoryTooLarge => {
+                    LoadError::Memory(String::from("initial memory over the limit"))
+                }
+                InstantiateError::SegmentOutOfBounds => LoadError::Instantiate(String::from(
+                    "a data or element segment does not fit its memory or table",
+                )),
+                InstantiateError::NoMemory => LoadError::NoMemory,
+            })?;
         Ok(Backend::Fast(FastBackend::new(
             module.clone(),
             machine,

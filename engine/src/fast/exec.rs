@@ -12,6 +12,7 @@ use crate::config::FilterConfig;
 use crate::imports::HostTrap;
 use crate::imports::{self, ErrorMessage};
 use crate::packet::{Ctx, PacketView};
+use alloc::boxed::Box;
 use alloc::vec;
 use alloc::vec::Vec;
 
@@ -60,9 +61,17 @@ struct Frame {
 
 const PAGE: usize = 65536;
 
+/// Value-stack slots of an instance: every instance has the same number, so
+/// the interpreter's bounds checks compare with a constant (no length held
+/// in a register or reloaded from the frame).
+pub(crate) const STACK_SLOTS: usize = crate::abi::limits::VALUE_STACK_BYTES / 8;
+
+/// The value stack.
+type Stack = [u64; STACK_SLOTS];
+
 /// One instance's mutable state.
 pub(crate) struct Machine {
-    stack: Vec<u64>,
+    stack: Box<Stack>,
     frames: Vec<Frame>,
     max_depth: usize,
     heap: Heap,
@@ -96,7 +105,6 @@ impl Machine {
     /// Creates an instance of `module`: memory, globals, table, segments.
     pub(crate) fn new(
         module: &Module,
-        stack_slots: usize,
         max_depth: u32,
         max_pages: u32,
     ) -> Result<Machine, InstantiateError> {
@@ -129,9 +137,13 @@ impl Machine {
             .map_err(|_| InstantiateError::NoMemory)?;
         let mut stack = Vec::new();
         stack
-            .try_reserve_exact(stack_slots)
+            .try_reserve_exact(STACK_SLOTS)
             .map_err(|_| InstantiateError::NoMemory)?;
-        stack.resize(stack_slots, 0);
+        stack.resize(STACK_SLOTS, 0);
+        let stack: Box<Stack> = stack
+            .into_boxed_slice()
+            .try_into()
+            .map_err(|_| InstantiateError::NoMemory)?;
         Ok(Machine {
             stack,
             frames,
@@ -205,7 +217,7 @@ fn place<T: Copy>(dst: &mut [T], offset: u32, items: &[T]) -> Result<(), Instant
 // the host inlines it.
 #[inline(never)]
 fn enter(
-    stack: &mut [u64],
+    stack: &mut Stack,
     fuel: &mut u64,
     code: &Code,
     fp: usize,
@@ -216,7 +228,7 @@ fn enter(
 
 #[inline(always)]
 fn enter_inline(
-    stack: &mut [u64],
+    stack: &mut Stack,
     fuel: &mut u64,
     code: &Code,
     fp: usize,
@@ -273,7 +285,7 @@ struct Resume<'r> {
 #[inline(never)]
 fn call_wasm<'r>(
     cold: &mut Cold<'r, '_, '_>,
-    stack: &mut [u64],
+    stack: &mut Stack,
     callee: u32,
     pc: usize,
     fp: usize,
@@ -301,7 +313,7 @@ fn call_wasm<'r>(
 #[allow(clippy::type_complexity)]
 fn ret<'r>(
     cold: &mut Cold<'r, '_, '_>,
-    stack: &mut [u64],
+    stack: &mut Stack,
     local: Option<u32>,
     fp: usize,
     sp: usize,
@@ -351,7 +363,7 @@ fn ret<'r>(
 #[allow(clippy::too_many_arguments, clippy::type_complexity)]
 fn call_indirect<'r>(
     cold: &mut Cold<'r, '_, '_>,
-    stack: &mut [u64],
+    stack: &mut Stack,
     heap: &mut Heap,
     i: u32,
     canon: u32,
@@ -395,7 +407,7 @@ fn execute(
         heap,
         fuel,
     } = machine;
-    let stack: &mut [u64] = stack;
+    let stack: &mut Stack = stack;
     let mut cold = Cold {
         frames,
         max_depth: *max_depth,
@@ -775,7 +787,7 @@ impl Heap {
 /// Calls host function `f` with its arguments at the top of the stack;
 /// returns the new stack pointer.
 fn host(
-    stack: &mut [u64],
+    stack: &mut Stack,
     heap: &mut Heap,
     f: HostFn,
     sp: usize,

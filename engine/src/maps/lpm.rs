@@ -229,7 +229,9 @@ impl Lpm {
             let differs = match plen {
                 0 => false,
                 1..=64 => (hi ^ top) >> (64 - plen) != 0,
-                _ => hi != top || (node[KEY + 1].load(Ordering::Relaxed) ^ low) >> (128 - plen) != 0,
+                _ => {
+                    hi != top || (node[KEY + 1].load(Ordering::Relaxed) ^ low) >> (128 - plen) != 0
+                }
             };
             if differs {
                 break;
