@@ -76,6 +76,15 @@ impl Backend {
         }
     }
 
+    /// Fuel left after the last run (fast tier).
+    pub(crate) fn fuel_left(&self) -> Option<u64> {
+        match self {
+            Backend::Fast(b) => Some(b.machine.fuel),
+            #[cfg(feature = "wasmi")]
+            Backend::Wasmi(_) => None,
+        }
+    }
+
     /// Calls `filter(len)` on `pkt` with `fuel`.
     #[inline]
     pub(crate) fn call_filter(

@@ -42,7 +42,8 @@ impl Filter {
         validate::validate(wasm)?;
         let fast = match options.tier {
             Tier::Fast => Some(Arc::new(
-                fast::translate(wasm).map_err(|u| LoadError::Unsupported(u.0))?,
+                fast::translate(wasm, options.count_instructions)
+                    .map_err(|u| LoadError::Unsupported(u.0))?,
             )),
             #[cfg(feature = "wasmi")]
             Tier::Wasmi => {

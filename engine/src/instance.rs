@@ -42,6 +42,15 @@ impl Instance {
         self.backend.call_init()
     }
 
+    /// Fuel the last run used (fast tier; wasmi: `None`). With
+    /// [`FilterOptions::count_instructions`], the Wasm instructions it
+    /// executed.
+    pub fn fuel_used(&self) -> Option<u64> {
+        self.backend
+            .fuel_left()
+            .map(|left| self.fuel.saturating_sub(left))
+    }
+
     /// Whether this instance runs on the fast tier.
     pub fn is_fast(&self) -> bool {
         self.backend.is_fast()

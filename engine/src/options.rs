@@ -122,4 +122,11 @@ pub struct FilterOptions {
     /// ([`wasmnf_common::maps::Decl::carries_over`]) are shared instead of
     /// allocated empty ([`crate::Maps::new_keeping`]).
     pub keep_maps: Option<alloc::sync::Arc<crate::Maps>>,
+    /// For measurements only: the fast tier translates without fused forms
+    /// and charges one unit of fuel per Wasm instruction as it runs it
+    /// (none for `nop`, `block`, `loop`, `else` and `end`), so
+    /// [`crate::Instance::fuel_used`] is the number of Wasm instructions
+    /// the last run executed (plus the bulk-memory charges). Slower than
+    /// the default translation, which it does not change otherwise.
+    pub count_instructions: bool,
 }

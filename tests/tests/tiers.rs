@@ -113,6 +113,66 @@ fn examples_run_alike_on_both_tiers() {
     }
 }
 
+/// The counting form (`FilterOptions::count_instructions`, the benchmark's
+/// count of executed Wasm instructions) gives every example the results of
+/// the default form, and its fuel is exactly the instructions a run
+/// executes: checked on a module whose count is known, where the default
+/// form's fuel (an upper bound, charged per region) is larger.
+#[test]
+fn counting_form_counts_executed_instructions() {
+    let counting = |wasm: &[u8], config: &[&str]| {
+        let options = FilterOptions {
+            count_instructions: true,
+            ..options(config, Tier::Fast).unwrap()
+        };
+        Filter::new(wasm, options).unwrap().instantiate().unwrap()
+    };
+    let mut pkts = handmade_packets();
+    pkts.extend(capture_packets());
+    for (name, config) in EXAMPLES {
+        let wasm = wasm(name);
+        let (mut plain, mut counted) =
+            (load_bytes(&wasm, config).unwrap(), counting(&wasm, config));
+        for (i, (pkt, ctx)) in pkts.iter().enumerate() {
+            let (p, c) = (
+                plain.run_detailed(&pkt.as_slice(), ctx),
+                counted.run_detailed(&pkt.as_slice(), ctx),
+            );
+            assert_eq!(p, c, "{name}: packet {i}");
+            assert!(counted.fuel_used().unwrap() > 0, "{name}: packet {i}");
+        }
+    }
+    // Five loop iterations of 7 instructions, then 3 of the `if` (its body
+    // not taken: the packet is not empty) and the result: 39.
+    let wat = r#"(module
+        (memory (export "memory") 1)
+        (func (export "filter") (param i32) (result i32) (local i32)
+            (loop $l
+                local.get 1
+                i32.const 1
+                i32.add
+                local.tee 1
+                i32.const 5
+                i32.lt_u
+                br_if $l)
+            local.get 0
+            i32.eqz
+            if
+                i32.const 1
+                local.set 1
+                nop
+            end
+            i32.const 0))"#;
+    let wasm = wat::parse_str(wat).unwrap();
+    let pkt = udp4(8080, b"x");
+    let mut counted = counting(&wasm, &[]);
+    counted.run(&pkt.as_slice(), &ctx(&pkt));
+    assert_eq!(counted.fuel_used(), Some(39));
+    let mut plain = load_bytes(&wasm, &[]).unwrap();
+    plain.run(&pkt.as_slice(), &ctx(&pkt));
+    assert!(plain.fuel_used().unwrap() > 39, "{:?}", plain.fuel_used());
+}
+
 /// The fast tier stages only the window fields a filter can read (when
 /// every load it can execute has a fixed address); wasmi stages them all.
 /// Filters reading different parts of the window at fixed addresses, and

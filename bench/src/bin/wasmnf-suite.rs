@@ -278,6 +278,22 @@ fn packets() -> Packets {
 }
 
 fn load(e: &Entry, tier: Tier) -> Instance {
+    load_with(e, tier, false)
+}
+
+/// Wasm instructions per packet, executed (the engine's counting form:
+/// one unit of fuel per instruction), over one pass.
+fn wasm_instructions(e: &Entry, p: &Packets) -> f64 {
+    let mut inst = load_with(e, Tier::Fast, true);
+    let mut total = 0u64;
+    for (pkt, ctx) in &p.net {
+        inst.run(&pkt.as_slice(), ctx);
+        total += inst.fuel_used().expect("the fast tier reports fuel");
+    }
+    total as f64 / p.net.len() as f64
+}
+
+fn load_with(e: &Entry, tier: Tier, count_instructions: bool) -> Instance {
     let wasm = match e.filter.strip_prefix("wat:") {
         Some(name) => probe(name),
         None => {
@@ -289,6 +305,7 @@ fn load(e: &Entry, tier: Tier) -> Instance {
         config: FilterConfig::from_entries(e.config.iter().map(String::as_str))
             .expect("valid config"),
         tier,
+        count_instructions,
         ..FilterOptions::default()
     };
     let filter = Filter::new(&wasm, options).unwrap_or_else(|err| panic!("{}: {err}", e.name));
@@ -434,6 +451,15 @@ fn main() {
     }
     let json = args.iter().any(|a| a == "--json");
     let mut rows = Vec::new();
+    // Executed Wasm instructions per packet, per entry (the same module
+    // for both tiers).
+    let wasm: Vec<f64> = entries.iter().map(|e| wasm_instructions(e, &p)).collect();
+    let wasm_of = |entry: &str| {
+        entries
+            .iter()
+            .position(|e| e.name == entry)
+            .map(|i| wasm[i])
+    };
     for (i, e) in entries.iter().enumerate() {
         for c in Contender::ALL {
             let Some(mut r) = Runner::new(e, c) else {
@@ -475,14 +501,19 @@ fn main() {
         print!("[");
         for (k, r) in rows.iter().enumerate() {
             let ins = r.instructions.map_or("null".into(), |v| format!("{v:.1}"));
+            let wasm = match r.contender {
+                Contender::Cbpf => "null".into(),
+                _ => wasm_of(r.entry).map_or("null".into(), |v| format!("{v:.1}")),
+            };
             print!(
-                "{}{{\"entry\":\"{}\",\"contender\":\"{}\",\"drops\":{},\"ns_per_packet\":{:.2},\"instructions_per_packet\":{}}}",
+                "{}{{\"entry\":\"{}\",\"contender\":\"{}\",\"drops\":{},\"ns_per_packet\":{:.2},\"instructions_per_packet\":{},\"wasm_instructions_per_packet\":{}}}",
                 if k == 0 { "" } else { "," },
                 r.entry,
                 r.contender.name(),
                 r.drops,
                 r.ns,
-                ins
+                ins,
+                wasm
             );
         }
         println!("]");
@@ -492,8 +523,9 @@ fn main() {
             p.frames.len(),
             p.net.len()
         );
+        println!("wasm: Wasm instructions executed per packet; /w: machine instructions per Wasm instruction");
         println!(
-            "{:<16} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8} {:>8}  drops",
+            "{:<16} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8} {:>8} {:>8} {:>7} {:>7}  drops",
             "filter",
             "fast ns",
             "wasmi ns",
@@ -502,7 +534,10 @@ fn main() {
             "wasmi ins",
             "cBPF ins",
             "x cBPF",
-            "x wasmi"
+            "x wasmi",
+            "wasm",
+            "fast/w",
+            "wasmi/w"
         );
         for e in &entries {
             let cell = |c: Contender, f: &dyn Fn(&Row) -> Option<f64>| {
@@ -515,8 +550,9 @@ fn main() {
                 (Some(a), Some(b)) if b > 0.0 => format!("{:.2}", a / b),
                 _ => "-".into(),
             };
+            let w = wasm_of(e.name);
             println!(
-                "{:<16} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8} {:>8}  {}{}",
+                "{:<16} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8} {:>8} {:>8} {:>7} {:>7}  {}{}",
                 e.name,
                 cell(Contender::Fast, &|r| Some(r.ns)),
                 cell(Contender::Wasmi, &|r| Some(r.ns)),
@@ -526,12 +562,35 @@ fn main() {
                 cell(Contender::Cbpf, &|r| r.instructions),
                 ratio(ins(Contender::Fast), ins(Contender::Cbpf)),
                 ratio(ins(Contender::Fast), ins(Contender::Wasmi)),
+                w.map_or("-".into(), |v| format!("{v:.1}")),
+                ratio(ins(Contender::Fast), w),
+                ratio(ins(Contender::Wasmi), w),
                 get(e.name, Contender::Fast).map_or(0, |r| r.drops),
                 if e.same { " (= cBPF)" } else { "" }
             );
         }
     }
     if !json {
+        // Issue 16's first bar: at most 8 on the fast tier, over the
+        // filters (the probes are not filters).
+        for c in [Contender::Fast, Contender::Wasmi] {
+            let per: Vec<f64> = entries
+                .iter()
+                .filter(|e| !e.name.starts_with("probe "))
+                .filter_map(|e| {
+                    let ins = get(e.name, c)?.instructions?;
+                    Some(ins / wasm_of(e.name).filter(|w| *w > 0.0)?)
+                })
+                .collect();
+            if !per.is_empty() {
+                println!(
+                    "{}: {:.2} machine instructions per Wasm instruction, mean over {} filters",
+                    c.name(),
+                    per.iter().sum::<f64>() / per.len() as f64,
+                    per.len()
+                );
+            }
+        }
         // The cost of one map lookup on top of the run (issue 14's bound:
         // at most 150 instructions).
         println!("map lookup cost (probe - probe base, instructions per packet):");

@@ -106,6 +106,7 @@ impl FilterArgs {
             cpus: 1,
             seed: random_seed(),
             keep_maps: None,
+            count_instructions: false,
         })
     }
 }

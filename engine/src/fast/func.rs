@@ -38,6 +38,19 @@ enum Patch {
     Target(usize),
 }
 
+/// Instructions the counting form does not count: they only shape the
+/// control flow the others run in.
+fn structural(op: &Operator<'_>) -> bool {
+    matches!(
+        op,
+        Operator::Nop
+            | Operator::Block { .. }
+            | Operator::Loop { .. }
+            | Operator::Else
+            | Operator::End
+    )
+}
+
 /// Translates one function body into [`Op`]s: the control stack, the
 /// value-stack height, fuel regions and fusion as instructions are emitted.
 pub(super) struct Translator<'a> {
@@ -60,12 +73,14 @@ pub(super) struct Translator<'a> {
     barrier: usize,
     /// Inside dead code: how many blocks deep below the dead point.
     dead: Option<u32>,
+    /// The counting form: no fusion, a `Fuel(1)` before each instruction.
+    count: bool,
 }
 
 impl<'a> Translator<'a> {
     /// A translator for a function of type `sig` in a module with these
     /// types and function index space.
-    pub(super) fn new(sigs: &'a [Sig], funcs: &'a [(Callee, u32)], sig: Sig) -> Self {
+    pub(super) fn new(sigs: &'a [Sig], funcs: &'a [(Callee, u32)], sig: Sig, count: bool) -> Self {
         Translator {
             sigs,
             funcs,
@@ -80,6 +95,7 @@ impl<'a> Translator<'a> {
             outer_regions: Vec::new(),
             barrier: 0,
             dead: None,
+            count,
         }
     }
 
@@ -101,6 +117,9 @@ impl<'a> Translator<'a> {
     /// Folds `op` into the instructions before it where a fused form
     /// exists; removes those and returns what to emit instead.
     fn fuse(&mut self, op: Op) -> Op {
+        if self.count {
+            return op;
+        }
         let (prev2, prev1) = (self.fusable(2), self.fusable(1));
         let fused = fuse::step(prev2, prev1, op, self.sig.results == 1);
         self.ops.truncate(self.ops.len() - fused.0);
@@ -143,7 +162,8 @@ impl<'a> Translator<'a> {
     /// one around it.
     fn close_region(&mut self) {
         if let Some(Op::Fuel(n)) = self.ops.get_mut(self.region) {
-            *n = self.region_len;
+            // The counting form charges each instruction where it runs.
+            *n = if self.count { 0 } else { self.region_len };
         }
         let (region, len) = self.outer_regions.pop().unwrap_or((0, 0));
         self.region = region;
@@ -290,6 +310,9 @@ impl<'a> Translator<'a> {
                 continue;
             }
             self.region_len += 1;
+            if self.count && !structural(&op) {
+                self.ops.push(Op::Fuel(1));
+            }
             self.operator(op)?;
             if self.controls.is_empty() {
                 break;
@@ -301,7 +324,9 @@ impl<'a> Translator<'a> {
             _ => return Err(Unsupported("a function without an entry region")),
         };
         let mut ops = self.ops;
-        fuse::thread_returns(&mut ops);
+        if !self.count {
+            fuse::thread_returns(&mut ops);
+        }
         Ok(Code {
             entry_fuel,
             ops,

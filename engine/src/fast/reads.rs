@@ -167,7 +167,9 @@ mod tests {
               (func (export "init") (result i32) (i32.load (i32.load (i32.const 0))))
               (func (export "filter") (param i32) (result i32) {body}))"#
         );
-        translate(&wat::parse_str(wat).unwrap()).unwrap().reads
+        translate(&wat::parse_str(wat).unwrap(), false)
+            .unwrap()
+            .reads
     }
 
     fn fixed(ranges: &[(u64, u64)], ctx: bool) -> PathReads {

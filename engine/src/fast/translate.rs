@@ -38,8 +38,9 @@ fn const_value(expr: &ConstExpr<'_>) -> Result<u64, Unsupported> {
     }
 }
 
-/// Translates `wasm`, which passed validation.
-pub(crate) fn translate(wasm: &[u8]) -> Result<Module, Unsupported> {
+/// Translates `wasm`, which passed validation; `count`: in the counting
+/// form ([`crate::FilterOptions::count_instructions`]).
+pub(crate) fn translate(wasm: &[u8], count: bool) -> Result<Module, Unsupported> {
     let mut types: Vec<FuncType> = Vec::new();
     let mut sigs: Vec<Sig> = Vec::new();
     let mut funcs: Vec<(Callee, u32)> = Vec::new();
@@ -236,7 +237,7 @@ pub(crate) fn translate(wasm: &[u8]) -> Result<Module, Unsupported> {
         return Err(Unsupported("a function without a body"));
     }
     for (body, ty) in bodies.iter().zip(&defined) {
-        let code = Translator::new(&sigs, &funcs, sig_of(*ty)?).function(body)?;
+        let code = Translator::new(&sigs, &funcs, sig_of(*ty)?, count).function(body)?;
         m.codes.push(code);
     }
     m.reads = path_reads(&m);
