@@ -75,6 +75,19 @@ veth_ns far v2 v3 10.98.0
 $IP netns exec far $IP route add default via 10.98.0.1
 $PX $IP route add 10.98.0.0/24 via 10.99.0.1
 echo 1 >/proc/sys/net/ipv4/ip_forward
+# Control before any filter: the routed path works and its neighbours are
+# resolved. CI once saw forwarded 6061 not arrive at all (the filter's counters
+# were never read); without this step a slow ARP or a link that is not yet up
+# in "far" cannot be told from a filter that drops what it should pass.
+fwd_ok=0
+for i in 1 2 3 4 5; do
+	if timeout -s KILL 4 $PX ping -c 1 -W 2 10.98.0.2 >/dev/null 2>&1; then fwd_ok=1; break; fi
+	sleep 0.5
+done
+if [ $fwd_ok != 1 ]; then
+	$IP neigh; $IP -s link; $IP netns exec far $IP -s link
+	fail "forward: ping from peer to far through init_net fails without any filter (network setup, not wasmnf)"
+fi
 $W load $F/drop_port.wasm --hook forward --name fw --config port=6060 || fail "load forward"
 for port_want in "6060 none" "6061 all"; do
 	set -- $port_want
@@ -82,11 +95,15 @@ for port_want in "6060 none" "6061 all"; do
 	$IP netns exec far $NP udp-recv $1 3 $wait_ms >/tmp/recv.txt 2>&1 &
 	pid=$!
 	wait_listening /tmp/recv.txt
-	$PX $NP udp-send 10.98.0.2 $1 3 >/dev/null 2>&1
+	$PX $NP udp-send 10.98.0.2 $1 3 >/tmp/send.txt 2>&1
 	wait $pid
 	rc=$?
 	cat /tmp/recv.txt
-	if [ $2 = all ]; then [ $rc = 0 ] || fail "forwarded UDP $1 should pass"; else grep -q "received 0" /tmp/recv.txt || fail "forwarded UDP $1 should drop"; fi
+	if [ $2 = all ] && [ $rc != 0 ]; then
+		cat /tmp/send.txt; $W stats fw; $IP neigh
+		fail "forwarded UDP $1 should pass"
+	fi
+	[ $2 = all ] || grep -q "received 0" /tmp/recv.txt || fail "forwarded UDP $1 should drop"
 done
 [ "$(wasmnf_stat fw dropped)" = 3 ] || fail "forward: dropped=$(wasmnf_stat fw dropped), expected 3"
 $W unload fw
