@@ -69,6 +69,10 @@ pub(crate) const STACK_SLOTS: usize = crate::abi::limits::VALUE_STACK_BYTES / 8;
 /// The value stack.
 type Stack = [u64; STACK_SLOTS];
 
+/// Masks a slot index into the stack (see `execute`'s `slot!`).
+const SLOT_MASK: usize = STACK_SLOTS - 1;
+const _: () = assert!(STACK_SLOTS.is_power_of_two());
+
 /// One instance's mutable state.
 pub(crate) struct Machine {
     stack: Box<Stack>,
@@ -423,15 +427,23 @@ fn execute(
     let mut sp: usize = code.locals as usize;
     let mut pc: usize = Code::START;
 
+    // Slot `i` of the value stack, indexed through `SLOT_MASK`: in bounds
+    // by construction, so no check and no failure path per access. Every
+    // index the loop uses is below `fp + max_height` of the running
+    // function, which `enter_inline` checked against `STACK_SLOTS` when the
+    // frame was entered, so the mask never changes an index the translator
+    // computed correctly; one it got wrong would read or write another slot
+    // of this instance's own stack (a wrong result, never memory outside
+    // it), which the tier-differential tests and fuzzers compare against.
     macro_rules! slot {
         ($i:expr) => {
-            *stack.get_mut($i).ok_or(Trap::Internal)?
+            stack[($i) & SLOT_MASK]
         };
     }
     macro_rules! pop {
         () => {{
             sp = sp.wrapping_sub(1);
-            *stack.get(sp).ok_or(Trap::Internal)?
+            slot!(sp)
         }};
     }
     macro_rules! push {
@@ -472,7 +484,7 @@ fn execute(
             let src = sp.checked_sub(n).ok_or(Trap::Internal)?;
             if src != dst {
                 for i in 0..n {
-                    let v = *stack.get(src + i).ok_or(Trap::Internal)?;
+                    let v = slot!(src + i);
                     slot!(dst + i) = v;
                 }
             }
@@ -490,7 +502,7 @@ fn execute(
                 *cold.fuel = cold.fuel.checked_sub(u64::from(n)).ok_or(Trap::OutOfFuel)?;
             }
             Op::LocalGet(i) => {
-                let v = *stack.get(fp + i as usize).ok_or(Trap::Internal)?;
+                let v = slot!(fp + i as usize);
                 push!(v);
             }
             Op::LocalSet(i) => {
@@ -572,7 +584,7 @@ fn execute(
             Op::ExtendI32U => top!() &= 0xffff_ffff,
             // The outermost function returns here, the others in `ret`.
             Op::ReturnLocal(l) if cold.frames.is_empty() => {
-                return Ok(*stack.get(fp + l as usize).ok_or(Trap::Internal)?);
+                return Ok(slot!(fp + l as usize));
             }
             Op::ReturnConst(c) if cold.frames.is_empty() => return Ok(c),
             Op::ReturnConst(c) => {
@@ -585,7 +597,7 @@ fn execute(
             Op::Return if cold.frames.is_empty() => {
                 return Ok(match cold.code.results as usize {
                     0 => 0,
-                    n => *stack.get(sp.wrapping_sub(n)).ok_or(Trap::Internal)?,
+                    n => slot!(sp.wrapping_sub(n)),
                 });
             }
             Op::Return => ret!(None),
@@ -655,12 +667,12 @@ fn execute(
                 top!() = bin64(b, lhs, c)?;
             }
             Op::Local32Const { op, local, c } => {
-                let v = *stack.get(fp + local as usize).ok_or(Trap::Internal)? as u32;
+                let v = slot!(fp + local as usize) as u32;
                 push!(u64::from(bin32(op, v, c)?));
             }
             Op::Local32Local { op, a, b } => {
-                let x = *stack.get(fp + a as usize).ok_or(Trap::Internal)? as u32;
-                let y = *stack.get(fp + b as usize).ok_or(Trap::Internal)? as u32;
+                let x = slot!(fp + a as usize) as u32;
+                let y = slot!(fp + b as usize) as u32;
                 push!(u64::from(bin32(op, x, y)?));
             }
             Op::JumpIfBin32 { op, target } => {
@@ -678,7 +690,7 @@ fn execute(
             }
             Op::LocalSetConst(l, c) => slot!(fp + l as usize) = c,
             Op::Local32ConstSet { op, local, c, dst } => {
-                let v = *stack.get(fp + local as usize).ok_or(Trap::Internal)? as u32;
+                let v = slot!(fp + local as usize) as u32;
                 slot!(fp + dst as usize) = u64::from(bin32(op, v, c)?);
             }
             Op::LoadLocal {
@@ -686,7 +698,7 @@ fn execute(
                 local,
                 offset,
             } => {
-                let addr = *stack.get(fp + local as usize).ok_or(Trap::Internal)? as u32;
+                let addr = slot!(fp + local as usize) as u32;
                 push!(load(&heap.memory, kind, addr, offset)?);
             }
             Op::LoadLocalSet {
@@ -695,16 +707,16 @@ fn execute(
                 offset,
                 dst,
             } => {
-                let addr = *stack.get(fp + local as usize).ok_or(Trap::Internal)? as u32;
+                let addr = slot!(fp + local as usize) as u32;
                 slot!(fp + dst as usize) = load(&heap.memory, kind, addr, offset)?;
             }
             Op::Bin32Local { op, local } => {
-                let rhs = *stack.get(fp + local as usize).ok_or(Trap::Internal)? as u32;
+                let rhs = slot!(fp + local as usize) as u32;
                 let lhs = top!() as u32;
                 top!() = u64::from(bin32(op, lhs, rhs)?);
             }
             Op::JumpIfLocalZero { local, target } => {
-                if *stack.get(fp + local as usize).ok_or(Trap::Internal)? as u32 == 0 {
+                if slot!(fp + local as usize) as u32 == 0 {
                     pc = target as usize;
                 }
             }
