@@ -84,6 +84,24 @@ fn memory_grow_bomb_is_capped() {
 }
 
 #[test]
+fn grown_pages_are_zero_and_old_ones_kept() {
+    // Writes a byte at the end of page 0, grows by two pages, then accepts
+    // only if that byte survived and both new pages read zero at their
+    // first and last words.
+    let wat = r#"(module (memory 1) (func (export "filter") (param i32) (result i32)
+        (i32.store8 (i32.const 65535) (i32.const 0xab))
+        (if (i32.ne (memory.grow (i32.const 2)) (i32.const 1)) (then (return (i32.const 0))))
+        (i32.and
+            (i32.eq (i32.load8_u (i32.const 65535)) (i32.const 0xab))
+            (i32.eqz (i32.or
+                (i32.or (i32.load (i32.const 65536)) (i32.load (i32.const 131068)))
+                (i32.or (i32.load (i32.const 131072)) (i32.load (i32.const 196604))))))))"#;
+    let (_, verdict, status) = run(wat, OnError::Drop);
+    assert_eq!(status, Status::Ok);
+    assert_eq!(verdict, Verdict::Accept);
+}
+
+#[test]
 fn deep_recursion_traps() {
     let wat = r#"(module
         (func $f (param i32) (result i32) (call $f (i32.add (local.get 0) (i32.const 1))))

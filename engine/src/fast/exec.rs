@@ -52,11 +52,57 @@ pub(crate) struct Env<'a> {
 }
 
 /// A caller's place, saved across a call.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Default)]
 struct Frame {
     code: u32,
     pc: u32,
     fp: u32,
+}
+
+/// The callers of the running function: a stack of [`Frame`]s in storage
+/// allocated once, when the instance is created. Pushing never allocates:
+/// a full stack is an error the caller turns into a trap, so the packet
+/// path has no growth (and no allocation-failure panic) to reach.
+struct Frames {
+    slots: Box<[Frame]>,
+    /// Frames in use: `slots[..len]`; never above `slots.len()`.
+    len: usize,
+}
+
+impl Frames {
+    /// Room for `n` frames, or `None` if it cannot be allocated.
+    fn with_capacity(n: usize) -> Option<Self> {
+        let mut slots = Vec::new();
+        slots.try_reserve_exact(n).ok()?;
+        slots.resize(n, Frame::default());
+        Some(Frames {
+            slots: slots.into_boxed_slice(),
+            len: 0,
+        })
+    }
+
+    /// Pushes `frame`; `Err(())` when every slot is in use.
+    #[inline]
+    fn push(&mut self, frame: Frame) -> Result<(), ()> {
+        *self.slots.get_mut(self.len).ok_or(())? = frame;
+        self.len += 1;
+        Ok(())
+    }
+
+    #[inline]
+    fn pop(&mut self) -> Option<Frame> {
+        self.len = self.len.checked_sub(1)?;
+        self.slots.get(self.len).copied()
+    }
+
+    #[inline]
+    fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    fn clear(&mut self) {
+        self.len = 0;
+    }
 }
 
 const PAGE: usize = 65536;
@@ -76,7 +122,7 @@ const _: () = assert!(STACK_SLOTS.is_power_of_two());
 /// One instance's mutable state.
 pub(crate) struct Machine {
     stack: Box<Stack>,
-    frames: Vec<Frame>,
+    frames: Frames,
     max_depth: usize,
     heap: Heap,
     /// Fuel left for the current run.
@@ -135,10 +181,7 @@ impl Machine {
         for (offset, bytes) in &module.data {
             place(&mut memory, *offset, bytes)?;
         }
-        let mut frames = Vec::new();
-        frames
-            .try_reserve_exact(max_depth)
-            .map_err(|_| InstantiateError::NoMemory)?;
+        let frames = Frames::with_capacity(max_depth).ok_or(InstantiateError::NoMemory)?;
         let mut stack = Vec::new();
         stack
             .try_reserve_exact(STACK_SLOTS)
@@ -266,7 +309,7 @@ fn enter_inline(
 /// pointer, so the registers hold the hot state (stack, code, `pc`, `sp`,
 /// `fp`): the loop's per-instruction cost depends on that (callgrind).
 struct Cold<'r, 'e, 'p> {
-    frames: &'r mut Vec<Frame>,
+    frames: &'r mut Frames,
     max_depth: usize,
     fuel: &'r mut u64,
     module: &'r Module,
@@ -756,23 +799,25 @@ fn charge_bytes(fuel: &mut u64, bytes: u64) -> Result<(), Trap> {
 
 #[inline]
 fn push_frame(
-    frames: &mut Vec<Frame>,
+    frames: &mut Frames,
     max_depth: usize,
     code: u32,
     pc: usize,
     fp: usize,
 ) -> Result<(), Trap> {
     // Depth counts the running function too; `frames` has the callers.
-    if frames.len() + 2 > max_depth {
+    if frames.len + 2 > max_depth {
         return Err(Trap::StackOverflow);
     }
-    // Within the capacity reserved at creation: no allocation.
-    frames.push(Frame {
-        code,
-        pc: pc as u32,
-        fp: fp as u32,
-    });
-    Ok(())
+    // Within the slots allocated at creation (`max_depth` of them): no
+    // allocation, and a full stack is an overflow like the check above.
+    frames
+        .push(Frame {
+            code,
+            pc: pc as u32,
+            fp: fp as u32,
+        })
+        .map_err(|()| Trap::StackOverflow)
 }
 
 impl Heap {
@@ -788,12 +833,32 @@ impl Heap {
         if !self.can_grow(delta) {
             return u32::MAX;
         }
-        if self.memory.try_reserve_exact((new - old) * PAGE).is_err() {
+        let bytes = (new - old) * PAGE;
+        if self.memory.try_reserve_exact(bytes).is_err() {
             return u32::MAX;
         }
-        self.memory.resize(new * PAGE, 0);
+        if zero_extend_within_capacity(&mut self.memory, bytes).is_err() {
+            return u32::MAX;
+        }
         old as u32
     }
+}
+
+/// Appends `n` zero bytes to `v` within its spare capacity: `Err(())`, and
+/// `v` unchanged, if the capacity is short. Unlike `Vec::resize` it has no
+/// path that grows the allocation (and so none to the allocation-failure
+/// panic), which keeps `memory.grow` on the packet path free of panic sites
+/// once `try_reserve_exact` has made room.
+#[allow(unsafe_code)]
+fn zero_extend_within_capacity(v: &mut Vec<u8>, n: usize) -> Result<(), ()> {
+    let len = v.len();
+    let spare = v.spare_capacity_mut().get_mut(..n).ok_or(())?;
+    spare.fill(core::mem::MaybeUninit::new(0));
+    // SAFETY: `len + n` is at most the capacity (the `n` bytes after `len`
+    // are part of the spare capacity, checked by `get_mut` above), and those
+    // bytes were initialized by the `fill` just above.
+    unsafe { v.set_len(len + n) };
+    Ok(())
 }
 
 /// Calls host function `f` with its arguments at the top of the stack;
