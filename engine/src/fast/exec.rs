@@ -758,6 +758,50 @@ fn execute(
                 let lhs = top!() as u32;
                 top!() = u64::from(bin32(op, lhs, rhs)?);
             }
+            Op::JumpIfLocal32Const {
+                op,
+                when,
+                local,
+                c,
+                target,
+            } => {
+                let v = slot!(fp + local as usize) as u32;
+                if (bin32(op, v, c)? != 0) == when {
+                    pc = target as usize;
+                }
+            }
+            Op::StoreLocalConst {
+                kind,
+                local,
+                offset,
+                c,
+            } => {
+                let addr = slot!(fp + local as usize) as u32;
+                store(&mut heap.memory, kind, addr, offset, u64::from(c))?;
+            }
+            Op::StoreLocalLocal {
+                kind,
+                addr,
+                value,
+                offset,
+            } => {
+                let a = slot!(fp + addr as usize) as u32;
+                let v = slot!(fp + value as usize);
+                store(&mut heap.memory, kind, a, offset, v)?;
+            }
+            Op::CopyLocal {
+                load: lk,
+                store: sk,
+                a,
+                b,
+                load_off,
+                store_off,
+            } => {
+                let dst = slot!(fp + a as usize) as u32;
+                let src = slot!(fp + b as usize) as u32;
+                let v = load(&heap.memory, lk, src, load_off)?;
+                store(&mut heap.memory, sk, dst, store_off, v)?;
+            }
             Op::JumpIfLocalZero { local, target } => {
                 if slot!(fp + local as usize) as u32 == 0 {
                     pc = target as usize;

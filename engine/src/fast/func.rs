@@ -628,7 +628,8 @@ fn set_jump(op: &mut Op, pc: u32) {
         | Op::JumpIfBin32 { target: t, .. }
         | Op::JumpIfBin32Const { target: t, .. }
         | Op::JumpIfAbs { target: t, .. }
-        | Op::JumpIfLocalZero { target: t, .. } => *t = pc,
+        | Op::JumpIfLocalZero { target: t, .. }
+        | Op::JumpIfLocal32Const { target: t, .. } => *t = pc,
         _ => {}
     }
 }

@@ -3,7 +3,7 @@
 //! function that shortens paths into its return ([`thread_returns`]).
 //! Pure functions of the instructions, each rule tested below.
 
-use super::op::{Bin, Load, Op, Un};
+use super::op::{Bin, Load, Op, Store, Un};
 
 /// One fusion step: folds `op` into the instructions before it (`prev1`
 /// the last emitted, `prev2` the one before; `None` where a jump may land
@@ -15,7 +15,30 @@ pub(super) fn step(prev2: Option<Op>, prev1: Option<Op>, op: Op, returns_one: bo
     if let Some(fused) = fuse_guard(prev2, prev1, op) {
         return fused;
     }
+    if let Some(fused) = fuse_store(prev2, prev1, op) {
+        return fused;
+    }
     match (prev2, prev1, op) {
+        (_, Some(Op::Local32Const { op, local, c }), Op::JumpIfNonZero(target)) => (
+            1,
+            Op::JumpIfLocal32Const {
+                op,
+                when: true,
+                local,
+                c,
+                target,
+            },
+        ),
+        (_, Some(Op::Local32Const { op, local, c }), Op::JumpIfZero(target)) => (
+            1,
+            Op::JumpIfLocal32Const {
+                op,
+                when: false,
+                local,
+                c,
+                target,
+            },
+        ),
         (_, Some(Op::Const(a)), Op::Load(kind, o)) => match (a as u32).checked_add(o) {
             Some(addr) => (1, Op::load_abs(kind, addr)),
             None => (0, op),
@@ -103,6 +126,56 @@ pub(super) fn step(prev2: Option<Op>, prev1: Option<Op>, op: Op, returns_one: bo
         (_, Some(Op::Un32(Un::Eqz)), Op::JumpIfZero(t)) => (1, Op::JumpIfNonZero(t)),
         _ => (0, op),
     }
+}
+
+/// A store whose address is a local and whose value is a constant, another
+/// local or a load at a local (`StoreLocalConst`, `StoreLocalLocal`,
+/// `CopyLocal`), or `None`. Locals past `u16`, and an `i64` constant that
+/// does not fit 32 bits, keep the separate instructions.
+fn fuse_store(prev2: Option<Op>, prev1: Option<Op>, op: Op) -> Option<(usize, Op)> {
+    let Op::Store(kind, offset) = op else {
+        return None;
+    };
+    let Some(Op::LocalGet(a)) = prev2 else {
+        return None;
+    };
+    let a = u16::try_from(a).ok()?;
+    let fused = match prev1? {
+        Op::Const(c) => {
+            // An `i64.store` of a constant needs all 64 bits; the narrower
+            // stores keep only the low bits, which `c as u32` has.
+            let c = match kind {
+                Store::I64 => u32::try_from(c).ok()?,
+                _ => c as u32,
+            };
+            Op::StoreLocalConst {
+                kind,
+                local: a,
+                offset,
+                c,
+            }
+        }
+        Op::LocalGet(v) => Op::StoreLocalLocal {
+            kind,
+            addr: a,
+            value: u16::try_from(v).ok()?,
+            offset,
+        },
+        Op::LoadLocal {
+            kind: load,
+            local: b,
+            offset: load_off,
+        } => Op::CopyLocal {
+            load,
+            store: kind,
+            a,
+            b,
+            load_off,
+            store_off: offset,
+        },
+        _ => return None,
+    };
+    Some((2, fused))
 }
 
 /// `JumpIfAbs`: a load from a fixed address, then a conditional jump on its
@@ -263,6 +336,108 @@ mod tests {
         let eqz = Op::Un32(Un::Eqz);
         assert_eq!(fuse(&[eqz], jnz), (1, Op::JumpIfZero(T)));
         assert_eq!(fuse(&[eqz], Op::JumpIfZero(T)), (1, Op::JumpIfNonZero(T)));
+    }
+
+    #[test]
+    fn a_compare_of_a_local_with_a_constant_folds_into_its_jump() {
+        let lt = Op::Local32Const {
+            op: Bin::LtU,
+            local: 3,
+            c: 20,
+        };
+        let jump = |when| Op::JumpIfLocal32Const {
+            op: Bin::LtU,
+            when,
+            local: 3,
+            c: 20,
+            target: T,
+        };
+        assert_eq!(fuse(&[lt], Op::JumpIfNonZero(T)), (1, jump(true)));
+        assert_eq!(fuse(&[lt], Op::JumpIfZero(T)), (1, jump(false)));
+    }
+
+    #[test]
+    fn stores_at_a_local_take_their_value_in() {
+        let store = Op::Store(Store::I32, 8);
+        assert_eq!(
+            fuse(&[Op::LocalGet(1), Op::Const(7)], store),
+            (
+                2,
+                Op::StoreLocalConst {
+                    kind: Store::I32,
+                    local: 1,
+                    offset: 8,
+                    c: 7
+                }
+            )
+        );
+        // A 64-bit constant fuses only if it fits 32 bits (zero-extended).
+        let store64 = Op::Store(Store::I64, 0);
+        assert_eq!(
+            fuse(&[Op::LocalGet(1), Op::Const(u64::from(u32::MAX))], store64),
+            (
+                2,
+                Op::StoreLocalConst {
+                    kind: Store::I64,
+                    local: 1,
+                    offset: 0,
+                    c: u32::MAX
+                }
+            )
+        );
+        let wide = [Op::LocalGet(1), Op::Const(1 << 32)];
+        assert_eq!(fuse(&wide, store64), (0, store64));
+        // A narrow store of a 64-bit constant keeps its low bits.
+        let store8 = Op::Store(Store::B8, 0);
+        assert_eq!(
+            fuse(&[Op::LocalGet(1), Op::Const(0x1_0000_00ab)], store8),
+            (
+                2,
+                Op::StoreLocalConst {
+                    kind: Store::B8,
+                    local: 1,
+                    offset: 0,
+                    c: 0xab
+                }
+            )
+        );
+        assert_eq!(
+            fuse(&[Op::LocalGet(1), Op::LocalGet(2)], store),
+            (
+                2,
+                Op::StoreLocalLocal {
+                    kind: Store::I32,
+                    addr: 1,
+                    value: 2,
+                    offset: 8
+                }
+            )
+        );
+        let load = Op::LoadLocal {
+            kind: Load::I64,
+            local: 2,
+            offset: 16,
+        };
+        assert_eq!(
+            fuse(&[Op::LocalGet(1), load], store64),
+            (
+                2,
+                Op::CopyLocal {
+                    load: Load::I64,
+                    store: Store::I64,
+                    a: 1,
+                    b: 2,
+                    load_off: 16,
+                    store_off: 0
+                }
+            )
+        );
+        // Locals past u16 and addresses that are not a local stay apart.
+        let far = [Op::LocalGet(70_000), Op::Const(7)];
+        assert_eq!(fuse(&far, store), (0, store));
+        let far_value = [Op::LocalGet(1), Op::LocalGet(70_000)];
+        assert_eq!(fuse(&far_value, store), (0, store));
+        assert_eq!(fuse(&[Op::Const(4), Op::Const(7)], store), (0, store));
     }
 
     #[test]

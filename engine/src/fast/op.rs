@@ -255,6 +255,41 @@ pub(crate) enum Op {
         local: u16,
         target: u32,
     },
+    /// `local.get l; i32.const c; bin; br_if` (or `if`): jumps to `target`
+    /// if `(local l op c) != 0` equals `when`; nothing on the stack.
+    JumpIfLocal32Const {
+        op: Bin,
+        when: bool,
+        local: u16,
+        c: u32,
+        target: u32,
+    },
+    /// `local.get a; i32.const c; store offset` (or `i64.const` with `c`
+    /// below 2^32): stores `c` at local `a` + `offset`.
+    StoreLocalConst {
+        kind: Store,
+        local: u16,
+        offset: u32,
+        c: u32,
+    },
+    /// `local.get a; local.get v; store offset`: stores local `v` at local
+    /// `a` + `offset`.
+    StoreLocalLocal {
+        kind: Store,
+        addr: u16,
+        value: u16,
+        offset: u32,
+    },
+    /// `local.get a; local.get b; load lo; store so`: copies the load at
+    /// local `b` + `lo` to local `a` + `so` (a field of a struct copy).
+    CopyLocal {
+        load: Load,
+        store: Store,
+        a: u16,
+        b: u16,
+        load_off: u32,
+        store_off: u32,
+    },
     /// `local.get l; return` in a function with one result.
     ReturnLocal(u32),
     /// Returns the constant as the one result (see

@@ -84,6 +84,7 @@ pub(crate) fn path_reads(module: &Module) -> PathReads {
                 Op::Load(..)
                 | Op::LoadLocal { .. }
                 | Op::LoadLocalSet { .. }
+                | Op::CopyLocal { .. }
                 | Op::MemoryCopy
                 | Op::CallIndirect(_) => return any,
                 Op::CallHost(f) => {
@@ -117,6 +118,9 @@ pub(crate) fn path_reads(module: &Module) -> PathReads {
                 | Op::Local32ConstSet { .. }
                 | Op::Bin32Local { .. }
                 | Op::JumpIfLocalZero { .. }
+                | Op::JumpIfLocal32Const { .. }
+                | Op::StoreLocalConst { .. }
+                | Op::StoreLocalLocal { .. }
                 | Op::GlobalGet(_)
                 | Op::GlobalSet(_)
                 | Op::Const(_)
