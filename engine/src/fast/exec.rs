@@ -770,6 +770,37 @@ fn execute(
                     pc = target as usize;
                 }
             }
+            Op::Global32Const { op, global, c } => {
+                let v = *heap.globals.get(global as usize).ok_or(Trap::Internal)? as u32;
+                push!(u64::from(bin32(op, v, c)?));
+            }
+            Op::GlobalUpdate {
+                op,
+                global,
+                local,
+                c,
+            } => {
+                let g = heap
+                    .globals
+                    .get_mut(global as usize)
+                    .ok_or(Trap::Internal)?;
+                let v = u64::from(bin32(op, *g as u32, c)?);
+                *g = v;
+                slot!(fp + local as usize) = v;
+            }
+            Op::GlobalSetLocal32Const {
+                op,
+                local,
+                c,
+                global,
+            } => {
+                let v = slot!(fp + local as usize) as u32;
+                let v = u64::from(bin32(op, v, c)?);
+                *heap
+                    .globals
+                    .get_mut(global as usize)
+                    .ok_or(Trap::Internal)? = v;
+            }
             Op::StoreLocalConst {
                 kind,
                 local,

@@ -39,6 +39,38 @@ pub(super) fn step(prev2: Option<Op>, prev1: Option<Op>, op: Op, returns_one: bo
                 target,
             },
         ),
+        (_, Some(Op::GlobalGet(g)), Op::Bin32Const(op, c)) => match u16::try_from(g) {
+            Ok(global) => (1, Op::Global32Const { op, global, c }),
+            Err(_) => (0, Op::Bin32Const(op, c)),
+        },
+        (Some(Op::Global32Const { op, global, c }), Some(Op::LocalTee(l)), Op::GlobalSet(g))
+            if u32::from(global) == g =>
+        {
+            match u16::try_from(l) {
+                Ok(local) => (
+                    2,
+                    Op::GlobalUpdate {
+                        op,
+                        global,
+                        local,
+                        c,
+                    },
+                ),
+                Err(_) => (0, Op::GlobalSet(g)),
+            }
+        }
+        (_, Some(Op::Local32Const { op, local, c }), Op::GlobalSet(g)) => match u16::try_from(g) {
+            Ok(global) => (
+                1,
+                Op::GlobalSetLocal32Const {
+                    op,
+                    local,
+                    c,
+                    global,
+                },
+            ),
+            Err(_) => (0, Op::GlobalSet(g)),
+        },
         (_, Some(Op::Const(a)), Op::Load(kind, o)) => match (a as u32).checked_add(o) {
             Some(addr) => (1, Op::load_abs(kind, addr)),
             None => (0, op),
@@ -354,6 +386,52 @@ mod tests {
         };
         assert_eq!(fuse(&[lt], Op::JumpIfNonZero(T)), (1, jump(true)));
         assert_eq!(fuse(&[lt], Op::JumpIfZero(T)), (1, jump(false)));
+    }
+
+    #[test]
+    fn the_shadow_stack_pointer_moves_in_one_instruction() {
+        let sub = Op::Global32Const {
+            op: Bin::Sub,
+            global: 0,
+            c: 32,
+        };
+        assert_eq!(
+            fuse(&[Op::GlobalGet(0)], Op::Bin32Const(Bin::Sub, 32)),
+            (1, sub)
+        );
+        let update = Op::GlobalUpdate {
+            op: Bin::Sub,
+            global: 0,
+            local: 5,
+            c: 32,
+        };
+        assert_eq!(fuse(&[sub, Op::LocalTee(5)], Op::GlobalSet(0)), (2, update));
+        // Another global, or a local past u16, is not the same update.
+        assert_eq!(
+            fuse(&[sub, Op::LocalTee(5)], Op::GlobalSet(1)),
+            (0, Op::GlobalSet(1))
+        );
+        assert_eq!(
+            fuse(&[sub, Op::LocalTee(70_000)], Op::GlobalSet(0)),
+            (0, Op::GlobalSet(0))
+        );
+        let add = Op::Local32Const {
+            op: Bin::Add,
+            local: 5,
+            c: 32,
+        };
+        assert_eq!(
+            fuse(&[add], Op::GlobalSet(0)),
+            (
+                1,
+                Op::GlobalSetLocal32Const {
+                    op: Bin::Add,
+                    local: 5,
+                    c: 32,
+                    global: 0
+                }
+            )
+        );
     }
 
     #[test]

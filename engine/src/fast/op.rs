@@ -290,6 +290,29 @@ pub(crate) enum Op {
         load_off: u32,
         store_off: u32,
     },
+    /// `global.get g; i32.const c; bin`: pushes global `g` `op` `c`.
+    Global32Const {
+        op: Bin,
+        global: u16,
+        c: u32,
+    },
+    /// `global.get g; i32.const c; bin; local.tee l; global.set g`: global
+    /// `g` and local `l` both become global `g` `op` `c` (the shadow stack
+    /// pointer's move at a function's entry, as LLVM writes it).
+    GlobalUpdate {
+        op: Bin,
+        global: u16,
+        local: u16,
+        c: u32,
+    },
+    /// `local.get l; i32.const c; bin; global.set g`: global `g` = local `l`
+    /// `op` `c` (the shadow stack pointer restored at a function's exit).
+    GlobalSetLocal32Const {
+        op: Bin,
+        local: u16,
+        c: u32,
+        global: u16,
+    },
     /// `local.get l; return` in a function with one result.
     ReturnLocal(u32),
     /// Returns the constant as the one result (see

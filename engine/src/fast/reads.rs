@@ -119,6 +119,9 @@ pub(crate) fn path_reads(module: &Module) -> PathReads {
                 | Op::Bin32Local { .. }
                 | Op::JumpIfLocalZero { .. }
                 | Op::JumpIfLocal32Const { .. }
+                | Op::Global32Const { .. }
+                | Op::GlobalUpdate { .. }
+                | Op::GlobalSetLocal32Const { .. }
                 | Op::StoreLocalConst { .. }
                 | Op::StoreLocalLocal { .. }
                 | Op::GlobalGet(_)
