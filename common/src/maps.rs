@@ -154,6 +154,10 @@ pub mod ret {
     pub const ENOENT: i32 = -2;
     /// The map is full (or an array index is out of range).
     pub const E2BIG: i32 = -7;
+    /// The map's storage is inconsistent: a bug in wasmnf, never expected.
+    /// The host reports it instead of panicking; the operation did nothing
+    /// or stopped part-way.
+    pub const EFAULT: i32 = -14;
     /// The key exists (`update::NOEXIST`).
     pub const EEXIST: i32 = -17;
     /// Not allowed for this kind (deleting from an array) or bad flags.

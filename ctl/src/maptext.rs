@@ -525,6 +525,10 @@ pub fn refusal(d: &Decl, r: i32) -> String {
         ret::E2BIG => format!("map `{}` is full ({} entries)", d.name(), d.max_entries),
         ret::EEXIST => format!("the key exists in map `{}`", d.name()),
         ret::ENOENT => format!("no such key in map `{}`", d.name()),
+        ret::EFAULT => format!(
+            "map `{}` is inconsistent (a bug in wasmnf; please report it)",
+            d.name()
+        ),
         other => format!("map `{}` refused it (errno {})", d.name(), -other),
     }
 }

@@ -205,7 +205,11 @@ fn key_of(
     let n = m.decl().key_size as usize;
     let range = guest_range(key, n, memory.len())?;
     let mut buf = [0u8; KEY_SIZE_MAX as usize];
-    buf[..n].copy_from_slice(memory.get(range).ok_or(HostTrap::MemoryOutOfBounds)?);
+    // A key size over `KEY_SIZE_MAX` was refused at load; were one here,
+    // it would be a bad argument, not a panic.
+    buf.get_mut(..n)
+        .ok_or(HostTrap::BadArgument)?
+        .copy_from_slice(memory.get(range).ok_or(HostTrap::MemoryOutOfBounds)?);
     Ok((buf, n))
 }
 

@@ -678,7 +678,7 @@ fn execute(
                     _ => return Err(Trap::MemoryOutOfBounds),
                 };
                 charge_bytes(cold.fuel, n as u64)?;
-                heap.memory.copy_within(src..end, dst);
+                move_within(&mut heap.memory, src, end, dst).ok_or(Trap::Internal)?;
             }
             Op::LoadAbs(kind, addr) => push!(load(&heap.memory, kind, addr, 0)?),
             Op::LoadAbs8(addr) => push!(u64::from(bytes::<1>(&heap.memory, addr, 0)?[0])),
@@ -919,6 +919,28 @@ impl Heap {
     }
 }
 
+/// `memory.copy`: moves `memory[src..end]` to `dst` as `copy_within` does
+/// (overlap allowed), with the bounds as `None` instead of a panic (the
+/// caller checked them already; `copy_within` would check them again with
+/// a panic path the kernel must not have). Through a small buffer, in the
+/// direction that reads every byte before overwriting it.
+fn move_within(memory: &mut [u8], src: usize, end: usize, dst: usize) -> Option<()> {
+    const CHUNK: usize = 256;
+    let mut buf = [0u8; CHUNK];
+    let n = end.checked_sub(src)?;
+    let mut done = 0;
+    while done < n {
+        let k = (n - done).min(CHUNK);
+        // Forward when moving down, backward when moving up.
+        let at = if dst <= src { done } else { n - done - k };
+        let tmp = buf.get_mut(..k)?;
+        tmp.copy_from_slice(memory.get(src + at..src + at + k)?);
+        memory.get_mut(dst + at..dst + at + k)?.copy_from_slice(tmp);
+        done += k;
+    }
+    Some(())
+}
+
 /// Appends `n` zero bytes to `v` within its spare capacity: `Err(())`, and
 /// `v` unchanged, if the capacity is short. Unlike `Vec::resize` it has no
 /// path that grows the allocation (and so none to the allocation-failure
@@ -1143,5 +1165,39 @@ fn store(memory: &mut [u8], kind: Store, addr: u32, offset: u32, v: u64) -> Resu
         Store::I64 => put(memory, addr, offset, v.to_le_bytes()),
         Store::B8 => put(memory, addr, offset, [v as u8]),
         Store::B16 => put(memory, addr, offset, (v as u16).to_le_bytes()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `move_within` does what `copy_within` does, for overlaps either way
+    /// and lengths around its buffer's size.
+    #[test]
+    fn move_within_is_memmove() {
+        let original: Vec<u8> = (0..2048u32).map(|i| (i * 7 + 3) as u8).collect();
+        for n in [0, 1, 255, 256, 257, 700] {
+            for (src, dst) in [
+                (0, 1),
+                (1, 0),
+                (10, 300),
+                (300, 10),
+                (5, 5),
+                (0, 1000),
+                (1000, 0),
+            ] {
+                let mut want = original.clone();
+                want.copy_within(src..src + n, dst);
+                let mut got = original.clone();
+                assert_eq!(move_within(&mut got, src, src + n, dst), Some(()));
+                assert!(got == want, "src {src} dst {dst} n {n}");
+            }
+        }
+        // Out of bounds: refused, memory unchanged.
+        let mut m = original.clone();
+        assert_eq!(move_within(&mut m, 2000, 2100, 0), None);
+        assert_eq!(move_within(&mut m, 0, 100, 2000), None);
+        assert!(m == original);
     }
 }

@@ -37,39 +37,44 @@ impl Cells {
         cpus as u64 * slots as u64 * (1 + words_for(value_size)) as u64 * 8
     }
 
-    fn cell(&self, cpu: usize, i: usize) -> &[AtomicU64] {
-        let at = (cpu.min(self.cpus - 1) * self.slots + i) * self.stride;
-        &self.words[at..at + self.stride]
-    }
-
-    pub(crate) fn seq(&self, cpu: usize, i: usize) -> &AtomicU64 {
-        &self.cell(cpu, i)[0]
-    }
-
-    pub(crate) fn value(&self, cpu: usize, i: usize) -> &[AtomicU64] {
-        &self.cell(cpu, i)[1..]
+    /// CPU `cpu`'s cell for slot `i`: its sequence word and its value
+    /// words; `None` if `i` is not a slot (a broken invariant, reported by
+    /// the callers instead of a panic).
+    pub(crate) fn cell(&self, cpu: usize, i: usize) -> Option<(&AtomicU64, &[AtomicU64])> {
+        if i >= self.slots {
+            return None;
+        }
+        let row = cpu.min(self.cpus.saturating_sub(1));
+        let at = (row * self.slots + i) * self.stride;
+        self.words.get(at..at + self.stride)?.split_first()
     }
 
     /// Copies CPU `cpu`'s value of slot `i` to `dst` (zeros if a writer
-    /// kept it changing through every retry).
+    /// kept it changing through every retry, or there is no such slot).
     #[inline]
     pub(crate) fn load(&self, cpu: usize, i: usize, dst: &mut [u8]) {
-        if read_section(self.seq(cpu, i), |_| load_bytes(self.value(cpu, i), dst)).is_none() {
+        let read = self
+            .cell(cpu, i)
+            .and_then(|(seq, value)| read_section(seq, |_| load_bytes(value, dst)));
+        if read.is_none() {
             dst.fill(0);
         }
     }
 
-    /// Stores `value` as slot `i`'s value for `cpus`.
-    pub(crate) fn store(&self, cpus: Cpus, i: usize, value: &[u8]) {
+    /// Stores `value` as slot `i`'s value for `cpus`; `None` if `i` is not
+    /// a slot.
+    pub(crate) fn store(&self, cpus: Cpus, i: usize, value: &[u8]) -> Option<()> {
+        let last = self.cpus.saturating_sub(1);
         let (from, to) = match cpus {
-            Cpus::One(c) => (c.min(self.cpus - 1), c.min(self.cpus - 1) + 1),
+            Cpus::One(c) => (c.min(last), c.min(last) + 1),
             Cpus::All => (0, self.cpus),
         };
         for cpu in from..to {
-            let seq = self.seq(cpu, i);
+            let (seq, cell) = self.cell(cpu, i)?;
             let before = begin_write(seq);
-            store_bytes(self.value(cpu, i), value);
+            store_bytes(cell, value);
             end_write(seq, before, 0);
         }
+        Some(())
     }
 }

@@ -33,6 +33,16 @@ const EMPTY: u64 = 0;
 const USED: u64 = 0b010;
 const DELETED: u64 = 0b100;
 
+/// One slot's words, by role: its sequence word, the key words and (for
+/// `hash`) the value words. Made only by [`Hash::slot`], which checks the
+/// slot number: accesses through it need no index check.
+#[derive(Clone, Copy)]
+struct Slot<'a> {
+    seq: &'a AtomicU64,
+    key: &'a [AtomicU64],
+    value: &'a [AtomicU64],
+}
+
 pub(crate) struct Hash {
     slots: Box<[AtomicU64]>,
     stride: usize,
@@ -101,20 +111,14 @@ impl Hash {
         slots + cpus.map_or(0, |c| Cells::bytes(c, n as usize, value_size))
     }
 
-    fn slot(&self, i: usize) -> &[AtomicU64] {
-        &self.slots[i * self.stride..(i + 1) * self.stride]
-    }
-
-    fn seq(&self, i: usize) -> &AtomicU64 {
-        &self.slot(i)[0]
-    }
-
-    fn key_of(&self, i: usize) -> &[AtomicU64] {
-        &self.slot(i)[1..1 + self.key_words]
-    }
-
-    fn value_of(&self, i: usize) -> &[AtomicU64] {
-        &self.slot(i)[1 + self.key_words..]
+    /// Slot `i`, or `None` if `i` is not a slot: a broken invariant, which
+    /// the operations report as `EFAULT` instead of panicking.
+    fn slot(&self, i: usize) -> Option<Slot<'_>> {
+        let at = i.checked_mul(self.stride)?;
+        let words = self.slots.get(at..at.checked_add(self.stride)?)?;
+        let (seq, rest) = words.split_first()?;
+        let (key, value) = rest.split_at_checked(self.key_words)?;
+        Some(Slot { seq, key, value })
     }
 
     fn probe(&self, key: &Key) -> impl Iterator<Item = usize> + '_ {
@@ -125,13 +129,12 @@ impl Hash {
     /// The slot holding `key`, seen in a consistent state, running `then`
     /// inside the read section once found.
     #[inline]
-    fn find(&self, key: &Key, mut then: impl FnMut(usize)) -> Option<usize> {
+    fn find(&self, key: &Key, mut then: impl FnMut(usize, Slot<'_>)) -> Option<usize> {
         for i in self.probe(key) {
-            let slot = self.slot(i);
-            let (seq, stored) = slot.split_first()?;
-            let seen = read_section(seq, |state| match state & STATE {
-                USED if key.matches(stored) => {
-                    then(i);
+            let slot = self.slot(i)?;
+            let seen = read_section(slot.seq, |state| match state & STATE {
+                USED if key.matches(slot.key) => {
+                    then(i, slot);
                     Probe::Found
                 }
                 EMPTY => Probe::Empty,
@@ -149,86 +152,93 @@ impl Hash {
     /// Copies `key`'s value (this CPU's, for `percpu_hash`) to `dst`.
     #[inline]
     pub(crate) fn lookup(&self, key: &Key, cpu: usize, dst: &mut [u8]) -> bool {
-        let value_at = 1 + self.key_words;
-        self.find(key, |i| match &self.cells {
+        self.find(key, |i, slot| match &self.cells {
             Some(cells) => cells.load(cpu, i, dst),
-            None => load_bytes(self.slot(i).get(value_at..).unwrap_or_default(), dst),
+            None => load_bytes(slot.value, dst),
         })
         .is_some()
     }
 
-    /// Under the lock: the slot holding `key`, or the first free slot of
-    /// its probe sequence.
-    fn locate(&self, key: &Key) -> Result<usize, Option<usize>> {
+    /// Under the lock: the slot holding `key` (`Ok`), or the first free
+    /// slot of its probe sequence (`Err`); `None` as for [`Hash::slot`].
+    fn locate(&self, key: &Key) -> Option<Result<usize, Option<usize>>> {
         let mut free = None;
         for i in self.probe(key) {
-            match self.seq(i).load(Ordering::Relaxed) & STATE {
-                EMPTY => return Err(free.or(Some(i))),
+            let slot = self.slot(i)?;
+            match slot.seq.load(Ordering::Relaxed) & STATE {
+                EMPTY => return Some(Err(free.or(Some(i)))),
                 DELETED => free = free.or(Some(i)),
-                _ if key.matches(self.key_of(i)) => return Ok(i),
+                _ if key.matches(slot.key) => return Some(Ok(i)),
                 _ => {}
             }
         }
-        Err(free)
+        Some(Err(free))
     }
 
-    fn write_value(&self, i: usize, value: &[u8], cpus: Cpus) {
+    fn write_value(&self, i: usize, value: &[u8], cpus: Cpus) -> Option<()> {
         match &self.cells {
             Some(cells) => cells.store(cpus, i, value),
             None => {
-                let before = begin_write(self.seq(i));
-                store_bytes(self.value_of(i), value);
-                end_write(self.seq(i), before, USED);
+                let slot = self.slot(i)?;
+                let before = begin_write(slot.seq);
+                store_bytes(slot.value, value);
+                end_write(slot.seq, before, USED);
+                Some(())
             }
         }
     }
 
     /// Puts `key` into free slot `i` with `value` for `cpus` (zero for the
     /// other CPUs of a `percpu_hash`).
-    fn insert_at(&self, i: usize, key: &Key, value: &[u8], cpus: Cpus) {
-        let before = begin_write(self.seq(i));
-        key.store(self.key_of(i));
-        match &self.cells {
-            Some(cells) => {
-                cells.zero(i);
-                cells.store(cpus, i, value);
+    fn insert_at(&self, i: usize, key: &Key, value: &[u8], cpus: Cpus) -> Option<()> {
+        let slot = self.slot(i)?;
+        let before = begin_write(slot.seq);
+        key.store(slot.key);
+        let stored = match &self.cells {
+            Some(cells) => cells.zero(i).and_then(|()| cells.store(cpus, i, value)),
+            None => {
+                store_bytes(slot.value, value);
+                Some(())
             }
-            None => store_bytes(self.value_of(i), value),
-        }
-        end_write(self.seq(i), before, USED);
+        };
+        // Published even if the cells were missing (then the entry is
+        // counted and visible, its values zero where they could be set).
+        end_write(slot.seq, before, USED);
         self.count.fetch_add(1, Ordering::Relaxed);
+        stored
     }
 
     pub(crate) fn update(&self, key: &Key, value: &[u8], flags: i32, cpus: Cpus) -> i32 {
         let _locked = self.lock.lock();
-        match self.locate(key) {
-            Ok(_) if flags == update::NOEXIST => ret::EEXIST,
-            Ok(i) => {
-                self.write_value(i, value, cpus);
-                ret::OK
+        let done = match self.locate(key) {
+            None => None,
+            Some(Ok(_)) if flags == update::NOEXIST => return ret::EEXIST,
+            Some(Ok(i)) => self.write_value(i, value, cpus),
+            Some(Err(_)) if flags == update::EXIST => return ret::ENOENT,
+            Some(Err(Some(i))) if self.count.load(Ordering::Relaxed) < self.max_entries => {
+                self.insert_at(i, key, value, cpus)
             }
-            Err(_) if flags == update::EXIST => ret::ENOENT,
-            Err(Some(i)) if self.count.load(Ordering::Relaxed) < self.max_entries => {
-                self.insert_at(i, key, value, cpus);
-                ret::OK
-            }
-            Err(_) => ret::E2BIG,
-        }
+            Some(Err(_)) => return ret::E2BIG,
+        };
+        done.map_or(ret::EFAULT, |()| ret::OK)
     }
 
     pub(crate) fn delete(&self, key: &Key) -> i32 {
         let _locked = self.lock.lock();
-        let Ok(i) = self.locate(key) else {
-            return ret::ENOENT;
-        };
-        let next = (i + 1) & self.mask;
-        let empty_after = self.seq(next).load(Ordering::Relaxed) & STATE == EMPTY;
-        let before = begin_write(self.seq(i));
-        end_write(
-            self.seq(i),
-            before,
-            if empty_after { EMPTY } else { DELETED },
-        );
+        match self.locate(key) {
+            Some(Ok(i)) => self.delete_at(i).map_or(ret::EFAULT, |()| ret::OK),
+            Some(Err(_)) => ret::ENOENT,
+            None => ret::EFAULT,
+        }
+    }
+
+    /// Under the lock: empties used slot `i`.
+    fn delete_at(&self, i: usize) -> Option<()> {
+        let slot = self.slot(i)?;
+        let next = self.slot((i + 1) & self.mask)?;
+        let empty_after = next.seq.load(Ordering::Relaxed) & STATE == EMPTY;
+        let before = begin_write(slot.seq);
+        end_write(slot.seq, before, if empty_after { EMPTY } else { DELETED });
         self.count.fetch_sub(1, Ordering::Relaxed);
         if empty_after {
             // Deleted slots just before an empty one end no probe sequence
@@ -236,7 +246,7 @@ impl Hash {
             let mut j = i;
             for _ in 0..PROBES {
                 j = j.wrapping_sub(1) & self.mask;
-                let seq = self.seq(j);
+                let seq = self.slot(j)?.seq;
                 if seq.load(Ordering::Relaxed) & STATE != DELETED {
                     break;
                 }
@@ -244,40 +254,52 @@ impl Hash {
                 end_write(seq, before, EMPTY);
             }
         }
-        ret::OK
+        Some(())
     }
 
     /// Adds `delta` to the `u64` at word `word` of `key`'s value (this
     /// CPU's), inserting a zero value first if the key is missing.
     pub(crate) fn add(&self, key: &Key, word: usize, delta: u64, cpu: usize) -> i32 {
-        let add = |i: usize| {
+        let add = |i: usize| -> i32 {
             let w = match &self.cells {
-                Some(cells) => &cells.value(cpu, i)[word],
-                None => &self.value_of(i)[word],
+                Some(cells) => cells.cell(cpu, i).and_then(|(_, v)| v.get(word)),
+                None => self.slot(i).and_then(|s| s.value.get(word)),
             };
-            w.fetch_add(delta, Ordering::Relaxed);
+            match w {
+                Some(w) => {
+                    w.fetch_add(delta, Ordering::Relaxed);
+                    ret::OK
+                }
+                None => ret::EFAULT,
+            }
         };
-        if let Some(i) = self.find(key, |_| {}) {
-            add(i);
-            return ret::OK;
+        if let Some(i) = self.find(key, |_, _| {}) {
+            return add(i);
         }
         let _locked = self.lock.lock();
         match self.locate(key) {
-            Ok(i) => add(i),
-            Err(Some(i)) if self.count.load(Ordering::Relaxed) < self.max_entries => {
+            Some(Ok(i)) => add(i),
+            Some(Err(Some(i))) if self.count.load(Ordering::Relaxed) < self.max_entries => {
                 let zeros = [0u8; wasmnf_common::maps::VALUE_SIZE_MAX as usize];
-                self.insert_at(i, key, &zeros[..self.value_size], Cpus::One(cpu));
-                add(i);
+                let inserted = zeros
+                    .get(..self.value_size)
+                    .and_then(|z| self.insert_at(i, key, z, Cpus::One(cpu)));
+                match inserted {
+                    Some(()) => add(i),
+                    None => ret::EFAULT,
+                }
             }
-            Err(_) => return ret::E2BIG,
+            Some(Err(_)) => ret::E2BIG,
+            None => ret::EFAULT,
         }
-        ret::OK
     }
 
     pub(crate) fn clear(&self) {
         let _locked = self.lock.lock();
         for i in 0..=self.mask {
-            let seq = self.seq(i);
+            let Some(Slot { seq, .. }) = self.slot(i) else {
+                break;
+            };
             if seq.load(Ordering::Relaxed) & STATE != EMPTY {
                 let before = begin_write(seq);
                 end_write(seq, before, EMPTY);
@@ -301,15 +323,16 @@ impl Hash {
     /// consistently. `None` when no slot from `from` on is used.
     pub(crate) fn next(&self, from: usize, key: &mut [u8], values: &mut [u8]) -> Option<usize> {
         for i in from..=self.mask {
-            let seen = read_section(self.seq(i), |state| {
+            let slot = self.slot(i)?;
+            let seen = read_section(slot.seq, |state| {
                 if state & STATE != USED {
                     return false;
                 }
-                load_bytes(self.key_of(i), key);
+                load_bytes(slot.key, key);
                 for (cpu, v) in values.chunks_mut(self.value_size).enumerate() {
                     match &self.cells {
                         Some(cells) => cells.load(cpu, i, v),
-                        None => load_bytes(self.value_of(i), v),
+                        None => load_bytes(slot.value, v),
                     }
                 }
                 true
@@ -323,13 +346,15 @@ impl Hash {
 }
 
 impl Cells {
-    /// Zeroes every CPU's value of slot `i` (a new entry).
-    fn zero(&self, i: usize) {
+    /// Zeroes every CPU's value of slot `i` (a new entry); `None` if `i`
+    /// is not a slot.
+    fn zero(&self, i: usize) -> Option<()> {
         for cpu in 0..self.cpus {
-            let seq = self.seq(cpu, i);
+            let (seq, value) = self.cell(cpu, i)?;
             let before = begin_write(seq);
-            zero(self.value(cpu, i));
+            zero(value);
             end_write(seq, before, 0);
         }
+        Some(())
     }
 }

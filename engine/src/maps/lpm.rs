@@ -36,6 +36,8 @@ use wasmnf_common::maps::{ret, update};
 const LINKS: usize = 0;
 const META: usize = 1;
 const KEY: usize = 2;
+// `Lpm::node` splits a node in this order.
+const _: () = assert!(LINKS == 0 && META == 1 && KEY == 2);
 /// State bit of the sequence word: the node is an entry.
 const HAS_VALUE: u64 = 0b10;
 /// Where the prefix length sits in the sequence word's state.
@@ -56,9 +58,8 @@ enum Link {
 pub(crate) struct Lpm {
     nodes: Box<[AtomicU64]>,
     stride: usize,
-    /// Key words per node (1 or 2) and so where the value starts.
+    /// Key words per node (1 or 2).
     key_words: usize,
-    value_at: usize,
     /// Address bits: 8 x the key's address bytes.
     bits: u32,
     max_entries: u32,
@@ -104,16 +105,31 @@ impl Stack {
         Ok(Stack(alloc_words(n.div_ceil(2))?))
     }
 
-    fn get(&self, i: u32) -> u32 {
-        (self.0[i as usize / 2].load(Ordering::Relaxed) >> (32 * (i % 2))) as u32
+    fn get(&self, i: u32) -> Option<u32> {
+        let w = self.0.get(i as usize / 2)?;
+        Some((w.load(Ordering::Relaxed) >> (32 * (i % 2))) as u32)
     }
 
-    fn set(&self, i: u32, n: u32) {
-        let w = &self.0[i as usize / 2];
+    fn set(&self, i: u32, n: u32) -> Option<()> {
+        let w = self.0.get(i as usize / 2)?;
         let shift = 32 * (i % 2);
         let v = w.load(Ordering::Relaxed) & !(0xffff_ffffu64 << shift) | u64::from(n) << shift;
         w.store(v, Ordering::Relaxed);
+        Some(())
     }
+}
+
+/// One node's words, by role (the layout above). Made only by
+/// [`Lpm::node`], which checks the node number against the pool: every
+/// access through it is in bounds, with no index to check (and no panic
+/// path) where it is used.
+#[derive(Clone, Copy)]
+struct Node<'a> {
+    links: &'a AtomicU64,
+    meta: &'a AtomicU64,
+    /// The key words (1 or 2), the address's top word first.
+    key: &'a [AtomicU64],
+    value: &'a [AtomicU64],
 }
 
 impl Lpm {
@@ -132,7 +148,6 @@ impl Lpm {
         let pool = Self::pool(max_entries);
         Ok(Lpm {
             key_words,
-            value_at,
             nodes: alloc_words((pool + 1).checked_mul(stride).ok_or(NoMemory)?)?,
             stride,
             bits: data_size as u32 * 8,
@@ -157,23 +172,33 @@ impl Lpm {
         (pool + 1) * (KEY + key_words + words_for(value_size)) as u64 * 8 + 2 * pool.div_ceil(2) * 8
     }
 
-    fn node(&self, n: u32) -> &[AtomicU64] {
-        let at = n as usize * self.stride;
-        &self.nodes[at..at + self.stride]
+    /// Node `n`, or `None` if `n` is outside the pool: a broken invariant,
+    /// which the operations report as `EFAULT` instead of panicking.
+    fn node(&self, n: u32) -> Option<Node<'_>> {
+        let at = (n as usize).checked_mul(self.stride)?;
+        let words = self.nodes.get(at..at.checked_add(self.stride)?)?;
+        let ([links, meta], rest) = words.split_first_chunk::<KEY>()?;
+        let (key, value) = rest.split_at_checked(self.key_words)?;
+        Some(Node {
+            links,
+            meta,
+            key,
+            value,
+        })
     }
 
-    fn prefix(&self, n: u32) -> (u32, u128) {
-        let node = self.node(n);
-        let hi = node[KEY].load(Ordering::Relaxed);
-        let lo = match self.key_words {
-            1 => 0,
-            _ => node[KEY + 1].load(Ordering::Relaxed),
+    fn prefix(&self, n: u32) -> Option<(u32, u128)> {
+        let node = self.node(n)?;
+        let hi = node.key.first()?.load(Ordering::Relaxed);
+        let lo = match node.key.get(1) {
+            Some(w) => w.load(Ordering::Relaxed),
+            None => 0,
         };
-        let meta = node[META].load(Ordering::Relaxed);
-        (
+        let meta = node.meta.load(Ordering::Relaxed);
+        Some((
             (meta >> PLEN_SHIFT) as u32 & 0xff,
             (hi as u128) << 64 | lo as u128,
-        )
+        ))
     }
 
     /// The entry with the longest prefix on `addr`'s path of `len` bits
@@ -253,9 +278,9 @@ impl Lpm {
         best
     }
 
-    fn child(&self, n: u32, side: u32) -> u32 {
-        let links = self.node(n)[LINKS].load(Ordering::Acquire);
-        (links >> (32 * side)) as u32
+    fn child(&self, n: u32, side: u32) -> Option<u32> {
+        let links = self.node(n)?.links.load(Ordering::Acquire);
+        Some((links >> (32 * side)) as u32)
     }
 
     /// Copies the value of the longest prefix matching the first `len` bits
@@ -271,11 +296,13 @@ impl Lpm {
             if best == 0 {
                 return false;
             }
-            let node = self.node(best);
-            match read_section(&node[META], |state| {
+            let Some(node) = self.node(best) else {
+                return false;
+            };
+            match read_section(node.meta, |state| {
                 let has = state & HAS_VALUE != 0;
                 if has {
-                    load_bytes(&node[self.value_at..], dst);
+                    load_bytes(node.value, dst);
                 }
                 has
             }) {
@@ -288,22 +315,23 @@ impl Lpm {
         false
     }
 
-    fn set_link(&self, link: Link, to: u32) {
+    fn set_link(&self, link: Link, to: u32) -> Option<()> {
         match link {
             Link::Root => self.root.store(to, Ordering::Release),
             Link::Child(n, side) => {
-                let w = &self.node(n)[LINKS];
+                let w = self.node(n)?.links;
                 let links = w.load(Ordering::Relaxed);
                 let shift = 32 * side;
                 let links = (links & !(0xffff_ffffu64 << shift)) | (u64::from(to) << shift);
                 w.store(links, Ordering::Release);
             }
         }
+        Some(())
     }
 
-    fn get_link(&self, link: Link) -> u32 {
+    fn get_link(&self, link: Link) -> Option<u32> {
         match link {
-            Link::Root => self.root.load(Ordering::Relaxed),
+            Link::Root => Some(self.root.load(Ordering::Relaxed)),
             Link::Child(n, side) => self.child(n, side),
         }
     }
@@ -314,51 +342,54 @@ impl Lpm {
 
     /// A free node, initialized (unreachable until linked). The caller
     /// checked [`Lpm::free_nodes`].
-    fn alloc(&self, plen: u32, key: u128, value: Option<&[u8]>) -> u32 {
+    fn alloc(&self, plen: u32, key: u128, value: Option<&[u8]>) -> Option<u32> {
         let top = self.free_top.load(Ordering::Relaxed);
         let n = if top > 0 {
+            let n = self.free.get(top - 1)?;
             self.free_top.store(top - 1, Ordering::Relaxed);
-            self.free.get(top - 1)
+            n
         } else {
             self.fresh.fetch_add(1, Ordering::Relaxed)
         };
-        let node = self.node(n);
-        node[LINKS].store(0, Ordering::Relaxed);
-        node[KEY].store((key >> 64) as u64, Ordering::Relaxed);
-        if self.key_words == 2 {
-            node[KEY + 1].store(key as u64, Ordering::Relaxed);
+        let node = self.node(n)?;
+        node.links.store(0, Ordering::Relaxed);
+        let mut words = [(key >> 64) as u64, key as u64].into_iter();
+        for w in node.key {
+            w.store(words.next().unwrap_or(0), Ordering::Relaxed);
         }
-        let before = begin_write(&node[META]);
+        let before = begin_write(node.meta);
         if let Some(v) = value {
-            store_bytes(&node[self.value_at..], v);
+            store_bytes(node.value, v);
         }
         let has = if value.is_some() { HAS_VALUE } else { 0 };
-        end_write(&node[META], before, u64::from(plen) << PLEN_SHIFT | has);
-        n
+        end_write(node.meta, before, u64::from(plen) << PLEN_SHIFT | has);
+        Some(n)
     }
 
-    fn retire(&self, n: u32) {
+    fn retire(&self, n: u32) -> Option<()> {
         let top = self.limbo_top.load(Ordering::Relaxed);
-        self.limbo.set(top, n);
+        self.limbo.set(top, n)?;
         self.limbo_top.store(top + 1, Ordering::Relaxed);
+        Some(())
     }
 
-    fn set_value(&self, n: u32, value: Option<&[u8]>) {
-        let meta = &self.node(n)[META];
-        let before = begin_write(meta);
+    fn set_value(&self, n: u32, value: Option<&[u8]>) -> Option<()> {
+        let node = self.node(n)?;
+        let before = begin_write(node.meta);
         if let Some(v) = value {
-            store_bytes(&self.node(n)[self.value_at..], v);
+            store_bytes(node.value, v);
         }
         let plen = before & (0xff << PLEN_SHIFT);
         end_write(
-            meta,
+            node.meta,
             before,
             plen | if value.is_some() { HAS_VALUE } else { 0 },
         );
+        Some(())
     }
 
-    fn has_value(&self, n: u32) -> bool {
-        self.node(n)[META].load(Ordering::Relaxed) & HAS_VALUE != 0
+    fn has_value(&self, n: u32) -> Option<bool> {
+        Some(self.node(n)?.meta.load(Ordering::Relaxed) & HAS_VALUE != 0)
     }
 
     /// Inserts or replaces prefix `len`/`addr` (bits past `len` ignored).
@@ -366,67 +397,73 @@ impl Lpm {
         if len > self.bits {
             return ret::EINVAL;
         }
-        let addr = masked(addr, len);
         let _locked = self.lock.lock();
+        self.update_locked(len, masked(addr, len), value, flags)
+            .unwrap_or(ret::EFAULT)
+    }
+
+    /// [`Lpm::update`] under the lock; `None`: a node number outside the
+    /// pool (a broken invariant).
+    fn update_locked(&self, len: u32, addr: u128, value: &[u8], flags: i32) -> Option<i32> {
         let full = self.count.load(Ordering::Relaxed) >= self.max_entries;
         let mut link = Link::Root;
         for _ in 0..=self.bits + 1 {
-            let n = self.get_link(link);
+            let n = self.get_link(link)?;
             if n == 0 {
                 if flags == update::EXIST {
-                    return ret::ENOENT;
+                    return Some(ret::ENOENT);
                 }
                 if full || self.free_nodes() < 1 {
-                    return ret::E2BIG;
+                    return Some(ret::E2BIG);
                 }
-                let new = self.alloc(len, addr, Some(value));
-                self.set_link(link, new);
+                let new = self.alloc(len, addr, Some(value))?;
+                self.set_link(link, new)?;
                 self.count.fetch_add(1, Ordering::Relaxed);
-                return ret::OK;
+                return Some(ret::OK);
             }
-            let (plen, key) = self.prefix(n);
+            let (plen, key) = self.prefix(n)?;
             let common = ((key ^ addr).leading_zeros()).min(plen).min(len);
             if common == plen && plen == len {
-                let has = self.has_value(n);
+                let has = self.has_value(n)?;
                 match (has, flags) {
-                    (true, update::NOEXIST) => return ret::EEXIST,
-                    (false, update::EXIST) => return ret::ENOENT,
-                    (false, _) if full => return ret::E2BIG,
+                    (true, update::NOEXIST) => return Some(ret::EEXIST),
+                    (false, update::EXIST) => return Some(ret::ENOENT),
+                    (false, _) if full => return Some(ret::E2BIG),
                     _ => {}
                 }
-                self.set_value(n, Some(value));
+                self.set_value(n, Some(value))?;
                 if !has {
                     self.count.fetch_add(1, Ordering::Relaxed);
                 }
-                return ret::OK;
+                return Some(ret::OK);
             }
             if common == plen {
                 link = Link::Child(n, bit_after(addr, plen));
                 continue;
             }
             if flags == update::EXIST {
-                return ret::ENOENT;
+                return Some(ret::ENOENT);
             }
             let needed = if common == len { 1 } else { 2 };
             if full || self.free_nodes() < needed {
-                return ret::E2BIG;
+                return Some(ret::E2BIG);
             }
-            let new = self.alloc(len, addr, Some(value));
+            let new = self.alloc(len, addr, Some(value))?;
             if common == len {
                 // The new prefix is above `n`.
-                self.set_link(Link::Child(new, bit_after(key, len)), n);
-                self.set_link(link, new);
+                self.set_link(Link::Child(new, bit_after(key, len)), n)?;
+                self.set_link(link, new)?;
             } else {
                 // They part after `common` bits: a branch point there.
-                let fork = self.alloc(common, masked(addr, common), None);
-                self.set_link(Link::Child(fork, bit_after(addr, common)), new);
-                self.set_link(Link::Child(fork, bit_after(key, common)), n);
-                self.set_link(link, fork);
+                let fork = self.alloc(common, masked(addr, common), None)?;
+                self.set_link(Link::Child(fork, bit_after(addr, common)), new)?;
+                self.set_link(Link::Child(fork, bit_after(key, common)), n)?;
+                self.set_link(link, fork)?;
             }
             self.count.fetch_add(1, Ordering::Relaxed);
-            return ret::OK;
+            return Some(ret::OK);
         }
-        ret::EINVAL
+        Some(ret::EINVAL)
     }
 
     /// Deletes exactly prefix `len`/`addr`.
@@ -434,46 +471,59 @@ impl Lpm {
         if len > self.bits {
             return ret::EINVAL;
         }
-        let addr = masked(addr, len);
         let _locked = self.lock.lock();
+        self.delete_locked(len, masked(addr, len))
+            .unwrap_or(ret::EFAULT)
+    }
+
+    /// [`Lpm::delete`] under the lock; `None` as for
+    /// [`Lpm::update_locked`].
+    fn delete_locked(&self, len: u32, addr: u128) -> Option<i32> {
         let (mut up, mut link) = (None, Link::Root);
         let mut n = self.root.load(Ordering::Relaxed);
-        loop {
+        let mut found = false;
+        // A path has at most `bits + 1` nodes.
+        for _ in 0..=self.bits {
             if n == 0 {
-                return ret::ENOENT;
+                return Some(ret::ENOENT);
             }
-            let (plen, key) = self.prefix(n);
+            let (plen, key) = self.prefix(n)?;
             if plen > len || !same_prefix(key, addr, plen) {
-                return ret::ENOENT;
+                return Some(ret::ENOENT);
             }
             if plen == len {
+                found = true;
                 break;
             }
             up = Some(link);
             link = Link::Child(n, bit_after(addr, plen));
-            n = self.get_link(link);
+            n = self.get_link(link)?;
         }
-        if !self.has_value(n) {
-            return ret::ENOENT;
+        // A longer path than the address has bits: a broken invariant.
+        if !found {
+            return None;
         }
-        self.set_value(n, None);
+        if !self.has_value(n)? {
+            return Some(ret::ENOENT);
+        }
+        self.set_value(n, None)?;
         self.count.fetch_sub(1, Ordering::Relaxed);
-        let (c0, c1) = (self.child(n, 0), self.child(n, 1));
+        let (c0, c1) = (self.child(n, 0)?, self.child(n, 1)?);
         if c0 != 0 && c1 != 0 {
             // Still a branch point.
-            return ret::OK;
+            return Some(ret::OK);
         }
-        self.set_link(link, c0 | c1);
-        self.retire(n);
+        self.set_link(link, c0 | c1)?;
+        self.retire(n)?;
         // A branch point left with one child goes too.
         if let (Link::Child(parent, side), Some(above)) = (link, up) {
-            if c0 | c1 == 0 && !self.has_value(parent) {
-                let other = self.child(parent, 1 - side);
-                self.set_link(above, other);
-                self.retire(parent);
+            if c0 | c1 == 0 && !self.has_value(parent)? {
+                let other = self.child(parent, 1 - side)?;
+                self.set_link(above, other)?;
+                self.retire(parent)?;
             }
         }
-        ret::OK
+        Some(ret::OK)
     }
 
     /// Makes unlinked nodes reusable.
@@ -482,8 +532,10 @@ impl Lpm {
         let waiting = self.limbo_top.swap(0, Ordering::Relaxed);
         let mut top = self.free_top.load(Ordering::Relaxed);
         for i in 0..waiting {
-            self.free.set(top, self.limbo.get(i));
-            top += 1;
+            // Both stacks have room for the whole pool, so neither misses.
+            if let Some(()) = self.limbo.get(i).and_then(|n| self.free.set(top, n)) {
+                top += 1;
+            }
         }
         self.free_top.store(top, Ordering::Relaxed);
     }
@@ -502,23 +554,22 @@ impl Lpm {
         // pushed, and a path has at most `bits + 1` nodes.
         let mut todo = [0u32; CLEAR_STACK];
         let mut top = 0;
-        let push = |todo: &mut [u32; CLEAR_STACK], top: &mut usize, n: u32| {
-            if n != 0 {
+        let push = |todo: &mut [u32; CLEAR_STACK], top: &mut usize, n: Option<u32>| {
+            if let Some(n @ 1..) = n {
                 if let Some(slot) = todo.get_mut(*top) {
                     *slot = n;
                     *top += 1;
                 }
             }
         };
-        push(&mut todo, &mut top, root);
-        while top > 0 {
+        push(&mut todo, &mut top, Some(root));
+        while let Some(&n) = top.checked_sub(1).and_then(|t| todo.get(t)) {
             top -= 1;
-            let n = todo[top];
             push(&mut todo, &mut top, self.child(n, 0));
             push(&mut todo, &mut top, self.child(n, 1));
             // A node has a value exactly while it is a linked entry
             // ([`Lpm::next`] relies on it).
-            if self.has_value(n) {
+            if self.has_value(n) == Some(true) {
                 self.set_value(n, None);
             }
             self.retire(n);
@@ -540,13 +591,15 @@ impl Lpm {
     pub(crate) fn next(&self, from: u32, value: &mut [u8]) -> Option<(u32, u32, u128)> {
         let end = self.fresh.load(Ordering::Acquire);
         for n in from.max(1)..end {
-            let node = self.node(n);
-            let seen = read_section(&node[META], |state| {
+            let Some(node) = self.node(n) else {
+                break;
+            };
+            let seen = read_section(node.meta, |state| {
                 if state & HAS_VALUE == 0 {
                     return None;
                 }
-                load_bytes(&node[self.value_at..], value);
-                Some(self.prefix(n))
+                load_bytes(node.value, value);
+                self.prefix(n)
             });
             if let Some((_, Some((plen, addr)))) = seen {
                 return Some((n, plen, addr));

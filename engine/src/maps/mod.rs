@@ -188,21 +188,24 @@ impl Map {
         self.len() == 0
     }
 
-    /// An array index from a 4-byte key.
+    /// An array index from a 4-byte key (a shorter key, which the callers'
+    /// size checks exclude, is an index past every array).
     fn index(key: &[u8]) -> usize {
-        let mut b = [0u8; 4];
-        b.copy_from_slice(&key[..4]);
-        u32::from_le_bytes(b) as usize
+        key.first_chunk::<4>()
+            .map_or(usize::MAX, |b| u32::from_le_bytes(*b) as usize)
     }
 
-    /// An `lpm` key's prefix length and address.
+    /// An `lpm` key's prefix length and address (address bytes past 16,
+    /// which the declaration's checks exclude, are ignored).
     fn prefix(key: &[u8]) -> (u32, u128) {
-        let mut len = [0u8; 4];
-        len.copy_from_slice(&key[..4]);
+        let Some((len, data)) = key.split_first_chunk::<4>() else {
+            return (0, 0);
+        };
         let mut addr = [0u8; 16];
-        let data = &key[4..];
-        addr[..data.len()].copy_from_slice(data);
-        (u32::from_le_bytes(len), u128::from_be_bytes(addr))
+        for (a, d) in addr.iter_mut().zip(data) {
+            *a = *d;
+        }
+        (u32::from_le_bytes(*len), u128::from_be_bytes(addr))
     }
 
     /// Copies the value of `key` (exactly `key_size` bytes) seen from
@@ -265,8 +268,10 @@ impl Map {
                 if flags == decl::update::NOEXIST {
                     return ret::EEXIST;
                 }
-                a.store(cpus, i, value);
-                ret::OK
+                match a.store(cpus, i, value) {
+                    Some(()) => ret::OK,
+                    None => ret::EFAULT,
+                }
             }
             Store::Lpm(t) => {
                 let (len, addr) = Self::prefix(key);
@@ -305,8 +310,13 @@ impl Map {
                 if i >= self.decl.max_entries as usize {
                     return Some(ret::E2BIG);
                 }
-                a.value(cpu, i)[word].fetch_add(delta, core::sync::atomic::Ordering::Relaxed);
-                ret::OK
+                match a.cell(cpu, i).and_then(|(_, v)| v.get(word)) {
+                    Some(w) => {
+                        w.fetch_add(delta, core::sync::atomic::Ordering::Relaxed);
+                        ret::OK
+                    }
+                    None => ret::EFAULT,
+                }
             }
             Store::Lpm(_) => ret::EINVAL,
         })
@@ -318,8 +328,11 @@ impl Map {
             Store::Hash(h) => h.clear(),
             Store::Array(a) => {
                 let zeros = [0u8; decl::VALUE_SIZE_MAX as usize];
+                let zeros = zeros.get(..self.decl.value_size as usize).unwrap_or(&[]);
                 for i in 0..self.decl.max_entries as usize {
-                    a.store(Cpus::All, i, &zeros[..self.decl.value_size as usize]);
+                    if a.store(Cpus::All, i, zeros).is_none() {
+                        break;
+                    }
                 }
             }
             Store::Lpm(t) => t.clear(),

@@ -103,7 +103,7 @@ impl Key {
     pub(crate) fn pack(bytes: &[u8]) -> Key {
         let mut k = Key {
             words: [0; words_for(wasmnf_common::maps::KEY_SIZE_MAX as usize)],
-            n: words_for(bytes.len()),
+            n: words_for(bytes.len()).min(words_for(wasmnf_common::maps::KEY_SIZE_MAX as usize)),
         };
         for (chunk, w) in bytes.chunks(8).zip(k.words.iter_mut()) {
             let mut v = [0u8; 8];
@@ -113,10 +113,12 @@ impl Key {
         k
     }
 
-    /// The packed words.
+    /// The packed words. `n` is at most the array's length ([`Key::pack`]
+    /// packs at most that many); the `min` makes it so for the compiler
+    /// too, so this has no index check (and no panic path).
     #[inline]
     pub(crate) fn words(&self) -> &[u64] {
-        &self.words[..self.n]
+        &self.words[..self.n.min(self.words.len())]
     }
 
     /// Whether `stored` holds this key (Relaxed loads: inside a read
