@@ -41,7 +41,8 @@ $W map update fw deny 10.99.0.0/24 1 || fail "update deny 10.99.0.0/24"
 udp_expect 10.99.0.1 9000 5 none
 udp_expect fd99::1 9000 3 all
 [ "$(wasmnf_stat fw dropped)" -ge 5 ] || fail "dropped is $(wasmnf_stat fw dropped), expected at least 5"
-$W map update fw deny fd99::/64 2 || fail "update deny fd99::/64"
+$W map update fw deny fd99::/64 2 --json | tee /tmp/upd.json
+grep -q '"updated": *1' /tmp/upd.json || fail "update --json fd99::/64"
 udp_expect fd99::1 9000 3 none
 $W map get fw deny 10.99.0.0/24 | tee /tmp/get.txt
 grep -q "^10.99.0.0/24  1$" /tmp/get.txt || fail "get 10.99.0.0/24"
@@ -52,7 +53,8 @@ grep -q '"key": *"fd99::/64"' /tmp/dump.json || fail "dump --json lacks fd99::/6
 [ "$(entries fw deny)" = 2 ] || fail "deny should hold 2 entries"
 
 echo "== delete: IPv4 passes again, IPv6 is still dropped"
-$W map delete fw deny 10.99.0.0/24 || fail "delete"
+$W map delete fw deny 10.99.0.0/24 --json | tee /tmp/del.json
+grep -q '"deleted": *1' /tmp/del.json || fail "delete --json"
 udp_expect 10.99.0.1 9000 5 all
 udp_expect fd99::1 9000 3 none
 
@@ -86,8 +88,10 @@ n=$(entries fw deny)
 [ "$n" = 1003 ] || fail "deny holds $n entries, expected 1003"
 $W map get fw deny 172.19.249.0/24 | grep -q "  999$" || fail "the last feed entry is missing"
 udp_expect 10.99.0.1 9000 5 none
-$W map clear fw deny || fail "clear"
+$W map clear fw deny --json | grep -q '"cleared": *true' || fail "clear --json"
 [ "$(entries fw deny)" = 0 ] || fail "clear left entries"
+$W map load fw deny /tmp/feed.txt --json | grep -q '"loaded": *1001' || fail "map load --json"
+$W map clear fw deny || fail "clear"
 udp_expect 10.99.0.1 9000 5 all
 udp_expect fd99::1 9000 3 all
 

@@ -61,6 +61,9 @@ pub enum Command {
         /// Only replace: fail if the key is missing
         #[arg(long)]
         replace: bool,
+        /// Print the result as JSON (what changed) instead of nothing
+        #[arg(long)]
+        json: bool,
     },
     /// Delete keys
     Delete {
@@ -68,15 +71,27 @@ pub enum Command {
         map: String,
         #[arg(required = true)]
         keys: Vec<String>,
+        /// Print the result as JSON (what changed) instead of nothing
+        #[arg(long)]
+        json: bool,
     },
     /// Remove every entry (an array is zeroed)
-    Clear { filter: String, map: String },
+    Clear {
+        filter: String,
+        map: String,
+        /// Print the result as JSON (what changed) instead of nothing
+        #[arg(long)]
+        json: bool,
+    },
     /// Insert or replace every entry of a file (one `KEY [VALUE]` per line,
     /// as `replay --map`); the whole file is parsed before anything is sent
     Load {
         filter: String,
         map: String,
         file: String,
+        /// Print JSON instead of text
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -98,6 +113,13 @@ fn parse_key(d: &Decl, s: &str) -> Result<Vec<u8>> {
             maptext::describe(d)
         ))
     })
+}
+
+/// What a write command did, for `--json`: `{"filter", "map", what: n}`.
+fn written(filter: &str, map: &str, what: &str, n: usize) -> serde_json::Value {
+    let mut v = serde_json::json!({ "filter": filter, "map": map });
+    v[what] = n.into();
+    v
 }
 
 /// A batch the kernel stopped part-way: how many went in, and why.
@@ -172,6 +194,7 @@ pub fn run(args: Args) -> Result {
             value,
             create,
             replace,
+            json,
         } => {
             let m = describe(&mut client, &filter, &map)?;
             let k = parse_key(&m.decl, &key)?;
@@ -190,8 +213,16 @@ pub fn run(args: Args) -> Result {
             client
                 .map_update(&filter, &map, &[(k, v)], flags)
                 .map_err(|(n, e)| partial(n, e))?;
+            if json {
+                print_json(&written(&filter, &map, "updated", 1));
+            }
         }
-        Command::Delete { filter, map, keys } => {
+        Command::Delete {
+            filter,
+            map,
+            keys,
+            json,
+        } => {
             let m = describe(&mut client, &filter, &map)?;
             let keys = keys
                 .iter()
@@ -200,12 +231,23 @@ pub fn run(args: Args) -> Result {
             client
                 .map_delete(&filter, &map, &keys)
                 .map_err(|(n, e)| partial(n, e))?;
+            if json {
+                print_json(&written(&filter, &map, "deleted", keys.len()));
+            }
         }
-        Command::Clear { filter, map } => {
+        Command::Clear { filter, map, json } => {
             describe(&mut client, &filter, &map)?;
             client.map_clear(&filter, &map).map_err(kernel)?;
+            if json {
+                print_json(&serde_json::json!({ "filter": filter, "map": map, "cleared": true }));
+            }
         }
-        Command::Load { filter, map, file } => {
+        Command::Load {
+            filter,
+            map,
+            file,
+            json,
+        } => {
             let m = describe(&mut client, &filter, &map)?;
             let spec = format!("{map}=@{file}");
             let loads = maptext::read_specs(&[m.decl], &[spec]).map_err(fill_failure)?;
@@ -215,7 +257,10 @@ pub fn run(args: Args) -> Result {
                     .map_update(&filter, &map, &l.entries, update::ANY)
                     .map_err(|(n, e)| partial(n, e))?;
             }
-            println!("{filter}: {n} entries loaded into {map}");
+            match json {
+                true => print_json(&written(&filter, &map, "loaded", n)),
+                false => println!("{filter}: {n} entries loaded into {map}"),
+            }
         }
     }
     Ok(())
