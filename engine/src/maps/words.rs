@@ -64,22 +64,49 @@ pub(crate) const fn words_for(bytes: usize) -> usize {
     bytes.div_ceil(8)
 }
 
+/// Up to 8 bytes as a little-endian word (missing bytes zero), byte by
+/// byte: a short key or value tail costs a few instructions, where a
+/// `copy_from_slice` of a run-time length is a `memcpy` call.
+#[inline(always)]
+fn tail_word(bytes: &[u8]) -> u64 {
+    let mut v = 0;
+    for (i, b) in bytes.iter().take(8).enumerate() {
+        v |= u64::from(*b) << (8 * i);
+    }
+    v
+}
+
+/// Writes the first `dst.len()` (at most 8) bytes of little-endian `v`.
+#[inline(always)]
+fn put_tail(dst: &mut [u8], v: u64) {
+    for (i, d) in dst.iter_mut().take(8).enumerate() {
+        *d = (v >> (8 * i)) as u8;
+    }
+}
+
 /// Copies `dst.len()` bytes out of `words` (little-endian packing).
 #[inline]
 pub(crate) fn load_bytes(words: &[AtomicU64], dst: &mut [u8]) {
-    for (chunk, w) in dst.chunks_mut(8).zip(words) {
-        let v = w.load(Ordering::Relaxed).to_le_bytes();
-        chunk.copy_from_slice(&v[..chunk.len()]);
+    let (full, tail) = dst.as_chunks_mut::<8>();
+    let mut words = words.iter();
+    for (chunk, w) in full.iter_mut().zip(&mut words) {
+        *chunk = w.load(Ordering::Relaxed).to_le_bytes();
+    }
+    if let Some(w) = words.next() {
+        put_tail(tail, w.load(Ordering::Relaxed));
     }
 }
 
 /// Stores `src` into `words` (the last word's unused bytes zero).
 #[inline]
 pub(crate) fn store_bytes(words: &[AtomicU64], src: &[u8]) {
-    for (chunk, w) in src.chunks(8).zip(words) {
-        let mut v = [0u8; 8];
-        v[..chunk.len()].copy_from_slice(chunk);
-        w.store(u64::from_le_bytes(v), Ordering::Relaxed);
+    let (full, tail) = src.as_chunks::<8>();
+    let mut words = words.iter();
+    for (chunk, w) in full.iter().zip(&mut words) {
+        w.store(u64::from_le_bytes(*chunk), Ordering::Relaxed);
+    }
+    if let (false, Some(w)) = (tail.is_empty(), words.next()) {
+        w.store(tail_word(tail), Ordering::Relaxed);
     }
 }
 
@@ -103,12 +130,16 @@ impl Key {
     pub(crate) fn pack(bytes: &[u8]) -> Key {
         let mut k = Key {
             words: [0; words_for(wasmnf_common::maps::KEY_SIZE_MAX as usize)],
-            n: words_for(bytes.len()).min(words_for(wasmnf_common::maps::KEY_SIZE_MAX as usize)),
+            n: 0,
         };
-        for (chunk, w) in bytes.chunks(8).zip(k.words.iter_mut()) {
-            let mut v = [0u8; 8];
-            v[..chunk.len()].copy_from_slice(chunk);
-            *w = u64::from_le_bytes(v);
+        let (full, tail) = bytes.as_chunks::<8>();
+        for (chunk, w) in full.iter().zip(k.words.iter_mut()) {
+            *w = u64::from_le_bytes(*chunk);
+            k.n += 1;
+        }
+        if let (false, Some(w)) = (tail.is_empty(), k.words.get_mut(k.n)) {
+            *w = tail_word(tail);
+            k.n += 1;
         }
         k
     }
