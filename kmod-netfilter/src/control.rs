@@ -214,12 +214,14 @@ pub(crate) fn registry_error(req: &mut Request<'_>, name: &Name, e: RegistryErro
         }
         RegistryError::Stack(err) => refuse(req, err, format_args!("no memory for the load stack")),
         RegistryError::Prefill(err) => err,
-        RegistryError::NetMapMemory { needed } => refuse(
+        // At most 79 bytes reach the user (extack's formatted buffer): the
+        // name first.
+        RegistryError::NetMapMemory { needed, limit, map } => refuse(
             req,
             E2BIG,
             format_args!(
-                "maps of this namespace would take {needed} bytes, over {}",
-                wire::NET_MAP_MEMORY_MAX
+                "map `{}`: namespace maps {needed} > map_memory_max {limit} bytes",
+                map.as_str()
             ),
         ),
     }

@@ -13,8 +13,26 @@
 #include <net/sock.h>
 #include <net/genetlink.h>
 #include <linux/netlink.h>
+#include <linux/moduleparam.h>
 
 #include "helpers.h"
+
+/*
+ * The module's one parameter (Rust-for-Linux in 6.12 has no module
+ * parameters yet): the most bytes the maps of all filters of one network
+ * namespace may take together. Read-only once loaded (0444), so it is read
+ * without a lock. The default must stay genl::NET_MAP_MEMORY_MAX, which
+ * docs/netlink.md gives.
+ */
+static unsigned long map_memory_max = 1UL << 30;
+module_param(map_memory_max, ulong, 0444);
+MODULE_PARM_DESC(map_memory_max,
+		 "bytes the maps of one network namespace may take together (default 1 GiB)");
+
+unsigned long wasmnf_helper_map_memory_max(void)
+{
+	return map_memory_max;
+}
 
 const void *wasmnf_helper_skb_header_pointer(const struct sk_buff *skb,
 					     int offset, int len, void *buffer)

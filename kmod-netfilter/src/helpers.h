@@ -3,8 +3,8 @@
  * Out-of-line wrappers for static-inline kernel helpers that Rust cannot call
  * directly (the role the kernel's rust/helpers/ plays for in-tree Rust), and
  * accessors for the few fields bindgen can only reach through anonymous
- * struct groups or opaque types. Nothing else belongs here: logic lives in
- * the Rust module.
+ * struct groups or opaque types, and the module parameter's accessor.
+ * Nothing else belongs here: logic lives in the Rust module.
  */
 #ifndef WASMNF_HELPERS_H
 #define WASMNF_HELPERS_H
@@ -23,6 +23,8 @@ struct task_struct;
 
 const void *wasmnf_helper_skb_header_pointer(const struct sk_buff *skb,
 					     int offset, int len, void *buffer);
+
+unsigned long wasmnf_helper_map_memory_max(void);
 
 bool wasmnf_helper_bh_enter(unsigned int *cpu);
 void wasmnf_helper_bh_exit(void);

@@ -22,7 +22,8 @@
 
 use crate::altstack;
 use crate::contract::counters::Counters;
-use crate::contract::genl::{valid_name, NAME_MAX, NET_MAP_MEMORY_MAX};
+use crate::contract::genl::{valid_name, NAME_MAX};
+use crate::contract::maps::Decl;
 use crate::dataplane::{LoadFailure, Runtime, Slot};
 use crate::engine_ffi::{self, EngineError, EngineFilter, FilterOptions};
 use crate::net::netfilter::{Family, HookPoint, NetScope, Registration};
@@ -122,8 +123,58 @@ pub(crate) enum RegistryError {
     /// Filling the maps from the request failed (the extended ack is set).
     Prefill(Error),
     /// The namespace's filters' maps would take `needed` bytes, over
-    /// [`NET_MAP_MEMORY_MAX`].
-    NetMapMemory { needed: u64 },
+    /// `limit` ([`net_map_memory_max`]); `map` is the new filter's largest
+    /// map, the one to shrink.
+    NetMapMemory {
+        needed: u64,
+        limit: u64,
+        map: MapName,
+    },
+}
+
+/// A map's name, copied out of its declaration (at most 31 bytes).
+pub(crate) struct MapName {
+    bytes: [u8; 31],
+    len: usize,
+}
+
+impl MapName {
+    fn of(name: &str) -> MapName {
+        let mut out = MapName {
+            bytes: [0; 31],
+            len: 0,
+        };
+        for (d, s) in out.bytes.iter_mut().zip(name.bytes()) {
+            *d = s;
+            out.len += 1;
+        }
+        out
+    }
+
+    /// The name (a map name is ASCII: [`Decl::decode`] checks it).
+    pub(crate) fn as_str(&self) -> &str {
+        core::str::from_utf8(self.bytes.get(..self.len).unwrap_or_default()).unwrap_or("?")
+    }
+}
+
+/// The most bytes the maps of one namespace's filters may take together:
+/// the module parameter `map_memory_max` (default
+/// [`crate::contract::genl::NET_MAP_MEMORY_MAX`]).
+pub(crate) fn net_map_memory_max() -> u64 {
+    // SAFETY: reads a module parameter, which is read-only once the module
+    // is loaded (mode 0444), so there is no concurrent writer.
+    let v = unsafe { crate::bindings::wasmnf_helper_map_memory_max() };
+    // `unsigned long` is `usize` in the kernel's bindings: 64 bits here.
+    v as u64
+}
+
+/// The largest map of `filter` by memory, and its name.
+fn largest_map(filter: &EngineFilter) -> MapName {
+    let largest = (0..filter.map_count())
+        .filter_map(|id| filter.map(id).and_then(|m| filter.map_info(m)))
+        .max_by_key(|i| i.bytes);
+    let decl = largest.and_then(|i| Decl::decode(&i.decl).ok());
+    MapName::of(decl.as_ref().map_or("?", |d| d.name()))
 }
 
 /// Every namespace's filters.
@@ -226,8 +277,13 @@ impl Registry {
             .map(|e| e.reg.data().with_runtime(|rt| rt.filter().map_bytes()))
             .sum();
         let needed = others.saturating_add(rt.filter().map_bytes());
-        if needed > NET_MAP_MEMORY_MAX {
-            return Err(RegistryError::NetMapMemory { needed });
+        let limit = net_map_memory_max();
+        if needed > limit {
+            return Err(RegistryError::NetMapMemory {
+                needed,
+                limit,
+                map: largest_map(rt.filter()),
+            });
         }
         // The maps are filled before any packet can reach the filter.
         prefill(&rt).map_err(RegistryError::Prefill)?;

@@ -80,7 +80,8 @@ pub fn describe(op: &Op, errno: i32) -> String {
         }
         (libc::E2BIG, Op::Load { name }) => format!(
             "cannot load {name}: it is over a limit of the kernel module (module size \
-             {} bytes, memory, table or load options)",
+             {} bytes, memory, table, map memory of the filter or of the namespace, or \
+             load options)",
             wasmnf_common::limits::MODULE_SIZE_MAX
         ),
         (libc::EOPNOTSUPP, Op::Load { name }) => format!(
