@@ -16,7 +16,8 @@
 #
 # Each boot runs bench/kernel-guest.sh once: a UDP flood over veth from a
 # network namespace, interleaving base / nft pass / accept_all / drop_port
-# pass / base / nft drop / drop_port drop / base. Per case: pps = datagrams
+# pass / base / nft drop / drop_port drop / the 12-rule nft chain pass and
+# drop / the firewall filter pass and drop / base. Per case: pps = datagrams
 # sent / guest time; cost = 1e9/pps; overhead = cost - mean base cost.
 # bench/README.md ("Kernel: netfilter hook under qemu -icount") has the
 # method and the figures.
@@ -90,6 +91,10 @@ report() {
 		printf "base: mean %.0f pps (%.1f ns/packet), drift between base runs %.2f%% (min %.0f, max %.0f)\n", b, cb, 100 * (bmax - bmin) / b, bmin, bmax
 		nftp = 1e9 / pps["nft_pass"] - cb
 		nftd = 1e9 / pps["nft_drop"]
+		# The firewall chain: its pass-path overhead, and its drop-path
+		# overhead estimated as for a filter (below).
+		fwp = 1e9 / pps["nft_fw_pass"] - cb
+		fwd = 1e9 / pps["nft_fw_drop"] - nftd + nftp
 		printf "%-16s %10s %8s %10s %8s %9s %10s %s\n", "case", "pps", "ns/pkt", "overhead", "x nft", "run_ns/pkt", "rx", "note"
 		for (i = 1; i <= n; i++) {
 			c = order[i]; cc = 1e9 / pps[c]; o = cc - cb
@@ -97,6 +102,10 @@ report() {
 			note = ""
 			if (c ~ /^base/) { x = "-" }
 			else if (c == "nft_drop") { x = "(ref)"; note = sprintf("%+.0f vs base: the dropped packet skips the socket", o) }
+			else if (c == "nft_fw_pass") { x = "(ref fw)"; note = "12-rule chain, accepted by rule 7" }
+			else if (c == "nft_fw_drop") { x = "(ref fw)"; note = sprintf("through 12 rules to policy drop; drop-path overhead est. %.0f", fwd) }
+			else if (c == "fw_pass") { x = sprintf("%.2f", o / fwp); note = "x the 12-rule chain" }
+			else if (c == "fw_drop") { e = cc - nftd + nftp; x = sprintf("%.2f", e / fwd); note = sprintf("drop-path overhead est. %.0f, x the 12-rule chain", e) }
 			else if (c ~ /_drop$/) {
 				# The base passes its packets up to the socket; a dropped one
 				# skips that. The nft rule does the same work whatever its
@@ -112,13 +121,15 @@ report() {
 			# The method, not the speed: a stable base, and every hook
 			# costing something, i.e. the rules and filters were in the path.
 			bad = ""
-			if (n != 8) bad = bad " cases=" n
+			if (n != 12) bad = bad " cases=" n
 			if ((bmax - bmin) / b > 0.01) bad = bad " base-drift"
 			if (nftp < 50) bad = bad " nft_pass-overhead"
 			if (1e9 / pps["accept_all"] - cb < 50) bad = bad " accept_all-overhead"
 			if (1e9 / pps["drop_port_pass"] - cb < 50) bad = bad " drop_port_pass-overhead"
 			if (1e9 / pps["nft_drop"] >= cb) bad = bad " nft_drop-not-cheaper"
 			if (fp["drop_port_drop"] == 0) bad = bad " drop_port-stats"
+			if (fp["fw_drop"] == 0) bad = bad " firewall-stats"
+			if (1e9 / pps["nft_fw_pass"] - cb < nftp) bad = bad " nft_fw_pass-not-dearer"
 			if (bad != "") { print "bench/kernel smoke: FAIL:" bad; exit 1 }
 			print "bench/kernel smoke: ok"
 		}
@@ -160,7 +171,7 @@ for v in BENCH_WINDOW_MS BENCH_WARMUP_MS BENCH_PAYLOAD BENCH_PREFIXES; do
 	[ -z "${!v:-}" ] || echo "$v=${!v}" >>"$logdir/bench.env"
 done
 ln -sfn "$nftcache/stage" "$logdir/nft"
-args=("$ko" "$ROOT/tests/vm/lib/lib.sh" "$ROOT/bench/kernel-guest-lib.sh" "$ROOT/target/release/wasmnf" "$filters/accept_all.wasm" "$filters/drop_port.wasm" "$filters/cidr_filter.wasm"
+args=("$ko" "$ROOT/tests/vm/lib/lib.sh" "$ROOT/bench/kernel-guest-lib.sh" "$ROOT/target/release/wasmnf" "$filters/accept_all.wasm" "$filters/drop_port.wasm" "$filters/cidr_filter.wasm" "$filters/firewall.wasm"
 	"$ROOT/tests/vm/netprobe/target/release/netprobe" "$logdir/nft" "$logdir/bench.env")
 status=0
 for boot in $(seq 1 "$boots"); do

@@ -2,6 +2,7 @@
 //! deterministic capture generator and the rule in native Rust.
 
 pub mod gen;
+pub mod native;
 
 use wasmnf_engine::Family;
 

@@ -169,6 +169,75 @@ fn cidr_list() {
     assert!(init_error("cidr_list", &[&format!("deny={}", list(65))]).contains("more than 64"));
 }
 
+/// The suite's 12-rule chain: each rule accepts what it names, and what no
+/// rule names is dropped.
+#[test]
+fn firewall() {
+    let rules = [
+        "tcp=22,80,443",
+        "udp=53,123,443",
+        "icmp=8,0",
+        "icmp6=128",
+        "allow=10.1.0.0/16,10.2.0.0/16",
+    ];
+    let mut f = load("firewall", &rules);
+    let mut echo_reply6 = icmp6_from(SRC6);
+    echo_reply6[40] = 129; // type 129, checksum not checked by anyone here
+    let mut unreachable4 = icmp4_from(SRC4);
+    unreachable4[20] = 3;
+    check(
+        &mut f,
+        &[
+            ("tcp ack to any port", tcp4_ack(9999), A),
+            ("tcp syn to 22", tcp4(22), A),
+            ("tcp syn to 443, ipv6", tcp6(443), A),
+            ("tcp syn to 8080", tcp4(8080), D),
+            ("tcp6 syn to 8080", tcp6(8080), D),
+            ("udp to 53", udp4(53, b"q"), A),
+            ("udp6 to 123", udp6(123, b"t"), A),
+            ("udp to 8080", udp4(8080, b"x"), D),
+            ("icmp echo request", icmp4_from(SRC4), A),
+            ("icmp unreachable", unreachable4, D),
+            ("icmpv6 echo request", icmp6_from(SRC6), A),
+            ("icmpv6 echo reply", echo_reply6, D),
+            (
+                "tcp syn from an allowed prefix",
+                tcp4_syn_from([10, 2, 3, 4], 8080),
+                A,
+            ),
+            (
+                "tcp syn from next to it",
+                tcp4_syn_from([10, 3, 3, 4], 8080),
+                D,
+            ),
+            ("truncated", tcp4(22)[..10].to_vec(), D),
+            (
+                "tcp6 to 80 behind extension headers",
+                with_ipv6_ext(&tcp6(80), &[(0, 8), (60, 16)], 0, false),
+                A,
+            ),
+            (
+                "non-first fragment of udp to 53",
+                ipv4_fragment(&udp4(53, b"q"), 8, false),
+                D,
+            ),
+        ],
+    );
+    // `established=no` turns rule 1 off.
+    let mut strict = load("firewall", &["established=no", "tcp=22"]);
+    check(
+        &mut strict,
+        &[
+            ("tcp ack to 9999", tcp4_ack(9999), D),
+            ("tcp ack to 22", tcp4_ack(22), A),
+        ],
+    );
+    assert!(init_error("firewall", &["tcp=http"]).contains("`tcp`"));
+    assert!(init_error("firewall", &["established=maybe"]).contains("`established`"));
+    assert!(init_error("firewall", &["allow=10.0.0.0/40"]).contains("`allow`"));
+    assert!(init_error("firewall", &["udp=1,2,3,4,5,6,7,8,9"]).contains("more than 8"));
+}
+
 #[test]
 fn icmp_ratelimit() {
     let mut f = load("icmp_ratelimit", &["rate=1", "burst=2"]);

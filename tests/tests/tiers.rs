@@ -84,7 +84,7 @@ fn handmade_packets() -> Vec<(Vec<u8>, Ctx)> {
 
 /// The examples (those with maps too: each tier's filter has its own maps;
 /// tests/tests/map_filters.rs also compares the maps after a run).
-const EXAMPLES: [(&str, &[&str]); 11] = [
+const EXAMPLES: [(&str, &[&str]); 12] = [
     ("accept_all", &[]),
     ("drop_all", &[]),
     ("drop_port", &["port=8080"]),
@@ -96,6 +96,10 @@ const EXAMPLES: [(&str, &[&str]); 11] = [
     ("cidr_filter", &["allow=192.0.2.0/24", "addr=src"]),
     ("top_talkers", &[]),
     ("proto_stats", &[]),
+    (
+        "firewall",
+        &["tcp=22,80", "udp=53", "icmp=8", "allow=10.0.0.0/8"],
+    ),
 ];
 
 #[test]

@@ -22,6 +22,7 @@ use pcap::{Capture, Linktype};
 use std::hint::black_box;
 use std::process::Command;
 use std::time::Instant;
+use wasmnf_bench::native::{self, Native};
 use wasmnf_bench::{filters_dir, gen};
 use wasmnf_ctl::maptext;
 use wasmnf_engine::{
@@ -123,6 +124,60 @@ fn sources() -> Vec<String> {
     s.into_iter().collect()
 }
 
+/// The suite's firewall: 12 accept rules (ACK-set TCP; TCP to 3 ports, UDP
+/// to 3; 2 ICMP types, 1 ICMPv6 type; 2 source prefixes), default drop.
+const FW_TCP: &[u16] = &[22, 80, 443];
+const FW_UDP: &[u16] = &[53, 123, 443];
+const FW_ICMP: &[u8] = &[8, 0];
+const FW_ICMP6: &[u8] = &[128];
+const FW_ALLOW: &[&str] = &["10.1.0.0/16", "10.2.0.0/16"];
+
+fn join<T: ToString>(v: &[T], sep: &str) -> String {
+    v.iter().map(T::to_string).collect::<Vec<_>>().join(sep)
+}
+
+/// The firewall's `--config` entries, from the constants above.
+fn firewall_config() -> Vec<String> {
+    vec![
+        format!("tcp={}", join(FW_TCP, ",")),
+        format!("udp={}", join(FW_UDP, ",")),
+        format!("icmp={}", join(FW_ICMP, ",")),
+        format!("icmp6={}", join(FW_ICMP6, ",")),
+        format!("allow={}", join(FW_ALLOW, ",")),
+    ]
+}
+
+/// The firewall's drop rule as a libpcap expression: IP that no rule
+/// accepts. (`tcp[]` and `icmp[]` index IPv4 only; the IPv6 forms read
+/// the base header's next header, as the capture has no extension
+/// headers.)
+fn firewall_cbpf() -> String {
+    let ports = |proto: &str, ports: &[u16]| {
+        ports
+            .iter()
+            .map(|p| format!("{proto} dst port {p}"))
+            .collect::<Vec<_>>()
+    };
+    let mut accept = vec![
+        "(ip and tcp and tcp[tcpflags] & tcp-ack != 0)".to_string(),
+        "(ip6 and ip6[6] == 6 and ip6[53] & 0x10 != 0)".to_string(),
+    ];
+    accept.extend(ports("tcp", FW_TCP));
+    accept.extend(ports("udp", FW_UDP));
+    accept.extend(
+        FW_ICMP
+            .iter()
+            .map(|t| format!("(icmp and icmp[icmptype] == {t})")),
+    );
+    accept.extend(
+        FW_ICMP6
+            .iter()
+            .map(|t| format!("(ip6 and ip6[6] == 58 and ip6[40] == {t})")),
+    );
+    accept.extend(FW_ALLOW.iter().map(|n| format!("src net {n}")));
+    format!("(ip or ip6) and not ({})", accept.join(" or "))
+}
+
 fn suite() -> Vec<Entry> {
     let names: Vec<String> = (0..16).map(|i| format!("host{i}.example.com")).collect();
     let cidr = |n: usize| {
@@ -207,6 +262,14 @@ fn suite() -> Vec<Entry> {
         cidr(8),
         cidr(64),
         Entry {
+            name: "firewall",
+            filter: "firewall",
+            config: firewall_config(),
+            maps: vec![],
+            cbpf: Some(firewall_cbpf()),
+            same: true,
+        },
+        Entry {
             name: "cidr_filter 8",
             filter: "cidr_filter",
             config: vec![],
@@ -237,16 +300,23 @@ enum Contender {
     Fast,
     Wasmi,
     Cbpf,
+    Native,
 }
 
 impl Contender {
-    const ALL: [Contender; 3] = [Contender::Fast, Contender::Wasmi, Contender::Cbpf];
+    const ALL: [Contender; 4] = [
+        Contender::Fast,
+        Contender::Wasmi,
+        Contender::Cbpf,
+        Contender::Native,
+    ];
 
     fn name(self) -> &'static str {
         match self {
             Contender::Fast => "fast",
             Contender::Wasmi => "wasmi",
             Contender::Cbpf => "cbpf",
+            Contender::Native => "native",
         }
     }
 
@@ -263,7 +333,12 @@ struct Packets {
 }
 
 fn packets() -> Packets {
-    let frames = gen::generate(4096, 1);
+    packets_of(4096, 1)
+}
+
+/// `n` generated frames from `seed`, as the contenders see them.
+fn packets_of(n: usize, seed: u64) -> Packets {
+    let frames = gen::generate(n, seed);
     let mut p = Packets {
         frames: Vec::new(),
         net: Vec::new(),
@@ -327,11 +402,43 @@ fn load_with(e: &Entry, tier: Tier, count_instructions: bool) -> Instance {
     inst
 }
 
+/// The entry's rule in plain Rust (`wasmnf_bench::native`), if the suite
+/// has one: the same rule as the filter, with the same configuration.
+fn native_for(e: &Entry) -> Option<Native> {
+    let config = |key: &str| {
+        e.config
+            .iter()
+            .find_map(|c| c.strip_prefix(key)?.strip_prefix('='))
+            .map(|v| v.split(',').map(String::from).collect::<Vec<_>>())
+    };
+    let map = |name: &str| {
+        e.maps
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, l)| l.clone())
+    };
+    Some(match e.filter {
+        "accept_all" => native::accept_all(),
+        "drop_port" => native::drop_port(gen::PORT),
+        "syn_flood" => native::syn_flood(config("max")?.first()?.parse().ok()?),
+        "icmp_ratelimit" => native::icmp_ratelimit(),
+        "dns_block" => native::dns_block(&config("names")?),
+        "cidr_list" => native::prefix_list(&config("deny")?),
+        "cidr_filter" => native::prefix_set(&map("deny")?),
+        "firewall" => {
+            let allow: Vec<String> = FW_ALLOW.iter().map(|s| s.to_string()).collect();
+            native::firewall(FW_TCP, FW_UDP, FW_ICMP, FW_ICMP6, &allow)
+        }
+        _ => return None,
+    })
+}
+
 /// A contender ready to run passes over the packets; each pass returns its
 /// drops (cBPF: its matches).
 enum Runner {
     Engine(Box<Instance>),
     Cbpf(pcap::BpfProgram),
+    Native(Native),
 }
 
 impl Runner {
@@ -346,13 +453,14 @@ impl Runner {
                     .compile(e.cbpf.as_deref()?, true)
                     .unwrap_or_else(|err| panic!("{}: libpcap: {err}", e.name)),
             ),
+            Contender::Native => Runner::Native(native_for(e)?),
         })
     }
 
     /// Packets one pass runs.
     fn items(&self, p: &Packets) -> usize {
         match self {
-            Runner::Engine(_) => p.net.len(),
+            Runner::Engine(_) | Runner::Native(_) => p.net.len(),
             Runner::Cbpf(_) => p.frames.len(),
         }
     }
@@ -369,6 +477,11 @@ impl Runner {
                 Runner::Cbpf(prog) => {
                     for f in &p.frames {
                         n += prog.filter(black_box(f)) as u64;
+                    }
+                }
+                Runner::Native(f) => {
+                    for (pkt, ctx) in &p.net {
+                        n += f(black_box(pkt.as_slice()), ctx) as u64;
                     }
                 }
             }
@@ -393,6 +506,24 @@ fn time(r: &mut Runner, p: &Packets) -> (u64, f64) {
     }
     samples.sort_by(|a, b| a.total_cmp(b));
     (drops / loops as u64, samples[2])
+}
+
+/// Frames of the cold set: each run once per pass, ~300 MB in all, far
+/// more than the caches hold.
+const COLD_FRAMES: usize = 200_000;
+
+/// The median ns per packet of 3 passes over the cold set (every frame
+/// once per pass).
+fn time_cold(r: &mut Runner, cold: &Packets) -> f64 {
+    let mut samples: Vec<f64> = (0..3)
+        .map(|_| {
+            let t = Instant::now();
+            r.passes(cold, 1);
+            t.elapsed().as_nanos() as f64 / r.items(cold) as f64
+        })
+        .collect();
+    samples.sort_by(|a, b| a.total_cmp(b));
+    samples[1]
 }
 
 /// Instructions per packet under cachegrind: `run` with 2 and 4 passes,
@@ -428,6 +559,7 @@ struct Row {
     contender: Contender,
     drops: u64,
     ns: f64,
+    cold_ns: f64,
     instructions: Option<f64>,
 }
 
@@ -450,6 +582,7 @@ fn main() {
         return;
     }
     let json = args.iter().any(|a| a == "--json");
+    let cold = packets_of(COLD_FRAMES, 2);
     let mut rows = Vec::new();
     // Executed Wasm instructions per packet, per entry (the same module
     // for both tiers).
@@ -466,12 +599,14 @@ fn main() {
                 continue;
             };
             let (drops, ns) = time(&mut r, &p);
+            let cold_ns = time_cold(&mut r, &cold);
             let instructions = instructions(i, c, r.items(&p));
             rows.push(Row {
                 entry: e.name,
                 contender: c,
                 drops,
                 ns,
+                cold_ns,
                 instructions,
             });
         }
@@ -484,6 +619,13 @@ fn main() {
         if let (Some(f), Some(w)) = (fast, wasmi) {
             if f.drops != w.drops {
                 eprintln!("{}: fast drops {} but wasmi {}", e.name, f.drops, w.drops);
+                failed = true;
+            }
+        }
+        // The native form is the same rule by construction.
+        if let (Some(f), Some(n)) = (fast, get(e.name, Contender::Native)) {
+            if f.drops != n.drops {
+                eprintln!("{}: fast drops {} but native {}", e.name, f.drops, n.drops);
                 failed = true;
             }
         }
@@ -506,12 +648,13 @@ fn main() {
                 _ => wasm_of(r.entry).map_or("null".into(), |v| format!("{v:.1}")),
             };
             print!(
-                "{}{{\"entry\":\"{}\",\"contender\":\"{}\",\"drops\":{},\"ns_per_packet\":{:.2},\"instructions_per_packet\":{},\"wasm_instructions_per_packet\":{}}}",
+                "{}{{\"entry\":\"{}\",\"contender\":\"{}\",\"drops\":{},\"ns_per_packet\":{:.2},\"cold_ns_per_packet\":{:.2},\"instructions_per_packet\":{},\"wasm_instructions_per_packet\":{}}}",
                 if k == 0 { "" } else { "," },
                 r.entry,
                 r.contender.name(),
                 r.drops,
                 r.ns,
+                r.cold_ns,
                 ins,
                 wasm
             );
@@ -525,16 +668,19 @@ fn main() {
         );
         println!("wasm: Wasm instructions executed per packet; /w: machine instructions per Wasm instruction");
         println!(
-            "{:<16} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8} {:>8} {:>8} {:>7} {:>7}  drops",
+            "{:<16} {:>8} {:>8} {:>8} {:>8} {:>9} {:>9} {:>9} {:>8} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7}  drops",
             "filter",
             "fast ns",
             "wasmi ns",
             "cBPF ns",
+            "nat ns",
             "fast ins",
             "wasmi ins",
             "cBPF ins",
+            "nat ins",
             "x cBPF",
             "x wasmi",
+            "x nat",
             "wasm",
             "fast/w",
             "wasmi/w"
@@ -552,16 +698,19 @@ fn main() {
             };
             let w = wasm_of(e.name);
             println!(
-                "{:<16} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8} {:>8} {:>8} {:>7} {:>7}  {}{}",
+                "{:<16} {:>8} {:>8} {:>8} {:>8} {:>9} {:>9} {:>9} {:>8} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7}  {}{}",
                 e.name,
                 cell(Contender::Fast, &|r| Some(r.ns)),
                 cell(Contender::Wasmi, &|r| Some(r.ns)),
                 cell(Contender::Cbpf, &|r| Some(r.ns)),
+                cell(Contender::Native, &|r| Some(r.ns)),
                 cell(Contender::Fast, &|r| r.instructions),
                 cell(Contender::Wasmi, &|r| r.instructions),
                 cell(Contender::Cbpf, &|r| r.instructions),
+                cell(Contender::Native, &|r| r.instructions),
                 ratio(ins(Contender::Fast), ins(Contender::Cbpf)),
                 ratio(ins(Contender::Fast), ins(Contender::Wasmi)),
+                ratio(ins(Contender::Fast), ins(Contender::Native)),
                 w.map_or("-".into(), |v| format!("{v:.1}")),
                 ratio(ins(Contender::Fast), w),
                 ratio(ins(Contender::Wasmi), w),
@@ -571,6 +720,33 @@ fn main() {
         }
     }
     if !json {
+        println!(
+            "cold: {} frames ({} IP), each once per pass; ns: median of 3 passes",
+            cold.frames.len(),
+            cold.net.len()
+        );
+        println!(
+            "{:<16} {:>8} {:>8} {:>8} {:>8} {:>7} {:>7}",
+            "filter", "fast ns", "wasmi ns", "cBPF ns", "nat ns", "x cBPF", "x nat"
+        );
+        for e in entries.iter().filter(|e| !e.name.starts_with("probe ")) {
+            let ns = |c| get(e.name, c).map(|r| r.cold_ns);
+            let cell = |c| ns(c).map_or("-".into(), |v: f64| format!("{v:.1}"));
+            let ratio = |b: Option<f64>| match (ns(Contender::Fast), b) {
+                (Some(a), Some(b)) if b > 0.0 => format!("{:.2}", a / b),
+                _ => "-".into(),
+            };
+            println!(
+                "{:<16} {:>8} {:>8} {:>8} {:>8} {:>7} {:>7}",
+                e.name,
+                cell(Contender::Fast),
+                cell(Contender::Wasmi),
+                cell(Contender::Cbpf),
+                cell(Contender::Native),
+                ratio(ns(Contender::Cbpf)),
+                ratio(ns(Contender::Native))
+            );
+        }
         // Issue 16's first bar: at most 8 on the fast tier, over the
         // filters (the probes are not filters).
         for c in [Contender::Fast, Contender::Wasmi] {
