@@ -8,8 +8,8 @@ maps! {
 }
 
 fn filter(pkt: &Packet) -> Verdict {
-    match pkt.ip() {
-        Some(ip) if BLOCKLIST.lookup(&ip.src).is_some() => Verdict::Drop,
+    match pkt.src_addr() {
+        Some(src) if BLOCKLIST.lookup(&src).is_some() => Verdict::Drop,
         _ => Verdict::Accept,
     }
 }

@@ -42,10 +42,14 @@ fn init() -> Result<(), InitError> {
 }
 
 fn filter(pkt: &Packet) -> Verdict {
-    let Some(ip) = pkt.ip() else {
+    let addr = if USE_DST.get() {
+        pkt.dst_addr()
+    } else {
+        pkt.src_addr()
+    };
+    let Some(addr) = addr else {
         return Verdict::Accept;
     };
-    let addr = if USE_DST.get() { ip.dst } else { ip.src };
     if DENY.lookup(&addr).is_some() {
         return Verdict::Drop;
     }

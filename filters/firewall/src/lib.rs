@@ -118,7 +118,7 @@ fn accepts(p: &Policy, pkt: &Packet) -> bool {
     if p.allow.is_empty() {
         return false;
     }
-    pkt.ip().is_some_and(|ip| p.allow.contains(ip.src))
+    pkt.src_addr().is_some_and(|src| p.allow.contains(src))
 }
 
 fn filter(pkt: &Packet) -> Verdict {

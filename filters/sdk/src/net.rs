@@ -126,6 +126,30 @@ impl Packet {
         })
     }
 
+    /// The source address, if the packet starts with a complete IP header
+    /// ([`Packet::l3`]): the one field of [`Packet::ip`] an address rule
+    /// needs, without building the whole [`Ip`] (two addresses, TTL,
+    /// fragment state). Prefer it on the packet path.
+    #[inline]
+    pub fn src_addr(&self) -> Option<IpAddr> {
+        self.addr(12, 8)
+    }
+
+    /// The destination address; see [`Packet::src_addr`].
+    #[inline]
+    pub fn dst_addr(&self) -> Option<IpAddr> {
+        self.addr(16, 24)
+    }
+
+    /// The address at `v4` (IPv4) or `v6` (IPv6) bytes into the header.
+    #[inline(always)]
+    fn addr(&self, v4: usize, v6: usize) -> Option<IpAddr> {
+        Some(match self.l3()?.family {
+            Family::Ipv4 => IpAddr::V4(Ipv4Addr::from(self.u32(v4)?)),
+            Family::Ipv6 => IpAddr::V6(Ipv6Addr::from(self.array::<16>(v6)?)),
+        })
+    }
+
     /// TCP or UDP ports and transport offset, if the host found the ports
     /// of a `protocol` packet.
     #[inline(always)]
