@@ -89,31 +89,19 @@ fn accepts(p: &Policy, pkt: &Packet) -> bool {
     let Some(protocol) = pkt.protocol() else {
         return false;
     };
-    match protocol {
-        proto::TCP => {
-            if let Some(tcp) = pkt.tcp() {
-                if p.established && tcp.flags().is_some_and(|f| f.ack()) {
-                    return true;
-                }
-                if listed(&p.tcp, tcp.dst_port) {
-                    return true;
-                }
-            }
-        }
-        proto::UDP => {
-            if pkt.udp().is_some_and(|u| listed(&p.udp, u.dst_port)) {
-                return true;
-            }
-        }
-        proto::ICMP | proto::ICMPV6 => {
-            if let Some(icmp) = pkt.icmp() {
-                let types = if icmp.v6 { &p.icmp6 } else { &p.icmp };
-                if listed(types, icmp.ty) {
-                    return true;
-                }
-            }
-        }
-        _ => {}
+    let by_protocol = match protocol {
+        proto::TCP => pkt.tcp().is_some_and(|tcp| {
+            (p.established && tcp.flags().is_some_and(|f| f.ack())) || listed(&p.tcp, tcp.dst_port)
+        }),
+        proto::UDP => pkt.udp().is_some_and(|u| listed(&p.udp, u.dst_port)),
+        proto::ICMP | proto::ICMPV6 => pkt.icmp().is_some_and(|icmp| {
+            let types = if icmp.v6 { &p.icmp6 } else { &p.icmp };
+            listed(types, icmp.ty)
+        }),
+        _ => false,
+    };
+    if by_protocol {
+        return true;
     }
     if p.allow.is_empty() {
         return false;
