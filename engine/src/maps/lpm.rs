@@ -11,6 +11,19 @@
 //! lookup, insert or delete is O(address bits), at most 129 nodes
 //! (IPv4: 33).
 //!
+//! **First level.** A lookup does not start at the root: a table of
+//! `2^k` slots ([`Index`], `k` = log2 of `max_entries`, at most 16),
+//! indexed by the `k` address bits after a fixed region (the whole address
+//! space for keys of up to 8 bytes, `::ffff:0:0/96` for 16-byte keys,
+//! where IPv4-mapped entries live), holds where the walk of every address
+//! with those bits stands once it has passed the nodes shorter than the
+//! region plus `k` bits: the node to go on from and the longest entry
+//! seen. The writer recomputes the slots a change covers (the changed
+//! prefix's range: one slot for a prefix as long as the region plus `k`,
+//! `2^(region + k - len)` for a shorter one) before it unlocks, so a slot
+//! never names a node a reader could see reused. An invalid slot (after
+//! `clear`, or a broken invariant) means "walk from the root".
+//!
 //! **Concurrency** (`docs/abi.md` "Maps"): writers take the map's lock;
 //! readers take nothing. A writer initializes a node completely before one
 //! Release store of a link publishes it, and unlinks a node with one store,
@@ -75,6 +88,78 @@ pub(crate) struct Lpm {
     limbo: Stack,
     limbo_top: AtomicU32,
     lock: WriterLock,
+    index: Option<Index>,
+}
+
+/// The first level (module doc): `slots[t]` for the addresses whose `bits`
+/// bits after the region's `skip` bits are `t`.
+struct Index {
+    /// Bits of the region (0 or 96); `region` is its address, masked.
+    skip: u32,
+    region: u128,
+    /// Indexed bits (4..=16).
+    bits: u32,
+    /// `VALID | best << 32 | start`, or 0: walk from the root.
+    slots: Box<[AtomicU64]>,
+}
+
+/// Bit 63 of a first-level slot: it holds a walk state.
+const VALID: u64 = 1 << 63;
+
+impl Index {
+    /// The index for keys of `data_size` bytes and `max_entries`, if
+    /// there is one: at least 16 slots, and room for the node numbers in a
+    /// slot.
+    fn bits_for(data_size: usize, max_entries: u32) -> Option<(u32, u32)> {
+        let bits = (31 - max_entries.max(1).leading_zeros()).min(16);
+        let skip = if data_size == 16 { 96 } else { 0 };
+        let fits = data_size as u32 * 8 >= skip + bits && max_entries < 1 << 29;
+        (bits >= 4 && fits).then_some((skip, bits))
+    }
+
+    fn new(data_size: usize, max_entries: u32) -> Result<Option<Index>, NoMemory> {
+        let Some((skip, bits)) = Self::bits_for(data_size, max_entries) else {
+            return Ok(None);
+        };
+        Ok(Some(Index {
+            skip,
+            region: if skip == 96 { 0xffff << 32 } else { 0 },
+            bits,
+            slots: alloc_words(1 << bits)?,
+        }))
+    }
+
+    fn bytes(data_size: usize, max_entries: u32) -> u64 {
+        Self::bits_for(data_size, max_entries).map_or(0, |(_, bits)| 8 << bits)
+    }
+
+    /// Bits a walk has passed when it leaves the first level.
+    fn depth(&self) -> u32 {
+        self.skip + self.bits
+    }
+
+    /// Whether the first `len` bits of `addr` are inside the region.
+    fn in_region(&self, len: u32, addr: u128) -> bool {
+        let n = len.min(self.skip);
+        same_prefix(addr, self.region, n)
+    }
+
+    /// The slot number of `addr` (at least [`Index::depth`] bits long and
+    /// in the region).
+    fn slot_of(&self, addr: u128) -> usize {
+        ((addr >> (128 - self.depth())) & ((1 << self.bits) - 1)) as usize
+    }
+
+    /// The walk state for a lookup of `len` bits of `addr`, if the first
+    /// level has one.
+    #[inline(always)]
+    fn start(&self, len: u32, addr: u128) -> Option<(u32, u32)> {
+        if len < self.depth() || !self.in_region(self.skip, addr) {
+            return None;
+        }
+        let v = self.slots.get(self.slot_of(addr))?.load(Ordering::Acquire);
+        (v & VALID != 0).then_some((v as u32, (v >> 32) as u32 & 0x7fff_ffff))
+    }
 }
 
 /// Whether the top `len` bits of `a` and `b` are equal.
@@ -162,6 +247,7 @@ impl Lpm {
             limbo: Stack::new(pool)?,
             limbo_top: AtomicU32::new(0),
             lock: WriterLock::default(),
+            index: Index::new(data_size, max_entries)?,
         })
     }
 
@@ -169,7 +255,9 @@ impl Lpm {
     pub(crate) fn bytes(data_size: usize, value_size: usize, max_entries: u32) -> u64 {
         let pool = Self::pool(max_entries) as u64;
         let key_words = if data_size <= 8 { 1 } else { 2 };
-        (pool + 1) * (KEY + key_words + words_for(value_size)) as u64 * 8 + 2 * pool.div_ceil(2) * 8
+        (pool + 1) * (KEY + key_words + words_for(value_size)) as u64 * 8
+            + 2 * pool.div_ceil(2) * 8
+            + Index::bytes(data_size, max_entries)
     }
 
     /// Node `n`, or `None` if `n` is outside the pool: a broken invariant,
@@ -202,11 +290,11 @@ impl Lpm {
     }
 
     /// The entry with the longest prefix on `addr`'s path of `len` bits
-    /// (0: none), for addresses of at most 64 bits: one word per node.
+    /// (0: none), for addresses of at most 64 bits: one word per node;
+    /// from node `n` with `best` the longest entry seen before it (the
+    /// root and 0, or a first-level slot's state).
     #[inline(always)]
-    fn walk64(&self, len: u32, addr: u64) -> u32 {
-        let mut n = self.root.load(Ordering::Acquire);
-        let mut best = 0;
+    fn walk64(&self, (mut n, mut best): (u32, u32), len: u32, addr: u64) -> u32 {
         // A walk visits nodes of increasing prefix length: at most
         // `bits + 1`.
         for _ in 0..=self.bits {
@@ -235,10 +323,8 @@ impl Lpm {
     /// [`Lpm::walk64`] for longer addresses: two key words per node, the
     /// address's top word compared first.
     #[inline(always)]
-    fn walk128(&self, len: u32, addr: u128) -> u32 {
+    fn walk128(&self, (mut n, mut best): (u32, u32), len: u32, addr: u128) -> u32 {
         let (top, low) = ((addr >> 64) as u64, addr as u64);
-        let mut n = self.root.load(Ordering::Acquire);
-        let mut best = 0;
         for _ in 0..=self.bits {
             let at = n as usize * self.stride;
             let (true, Some(node)) = (n != 0, self.nodes.get(at..at + KEY + 2)) else {
@@ -288,10 +374,17 @@ impl Lpm {
     #[inline]
     pub(crate) fn lookup(&self, len: u32, addr: u128, dst: &mut [u8]) -> bool {
         let len = len.min(self.bits);
-        for _ in 0..RESTARTS {
+        for attempt in 0..RESTARTS {
+            // Once the entry found was deleted meanwhile, from the root: a
+            // slot may still name it until the writer recomputes the slot.
+            let from = match (attempt, &self.index) {
+                (0, Some(ix)) => ix.start(len, addr),
+                _ => None,
+            };
+            let from = from.unwrap_or_else(|| (self.root.load(Ordering::Acquire), 0));
             let best = match self.key_words {
-                1 => self.walk64(len, (addr >> 64) as u64),
-                _ => self.walk128(len, addr),
+                1 => self.walk64(from, len, (addr >> 64) as u64),
+                _ => self.walk128(from, len, addr),
             };
             if best == 0 {
                 return false;
@@ -313,6 +406,60 @@ impl Lpm {
             }
         }
         false
+    }
+
+    /// Under the lock: the first-level state of slot `t`, walked from the
+    /// root over the nodes shorter than the first level's depth; 0 (walk
+    /// from the root) on a broken invariant.
+    fn first_level(&self, ix: &Index, t: u64) -> u64 {
+        let depth = ix.depth();
+        let addr = ix.region | u128::from(t) << (128 - depth);
+        let walk = || -> Option<u64> {
+            let (mut n, mut best) = (self.root.load(Ordering::Relaxed), 0);
+            for _ in 0..=self.bits {
+                if n == 0 {
+                    break;
+                }
+                let (plen, key) = self.prefix(n)?;
+                if plen >= depth {
+                    break;
+                }
+                if !same_prefix(key, addr, plen) {
+                    // Nothing below matches: a lookup ends with `best`.
+                    n = 0;
+                    break;
+                }
+                if self.has_value(n)? {
+                    best = n;
+                }
+                n = self.child(n, bit_after(addr, plen))?;
+            }
+            Some(VALID | u64::from(best) << 32 | u64::from(n))
+        };
+        walk().unwrap_or(0)
+    }
+
+    /// Under the lock, after a change at prefix `len`/`addr` (masked):
+    /// recomputes the first-level slots of the addresses it covers.
+    fn reindex(&self, len: u32, addr: u128) {
+        let Some(ix) = &self.index else {
+            return;
+        };
+        let depth = ix.depth();
+        if !ix.in_region(len, addr) {
+            return;
+        }
+        let (first, count) = match len {
+            _ if len >= depth => (ix.slot_of(addr) as u64, 1),
+            _ if len >= ix.skip => (ix.slot_of(addr) as u64, 1u64 << (depth - len)),
+            // Shorter than the region and covering it: every slot.
+            _ => (0, 1u64 << ix.bits),
+        };
+        for t in first..first + count {
+            if let Some(slot) = ix.slots.get(t as usize) {
+                slot.store(self.first_level(ix, t), Ordering::Release);
+            }
+        }
     }
 
     fn set_link(&self, link: Link, to: u32) -> Option<()> {
@@ -398,8 +545,14 @@ impl Lpm {
             return ret::EINVAL;
         }
         let _locked = self.lock.lock();
-        self.update_locked(len, masked(addr, len), value, flags)
-            .unwrap_or(ret::EFAULT)
+        let addr = masked(addr, len);
+        let r = self
+            .update_locked(len, addr, value, flags)
+            .unwrap_or(ret::EFAULT);
+        if r == ret::OK {
+            self.reindex(len, addr);
+        }
+        r
     }
 
     /// [`Lpm::update`] under the lock; `None`: a node number outside the
@@ -472,24 +625,35 @@ impl Lpm {
             return ret::EINVAL;
         }
         let _locked = self.lock.lock();
-        self.delete_locked(len, masked(addr, len))
-            .unwrap_or(ret::EFAULT)
+        let addr = masked(addr, len);
+        match self.delete_locked(len, addr) {
+            // The range of the shortest node the delete unlinked or
+            // emptied: it covers every slot that could name one.
+            Some((ret::OK, (l, a))) => {
+                self.reindex(l, a);
+                ret::OK
+            }
+            Some((r, _)) => r,
+            None => ret::EFAULT,
+        }
     }
 
-    /// [`Lpm::delete`] under the lock; `None` as for
+    /// [`Lpm::delete`] under the lock, with the prefix whose first-level
+    /// range covers every node it changed; `None` as for
     /// [`Lpm::update_locked`].
-    fn delete_locked(&self, len: u32, addr: u128) -> Option<i32> {
+    fn delete_locked(&self, len: u32, addr: u128) -> Option<(i32, (u32, u128))> {
+        let here = (len, addr);
         let (mut up, mut link) = (None, Link::Root);
         let mut n = self.root.load(Ordering::Relaxed);
         let mut found = false;
         // A path has at most `bits + 1` nodes.
         for _ in 0..=self.bits {
             if n == 0 {
-                return Some(ret::ENOENT);
+                return Some((ret::ENOENT, here));
             }
             let (plen, key) = self.prefix(n)?;
             if plen > len || !same_prefix(key, addr, plen) {
-                return Some(ret::ENOENT);
+                return Some((ret::ENOENT, here));
             }
             if plen == len {
                 found = true;
@@ -504,14 +668,14 @@ impl Lpm {
             return None;
         }
         if !self.has_value(n)? {
-            return Some(ret::ENOENT);
+            return Some((ret::ENOENT, here));
         }
         self.set_value(n, None)?;
         self.count.fetch_sub(1, Ordering::Relaxed);
         let (c0, c1) = (self.child(n, 0)?, self.child(n, 1)?);
         if c0 != 0 && c1 != 0 {
             // Still a branch point.
-            return Some(ret::OK);
+            return Some((ret::OK, here));
         }
         self.set_link(link, c0 | c1)?;
         self.retire(n)?;
@@ -521,9 +685,10 @@ impl Lpm {
                 let other = self.child(parent, 1 - side)?;
                 self.set_link(above, other)?;
                 self.retire(parent)?;
+                return Some((ret::OK, self.prefix(parent)?));
             }
         }
-        Some(ret::OK)
+        Some((ret::OK, here))
     }
 
     /// Makes unlinked nodes reusable.
@@ -573,6 +738,11 @@ impl Lpm {
                 self.set_value(n, None);
             }
             self.retire(n);
+        }
+        if let Some(ix) = &self.index {
+            for slot in ix.slots.iter() {
+                slot.store(0, Ordering::Release);
+            }
         }
         self.count.store(0, Ordering::Relaxed);
     }
