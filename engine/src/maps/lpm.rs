@@ -9,7 +9,9 @@
 //! So `n` entries take at most `2n - 1` nodes, allocated at load (`2 x
 //! max_entries`), and a walk visits at most one node per prefix length: a
 //! lookup, insert or delete is O(address bits), at most 129 nodes
-//! (IPv4: 33).
+//! (IPv4: 33), plus for an insert or delete the first-level slots below
+//! (at most `2^16` walks of at most 129 nodes, for a prefix shorter than
+//! the first level's depth).
 //!
 //! **First level.** A lookup does not start at the root: a table of
 //! `2^k` slots ([`Index`], `k` = log2 of `max_entries`, at most 16),
