@@ -105,6 +105,10 @@ struct Index {
     slots: Box<[AtomicU64]>,
 }
 
+/// Entries from which lookups start at the first level (the slots are kept
+/// up to date whatever the count, so either start is right at any time).
+const INDEX_FROM: u32 = 64;
+
 /// Bit 63 of a first-level slot: it holds a walk state.
 const VALID: u64 = 1 << 63;
 
@@ -379,8 +383,11 @@ impl Lpm {
         for attempt in 0..RESTARTS {
             // Once the entry found was deleted meanwhile, from the root: a
             // slot may still name it until the writer recomputes the slot.
+            // A small trie is shallow: the slot costs more than it skips.
             let from = match (attempt, &self.index) {
-                (0, Some(ix)) => ix.start(len, addr),
+                (0, Some(ix)) if self.count.load(Ordering::Relaxed) >= INDEX_FROM => {
+                    ix.start(len, addr)
+                }
                 _ => None,
             };
             let from = from.unwrap_or_else(|| (self.root.load(Ordering::Acquire), 0));
