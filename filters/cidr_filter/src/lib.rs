@@ -23,15 +23,10 @@ static HAS_ALLOW: State<bool> = State::new(false);
 
 /// Adds the prefixes of config `key` to `map`; whether `key` was given.
 fn insert_config(key: &'static str, map: &LpmMap<IpAddr, u32>) -> Result<bool, InitError> {
-    let given = config::with(key, |value| {
-        for item in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-            let cidr = item.parse().map_err(|_| InitError::Invalid(key))?;
-            map.insert_cidr(cidr, &1)
-                .map_err(|_| InitError::Message("a map is full"))?;
-        }
-        Ok(())
-    })?;
-    Ok(given.transpose()?.is_some())
+    config::each(key, |cidr| {
+        map.insert_cidr(cidr, &1)
+            .map_err(|_| InitError::Message("a map is full"))
+    })
 }
 
 fn init() -> Result<(), InitError> {

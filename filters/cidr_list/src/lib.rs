@@ -20,16 +20,11 @@ static USE_DST: State<bool> = State::new(false);
 /// Adds the prefixes of config `key` to `list` (in place: a set is a few
 /// KiB, more than a filter's stack should copy); whether `key` was given.
 fn parse_into(key: &'static str, list: &mut Prefixes) -> Result<bool, InitError> {
-    let parsed = config::with(key, |value| {
-        for item in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-            let cidr = item.parse().map_err(|_| InitError::Invalid(key))?;
-            if !list.insert(cidr) {
-                return Err(InitError::Message("more than 64 prefixes in one list"));
-            }
-        }
-        Ok(())
-    })?;
-    Ok(parsed.transpose()?.is_some())
+    config::each(key, |cidr| {
+        list.insert(cidr)
+            .then_some(())
+            .ok_or(InitError::Message("more than 64 prefixes in one list"))
+    })
 }
 
 fn init() -> Result<(), InitError> {

@@ -46,16 +46,12 @@ fn parse_list<T: Copy + core::str::FromStr>(
     key: &'static str,
     list: &mut Rules<T>,
 ) -> Result<(), InitError> {
-    let parsed = config::with(key, |value| {
-        for item in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-            let v = item.parse().map_err(|_| InitError::Invalid(key))?;
-            if !list.push(v) {
-                return Err(InitError::Message("more than 8 entries in one rule list"));
-            }
-        }
-        Ok(())
-    })?;
-    parsed.transpose().map(|_| ())
+    config::each(key, |v| {
+        list.push(v)
+            .then_some(())
+            .ok_or(InitError::Message("more than 8 entries in one rule list"))
+    })
+    .map(|_| ())
 }
 
 fn init() -> Result<(), InitError> {
@@ -66,16 +62,13 @@ fn init() -> Result<(), InitError> {
         parse_list("udp", &mut p.udp)?;
         parse_list("icmp", &mut p.icmp)?;
         parse_list("icmp6", &mut p.icmp6)?;
-        let parsed = config::with("allow", |value| {
-            for item in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-                let cidr = item.parse().map_err(|_| InitError::Invalid("allow"))?;
-                if !p.allow.insert(cidr) {
-                    return Err(InitError::Message("more than 8 prefixes in allow"));
-                }
-            }
-            Ok(())
-        })?;
-        parsed.transpose().map(|_| ())
+        config::each("allow", |cidr| {
+            p.allow
+                .insert(cidr)
+                .then_some(())
+                .ok_or(InitError::Message("more than 8 prefixes in allow"))
+        })
+        .map(|_| ())
     })
 }
 

@@ -68,6 +68,23 @@ pub fn with<R>(key: &'static str, f: impl FnOnce(&str) -> R) -> Result<Option<R>
     Ok(Some(f(value)))
 }
 
+/// Runs `f` on each item of `key`'s comma-separated list, parsed as `T`
+/// (items trimmed, empty ones skipped; one that does not parse is
+/// [`InitError::Invalid`]); whether `key` was set. `f` may refuse an item
+/// with its own error (a full list, say).
+pub fn each<T: FromStr>(
+    key: &'static str,
+    mut f: impl FnMut(T) -> Result<(), InitError>,
+) -> Result<bool, InitError> {
+    let done = with(key, |value| {
+        for item in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            f(item.parse().map_err(|_| InitError::Invalid(key))?)?;
+        }
+        Ok(())
+    })?;
+    Ok(done.transpose()?.is_some())
+}
+
 /// The value of `key` parsed as `T`, or `None` if it is not set.
 pub fn get<T: FromStr>(key: &'static str) -> Result<Option<T>, InitError> {
     match with(key, |v| v.trim().parse::<T>())? {
