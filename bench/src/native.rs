@@ -165,12 +165,19 @@ pub fn icmp_ratelimit() -> Native {
         let Some(ip) = src(p, c.family).filter(|_| icmp) else {
             return false;
         };
-        let mut h: u32 = 0x811c_9dc5;
-        let octets: Vec<u8> = match ip {
-            IpAddr::V4(a) => a.octets().to_vec(),
-            IpAddr::V6(a) => a.octets().to_vec(),
+        let (v4, v6);
+        let octets: &[u8] = match ip {
+            IpAddr::V4(a) => {
+                v4 = a.octets();
+                &v4
+            }
+            IpAddr::V6(a) => {
+                v6 = a.octets();
+                &v6
+            }
         };
-        for b in octets {
+        let mut h: u32 = 0x811c_9dc5;
+        for &b in octets {
             h = (h ^ u32::from(b)).wrapping_mul(0x0100_0193);
         }
         let b = &mut table[h as usize % 1024];
