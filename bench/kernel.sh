@@ -47,7 +47,7 @@ build() { # the builds' chatter goes to a log, shown on failure
 	"$@" 2>>"$logdir/build.txt" || { tail -n 30 "$logdir/build.txt" >&2; exit 2; }
 }
 build "$ROOT/scripts/kernel-build.sh" >/dev/null
-ko=$(build "$ROOT/scripts/kmod-build.sh" | tail -n 1)
+ko=$(KMOD_OUT=$logdir build "$ROOT/scripts/kmod-build.sh" | tail -n 1)
 (cd "$ROOT" && build cargo build --release --locked --quiet -p wasmnf-ctl && build cargo xtask filters >/dev/null)
 (cd "$ROOT/tests/vm/netprobe" && build cargo build --release --locked --quiet)
 filters=$ROOT/filters/target/wasm32-unknown-unknown/release

@@ -5,8 +5,13 @@
 #   scripts/kmod-build.sh                 against the cached test kernel
 #   KDIR=/lib/modules/$(uname -r)/build scripts/kmod-build.sh
 #                                         against another Rust-enabled kernel
+#   KMOD_OUT=DIR scripts/kmod-build.sh    also copy wasmnf.ko into DIR
 #
-# Prints the path of wasmnf.ko last.
+# Prints the path of wasmnf.ko last (DIR/wasmnf.ko with KMOD_OUT). The build
+# is in-tree (kmod-netfilter/, engine-ffi/), so builds for different
+# kernels take turns on a lock; KMOD_OUT copies the module out before the
+# lock is released, so that a run for one kernel (scripts/test-vm.sh) keeps
+# its module while another kernel's is built.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 if [ -z "${KDIR:-}" ]; then
@@ -25,6 +30,8 @@ toolchain=$(sed -n 's/^channel *= *"\(.*\)"/\1/p' "$ROOT/rust-toolchain.toml")
 export RUSTUP_TOOLCHAIN=${RUSTUP_TOOLCHAIN:-$toolchain}
 export PATH=$HOME/.cargo/bin:$PATH
 
+exec 9>"$ROOT/kmod-netfilter/.kmod-build.lock"
+flock 9
 t0=$SECONDS
 KDIR=$KDIR "$ROOT/kmod-netfilter/engine-ffi/build.sh" >&2
 t1=$SECONDS
@@ -42,4 +49,9 @@ t2=$SECONDS
 ko=$ROOT/kmod-netfilter/wasmnf.ko
 [ -f "$ko" ] || { echo "kmod-build: $ko was not produced" >&2; exit 1; }
 echo "kmod-build: engine $((t1 - t0)) s, module $((t2 - t1)) s; $(stat -c %s "$ko") bytes" >&2
+if [ -n "${KMOD_OUT:-}" ]; then
+	mkdir -p "$KMOD_OUT"
+	cp "$ko" "$KMOD_OUT/wasmnf.ko"
+	ko=$KMOD_OUT/wasmnf.ko
+fi
 echo "$ko"

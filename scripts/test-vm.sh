@@ -32,7 +32,6 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 flavor=${WASMNF_KERNEL_FLAVOR:-test}
 mem=512 tmult=1
 [ "$flavor" = debug ] && mem=1024 tmult=4
-ko=$("$ROOT/scripts/kmod-build.sh" | tail -n 1)
 # Guest-side traffic tool (busybox nc has no UDP).
 (cd "$ROOT/tests/vm/netprobe" && cargo build --release --locked --quiet)
 # Guest-side raw netlink tool (hand-built malformed requests).
@@ -41,17 +40,21 @@ netprobe=$ROOT/tests/vm/netprobe/target/release/netprobe
 # The real CLI (its shared libraries, libpcap, are copied by vm-run.sh), the
 # example filters, setpriv (unprivileged-user tests) and nft (comparisons).
 (cd "$ROOT" && cargo build --release --locked --quiet -p wasmnf-ctl && cargo xtask filters >/dev/null)
+logdir=${VM_TEST_LOGDIR:-$(mktemp -d "${TMPDIR:-/tmp}/wasmnf-vm-tests.XXXXXX")}
+mkdir -p "$logdir"
 # The regression modules (tests/regress/*.wat) as regress-NAME.wasm with
-# their expectations in regress.tsv (tests/vm/regress.sh).
-regress=$ROOT/target/regress
+# their expectations in regress.tsv (tests/vm/regress.sh), in this run's
+# own directory (another kernel's suite may be writing its own).
+regress=$logdir/regress
 (cd "$ROOT" && cargo xtask regress "$regress" >/dev/null)
 extra=("$ROOT/target/release/wasmnf" "$ROOT"/filters/target/wasm32-unknown-unknown/release/*.wasm
 	"$regress"/regress-*.wasm "$regress/regress.tsv")
 for tool in "$ROOT/tests/vm/nlraw/target/release/nlraw" /usr/bin/setpriv /usr/sbin/nft; do
 	[ -x "$tool" ] && extra+=("$tool")
 done
-logdir=${VM_TEST_LOGDIR:-$(mktemp -d "${TMPDIR:-/tmp}/wasmnf-vm-tests.XXXXXX")}
-mkdir -p "$logdir"
+# The module is copied into the log directory (kmod-build.sh's KMOD_OUT):
+# suites for two kernels can then run at once (scripts/test.sh).
+ko=$(KMOD_OUT=$logdir "$ROOT/scripts/kmod-build.sh" | tail -n 1)
 echo "test-vm: $flavor kernel, module $ko ($(stat -c %s "$ko") bytes); logs in $logdir"
 
 if [ $# -gt 0 ]; then
