@@ -142,8 +142,9 @@ impl Backend {
                     maps: &b.maps,
                     cpu: b.cpu,
                 };
-                b.machine
-                    .call(&b.module, init, &[], &mut env)
+                // The only allocation a run makes is `memory.grow`'s, which
+                // may fail (it returns -1): a load-time one too.
+                crate::fallible::may_fail(|| b.machine.call(&b.module, init, &[], &mut env))
                     .map(|v| v as u32 as i32)
                     .map_err(fast_status)
             }

@@ -20,6 +20,7 @@ pub mod abi;
 mod backend;
 pub mod config;
 mod error;
+pub mod fallible;
 pub mod fast;
 mod filter;
 mod imports;

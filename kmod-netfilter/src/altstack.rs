@@ -46,7 +46,7 @@ unsafe extern "C" fn trampoline<F: FnOnce() -> R, R>(data: *mut c_void) {
 /// number of bytes of that stack it used. Process context only: allocates
 /// with `GFP_KERNEL`.
 pub(crate) fn run<F: FnOnce() -> R, R>(f: F) -> Result<(R, usize)> {
-    let mut stack = VVec::from_elem(PAINT, SIZE / 8, GFP_KERNEL)?;
+    let mut stack = VVec::from_elem(PAINT, SIZE / 8, crate::gfp_request())?;
     let base = stack.as_mut_ptr() as usize;
     // 16-byte aligned top; the word at `tos` holds the caller's `rsp`.
     let tos = (base + SIZE - 16) & !15;

@@ -266,7 +266,7 @@ fn load(req: &mut Request<'_>) -> Result {
     let keep_maps = req.attr(attr::RESET_MAPS).is_none();
     let mut config = KVec::new();
     if let Some(c) = req.attr(attr::CONFIG) {
-        config.extend_from_slice(c, GFP_KERNEL)?;
+        config.extend_from_slice(c, crate::gfp_request())?;
     }
 
     // Assemble the chunks, in message order, bounded by the engine's limit.
@@ -290,10 +290,10 @@ fn load(req: &mut Request<'_>) -> Result {
             format_args!("module larger than {} bytes", wire::MODULE_MAX),
         ));
     }
-    let mut wasm = KVVec::with_capacity(total, GFP_KERNEL)?;
+    let mut wasm = KVVec::with_capacity(total, crate::gfp_request())?;
     for (t, p) in req.attrs() {
         if t == attr::WASM_CHUNK {
-            wasm.extend_from_slice(p, GFP_KERNEL)?;
+            wasm.extend_from_slice(p, crate::gfp_request())?;
         }
     }
 

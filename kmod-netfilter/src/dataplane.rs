@@ -99,7 +99,8 @@ impl Runtime {
     /// Load time only: process context, on the load stack.
     pub(crate) fn new(filter: EngineFilter) -> Result<Self, LoadFailure> {
         let n = cpu::nr_cpu_ids();
-        let mut percpu = KVec::with_capacity(n, GFP_KERNEL).map_err(|_| LoadFailure::NoMemory)?;
+        let mut percpu =
+            KVec::with_capacity(n, crate::gfp_request()).map_err(|_| LoadFailure::NoMemory)?;
         for cpu in 0..n {
             let instance = filter.instantiate(cpu).map_err(LoadFailure::Engine)?;
             percpu

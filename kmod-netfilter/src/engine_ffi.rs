@@ -129,22 +129,51 @@ fn may_sleep() -> bool {
 }
 
 /// `krealloc(ptr, size, GFP_ATOMIC)` (never sleeps, so the engine may
-/// allocate in any context), or `kvrealloc(ptr, size, GFP_KERNEL)` for the
-/// loading task (see [`with_load_allocations`]). Null `ptr` allocates.
-/// Blocks are freed with `kvfree`, which takes both kinds.
+/// allocate in any context), or `kvrealloc` for the loading task (see
+/// [`with_load_allocations`]). Null `ptr` allocates. Blocks are freed with
+/// `kvfree`, which takes both kinds.
+///
+/// The loading task's requests are where an infallible allocation of the
+/// engine (a `Vec` growing while a module is checked and translated) would
+/// turn a failure into a panic, i.e. `BUG()`. Those are `GFP_KERNEL |
+/// __GFP_NOFAIL`: their sizes are bounded by the module's size (1 MiB at
+/// most), and `kvrealloc` implements `__GFP_NOFAIL` for any size (the
+/// kmalloc attempt drops it above a page, the vmalloc fallback retries
+/// order-0 pages). What the engine is ready to see fail (`may_fail`: the
+/// filter's linear memory, stacks and maps, whose sizes the filter and the
+/// user choose; `wasmnf_engine::fallible`) is `GFP_KERNEL | __GFP_NOWARN`,
+/// and a failure is a load refused with ENOMEM and its own message.
+/// tests/vm/fault_inject.sh fails each of a load's allocations in turn.
 ///
 /// # Safety
 ///
 /// `ptr` is null or a live block from this function.
 #[no_mangle]
-unsafe extern "C" fn wasmnf_kmod_krealloc(ptr: *mut c_void, size: usize) -> *mut c_void {
+unsafe extern "C" fn wasmnf_kmod_krealloc(
+    ptr: *mut c_void,
+    size: usize,
+    may_fail: bool,
+) -> *mut c_void {
     if may_sleep() {
+        // SAFETY: no preconditions (process context, which we are in).
+        if may_fail && unsafe { crate::bindings::wasmnf_helper_fail_engine_alloc(size) } {
+            // Fault injection (debug kernels; helpers.c): as if it failed.
+            return ptr::null_mut();
+        }
+        let extra = if may_fail {
+            crate::bindings::WASMNF_GFP_NOWARN
+        } else {
+            crate::bindings::WASMNF_GFP_NOFAIL
+        };
         // SAFETY: `ptr` is null or a live kmalloc/kvmalloc block (caller's
         // contract); we are the loading task in process context, where
-        // GFP_KERNEL may sleep. kvrealloc returns kmalloc memory (natural
-        // alignment for power-of-two sizes) or page-aligned vmalloc memory,
-        // so the engine allocator's alignment contract holds.
-        return unsafe { bindings::kvrealloc_noprof(ptr, size, bindings::GFP_KERNEL) };
+        // GFP_KERNEL may sleep (and __GFP_NOFAIL may wait). kvrealloc
+        // returns kmalloc memory (natural alignment for power-of-two sizes)
+        // or page-aligned vmalloc memory, so the engine allocator's
+        // alignment contract holds.
+        return unsafe {
+            bindings::kvrealloc_noprof(ptr, size, bindings::GFP_KERNEL | extra as bindings::gfp_t)
+        };
     }
     // SAFETY: `is_vmalloc_addr` only compares the address with the vmalloc range.
     if !ptr.is_null() && unsafe { bindings::is_vmalloc_addr(ptr) } {
@@ -154,6 +183,27 @@ unsafe extern "C" fn wasmnf_kmod_krealloc(ptr: *mut c_void, size: usize) -> *mut
     // SAFETY: `ptr` is null or a live kmalloc block (checked above);
     // GFP_ATOMIC never sleeps.
     unsafe { bindings::krealloc(ptr, size, bindings::GFP_ATOMIC) }
+}
+
+/// The engine's fault-injection point (`fail_wasmnf_alloc` in debugfs, on
+/// kernels with `CONFIG_FAULT_INJECTION_DEBUG_FS`; helpers.c), there while
+/// this value lives.
+pub(crate) struct FaultInjection(());
+
+impl FaultInjection {
+    pub(crate) fn new() -> Self {
+        // SAFETY: no preconditions; a failure to create the debugfs
+        // directory leaves the point without its knobs (it never fails).
+        unsafe { crate::bindings::wasmnf_helper_fault_init() };
+        FaultInjection(())
+    }
+}
+
+impl Drop for FaultInjection {
+    fn drop(&mut self) {
+        // SAFETY: `new` ran; removing a missing directory is a no-op.
+        unsafe { crate::bindings::wasmnf_helper_fault_exit() };
+    }
 }
 
 /// `kvfree(ptr)`.

@@ -14,6 +14,8 @@
 #include <net/genetlink.h>
 #include <linux/netlink.h>
 #include <linux/moduleparam.h>
+#include <linux/fault-inject.h>
+#include <linux/debugfs.h>
 
 #include "helpers.h"
 
@@ -32,6 +34,50 @@ MODULE_PARM_DESC(map_memory_max,
 unsigned long wasmnf_helper_map_memory_max(void)
 {
 	return map_memory_max;
+}
+
+/*
+ * Fault injection for the engine's fallible load-time allocations (those
+ * inside wasmnf_engine::fallible::may_fail; engine_ffi.rs): a fault
+ * attribute like failslab's, /sys/kernel/debug/fail_wasmnf_alloc, which
+ * /proc/<pid>/fail-nth also counts. It exists because failslab and
+ * fail_page_alloc cannot aim at these: the engine's load runs on the
+ * module's own stack (altstack.rs), where the unwinder finds no caller for
+ * their stacktrace filters. Without CONFIG_FAULT_INJECTION nothing fails.
+ */
+#ifdef CONFIG_FAULT_INJECTION
+static DECLARE_FAULT_ATTR(fail_wasmnf_alloc);
+#endif
+#ifdef CONFIG_FAULT_INJECTION_DEBUG_FS
+static struct dentry *fail_wasmnf_alloc_dir;
+#endif
+
+void wasmnf_helper_fault_init(void)
+{
+#ifdef CONFIG_FAULT_INJECTION_DEBUG_FS
+	struct dentry *dir = fault_create_debugfs_attr("fail_wasmnf_alloc", NULL,
+						       &fail_wasmnf_alloc);
+
+	if (!IS_ERR(dir))
+		fail_wasmnf_alloc_dir = dir;
+#endif
+}
+
+void wasmnf_helper_fault_exit(void)
+{
+#ifdef CONFIG_FAULT_INJECTION_DEBUG_FS
+	debugfs_remove_recursive(fail_wasmnf_alloc_dir);
+	fail_wasmnf_alloc_dir = NULL;
+#endif
+}
+
+bool wasmnf_helper_fail_engine_alloc(size_t size)
+{
+#ifdef CONFIG_FAULT_INJECTION
+	return should_fail(&fail_wasmnf_alloc, size);
+#else
+	return false;
+#endif
 }
 
 const void *wasmnf_helper_skb_header_pointer(const struct sk_buff *skb,

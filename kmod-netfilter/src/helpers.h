@@ -3,7 +3,8 @@
  * Out-of-line wrappers for static-inline kernel helpers that Rust cannot call
  * directly (the role the kernel's rust/helpers/ plays for in-tree Rust), and
  * accessors for the few fields bindgen can only reach through anonymous
- * struct groups or opaque types, and the module parameter's accessor.
+ * struct groups or opaque types, the module parameter's accessor, and the
+ * engine's fault-injection point.
  * Nothing else belongs here: logic lives in the Rust module.
  */
 #ifndef WASMNF_HELPERS_H
@@ -25,6 +26,9 @@ const void *wasmnf_helper_skb_header_pointer(const struct sk_buff *skb,
 					     int offset, int len, void *buffer);
 
 unsigned long wasmnf_helper_map_memory_max(void);
+void wasmnf_helper_fault_init(void);
+void wasmnf_helper_fault_exit(void);
+bool wasmnf_helper_fail_engine_alloc(size_t size);
 
 bool wasmnf_helper_bh_enter(unsigned int *cpu);
 void wasmnf_helper_bh_exit(void);

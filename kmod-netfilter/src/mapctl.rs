@@ -228,7 +228,7 @@ pub(crate) fn get(req: &mut Request<'_>) -> Result {
             k.copy_from_slice(key);
             &*k
         };
-        let mut value = KVec::from_elem(0u8, t.value_size() * t.rows, GFP_KERNEL)?;
+        let mut value = KVec::from_elem(0u8, t.value_size() * t.rows, crate::gfp_request())?;
         let found = r
             .with_runtime(net, &name, |rt, _| {
                 rt.filter().map_lookup(t.id, key, &mut value)
@@ -281,7 +281,7 @@ pub(crate) fn dump(d: &mut Dump<'_>) -> Result {
             .ok_or(ENOENT)?;
         let mut key = [0u8; maps::KEY_SIZE_MAX as usize];
         let key = key.get_mut(..t.decl.key_size as usize).ok_or(EINVAL)?;
-        let mut value = KVec::from_elem(0u8, t.value_size() * t.rows, GFP_KERNEL)?;
+        let mut value = KVec::from_elem(0u8, t.value_size() * t.rows, crate::gfp_request())?;
         let mut done = 0usize;
         let scanned = r
             .with_runtime(net, &name, |rt, rcu| -> Result {

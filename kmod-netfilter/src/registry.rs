@@ -287,7 +287,7 @@ impl Registry {
         }
         // The maps are filled before any packet can reach the filter.
         prefill(&rt).map_err(RegistryError::Prefill)?;
-        let rt = KBox::new(rt, GFP_KERNEL).map_err(|_| RegistryError::NoMemory)?;
+        let rt = KBox::new(rt, crate::gfp_request()).map_err(|_| RegistryError::NoMemory)?;
         if let Some(e) = existing.and_then(|i| self.entries[i].as_mut()) {
             let s = &e.settings;
             if (s.hook, s.family, s.priority) == (settings.hook, settings.family, settings.priority)
@@ -321,7 +321,7 @@ impl Registry {
             Some(i) => drop(self.entries[i].replace(entry)),
             None => self
                 .entries
-                .push(Some(entry), GFP_KERNEL)
+                .push(Some(entry), crate::gfp_request())
                 .map_err(|_| RegistryError::NoMemory)?,
         }
         self.bump();

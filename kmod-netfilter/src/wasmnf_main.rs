@@ -25,6 +25,15 @@ mod stackprobe;
 
 use net::netns::{Net, PernetExit, PernetRegistration};
 
+/// Flags for the allocations made to answer a user's request (a load, a map
+/// command), in process context: `GFP_KERNEL` without the allocator's
+/// failure warning. A failure is that request's ENOMEM, with its own
+/// message to the user, not a stack dump in the kernel log
+/// (tests/vm/fault_inject.sh fails each of a load's allocations in turn).
+pub(crate) fn gfp_request() -> kernel::alloc::Flags {
+    GFP_KERNEL | kernel::alloc::flags::__GFP_NOWARN
+}
+
 module! {
     type: WasmNf,
     name: "wasmnf",
@@ -46,6 +55,9 @@ impl PernetExit for NetExit {
 /// then the pernet operations (whose exit, run for every namespace,
 /// removes all filters), then the registry itself.
 struct WasmNf {
+    /// `/sys/kernel/debug/fail_wasmnf_alloc` while the module is loaded
+    /// (its attribute is static: a load running after it is gone is fine).
+    _faults: engine_ffi::FaultInjection,
     _family: control::Family_,
     _pernet: PernetRegistration<NetExit>,
     _registry: registry::RegistryHandle,
@@ -77,6 +89,7 @@ impl kernel::Module for WasmNf {
         );
         pr_info!("loaded (abi {})\n", engine_ffi::abi_version());
         Ok(WasmNf {
+            _faults: engine_ffi::FaultInjection::new(),
             _family: family,
             _pernet: pernet,
             _registry: registry,

@@ -73,7 +73,7 @@ impl Frames {
     /// Room for `n` frames, or `None` if it cannot be allocated.
     fn with_capacity(n: usize) -> Option<Self> {
         let mut slots = Vec::new();
-        slots.try_reserve_exact(n).ok()?;
+        crate::fallible::may_fail(|| slots.try_reserve_exact(n)).ok()?;
         slots.resize(n, Frame::default());
         Some(Frames {
             slots: slots.into_boxed_slice(),
@@ -170,8 +170,7 @@ impl Machine {
             None => (0, 0, false),
         };
         let mut memory = Vec::new();
-        memory
-            .try_reserve_exact(initial * PAGE)
+        crate::fallible::may_fail(|| memory.try_reserve_exact(initial * PAGE))
             .map_err(|_| InstantiateError::NoMemory)?;
         memory.resize(initial * PAGE, 0);
         let mut table = vec![None; module.table as usize];
@@ -183,8 +182,7 @@ impl Machine {
         }
         let frames = Frames::with_capacity(max_depth).ok_or(InstantiateError::NoMemory)?;
         let mut stack = Vec::new();
-        stack
-            .try_reserve_exact(STACK_SLOTS)
+        crate::fallible::may_fail(|| stack.try_reserve_exact(STACK_SLOTS))
             .map_err(|_| InstantiateError::NoMemory)?;
         stack.resize(STACK_SLOTS, 0);
         let stack: Box<Stack> = stack

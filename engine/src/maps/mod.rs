@@ -453,7 +453,7 @@ impl Maps {
             }
         }
         let mut maps = Vec::new();
-        maps.try_reserve_exact(decls.len())
+        crate::fallible::may_fail(|| maps.try_reserve_exact(decls.len()))
             .map_err(|_| MapError::NoMemory(alloc::string::String::new()))?;
         for d in decls {
             let kept = keep.and_then(|k| k.by_name(d.name())).filter(|old| {

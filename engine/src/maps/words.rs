@@ -49,7 +49,8 @@ pub(crate) fn alloc_words(n: usize) -> Result<Box<[AtomicU64]>, NoMemory> {
     }
     let layout = Layout::array::<AtomicU64>(n).map_err(|_| NoMemory)?;
     // SAFETY: `layout` has a non-zero size (n > 0).
-    let ptr = unsafe { alloc::alloc::alloc_zeroed(layout) }.cast::<AtomicU64>();
+    let ptr = crate::fallible::may_fail(|| unsafe { alloc::alloc::alloc_zeroed(layout) })
+        .cast::<AtomicU64>();
     if ptr.is_null() {
         return Err(NoMemory);
     }

@@ -33,11 +33,15 @@ mod global {
     use core::alloc::{GlobalAlloc, Layout};
     use core::ffi::c_void;
     use core::ptr;
+    use wasmnf_engine::fallible;
 
     extern "C" {
-        /// `krealloc(ptr, size, GFP_ATOMIC)` (`kmalloc` when `ptr` is null).
-        /// Never sleeps; returns null on failure.
-        fn wasmnf_kmod_krealloc(ptr: *mut c_void, size: usize) -> *mut c_void;
+        /// `krealloc(ptr, size, GFP_ATOMIC)` (`kmalloc` when `ptr` is null),
+        /// returning null on failure; for the module's loading task
+        /// `kvrealloc(ptr, size, GFP_KERNEL)`, which may sleep and, unless
+        /// `may_fail` (the engine is ready for a failure:
+        /// `wasmnf_engine::fallible`), does not fail.
+        fn wasmnf_kmod_krealloc(ptr: *mut c_void, size: usize, may_fail: bool) -> *mut c_void;
         /// `kfree(ptr)`.
         fn wasmnf_kmod_kfree(ptr: *mut c_void);
     }
@@ -59,8 +63,9 @@ mod global {
                 return ptr::null_mut();
             };
             // SAFETY: a null `ptr` makes krealloc a kmalloc; the callback
-            // never sleeps.
-            let p = unsafe { wasmnf_kmod_krealloc(ptr::null_mut(), size) }.cast::<u8>();
+            // sleeps only in the loading task's process context.
+            let p = unsafe { wasmnf_kmod_krealloc(ptr::null_mut(), size, fallible::now()) }
+                .cast::<u8>();
             if p.is_null() {
                 // A small block from the reserve, or null if it is spent too.
                 return RESERVE.take(layout.size(), layout.align());
@@ -108,7 +113,7 @@ mod global {
             // SAFETY: `p` is a live block from kmalloc/krealloc (caller's
             // contract); on failure krealloc leaves it untouched, as
             // `GlobalAlloc::realloc` requires.
-            let q = unsafe { wasmnf_kmod_krealloc(p.cast(), size) }.cast::<u8>();
+            let q = unsafe { wasmnf_kmod_krealloc(p.cast(), size, fallible::now()) }.cast::<u8>();
             debug_assert!(q.is_null() || (q as usize).is_multiple_of(layout.align()));
             q
         }

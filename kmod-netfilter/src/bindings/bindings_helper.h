@@ -22,3 +22,12 @@
 enum {
 	WASMNF_NET_DEVICE_IFINDEX_OFFSET = offsetof(struct net_device, ifindex),
 };
+
+/*
+ * Allocation flags for the loading task's allocations (engine_ffi.rs,
+ * wasmnf_kmod_krealloc).
+ */
+enum {
+	WASMNF_GFP_NOFAIL = __GFP_NOFAIL,
+	WASMNF_GFP_NOWARN = __GFP_NOWARN,
+};

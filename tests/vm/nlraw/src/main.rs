@@ -3,8 +3,17 @@
 //!
 //!   nlraw list                      every case name, one a line
 //!   nlraw CASE                      run one malformed-request case
-//!   nlraw load-file NAME FILE CHUNK a valid LOAD (hook input) of FILE split
-//!                                   into CHUNK-byte WASM_CHUNKs
+//!   nlraw load-file NAME FILE CHUNK [FAIL_NTH]
+//!                                   a valid LOAD (hook input) of FILE split
+//!                                   into CHUNK-byte WASM_CHUNKs; with
+//!                                   FAIL_NTH, the kernel's fault injection
+//!                                   fails this task's FAIL_NTH-th allocation
+//!                                   (/proc/thread-self/fail-nth, debug
+//!                                   kernel) during the request, and the line
+//!                                   ends with `fail-nth=R`: R is 0 when that
+//!                                   allocation was failed, otherwise what
+//!                                   was left of the count (the request made
+//!                                   fewer allocations)
 //!   nlraw fuzz SECONDS SEED [SENDERS]
 //!                                   fuzz the family for SECONDS (src/fuzz.rs;
 //!                                   not a case: `list` does not show it)
@@ -660,10 +669,11 @@ fn build(case: &str, fam: u16) -> Option<Msg> {
     })
 }
 
-fn report(case: &str, a: &Answer) {
+/// The answer's line: `nlraw: CASE: errno=NAME(N) msg="..." replies=N`.
+fn line(case: &str, a: &Answer) -> String {
     match a.errno {
-        None => println!("nlraw: {case}: errno=NOREPLY replies={}", a.replies),
-        Some(e) => println!(
+        None => format!("nlraw: {case}: errno=NOREPLY replies={}", a.replies),
+        Some(e) => format!(
             "nlraw: {case}: errno={}({e}) msg=\"{}\" replies={}",
             errno_name(e),
             a.msg,
@@ -672,11 +682,15 @@ fn report(case: &str, a: &Answer) {
     }
 }
 
+fn report(case: &str, a: &Answer) {
+    println!("{}", line(case, a));
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let usage = || -> ! {
         eprintln!(
-            "usage: nlraw list | CASE | load-file NAME FILE CHUNK | fuzz SECONDS SEED [SENDERS]"
+            "usage: nlraw list | CASE | load-file NAME FILE CHUNK [FAIL_NTH] | fuzz SECONDS SEED [SENDERS]"
         );
         exit(2)
     };
@@ -714,7 +728,26 @@ fn main() {
         .name(name)
         .u32(attr::HOOK, 1)
         .chunks(&bytes, chunk.clamp(1, consts::CHUNK_MAX));
-        report(case, &sock.ask(m));
+        let Some(nth) = args.get(5) else {
+            report(case, &sock.ask(m));
+            return;
+        };
+        let Ok(nth) = nth.parse::<u32>() else { usage() };
+        // Armed last, just before the request: the count runs over this
+        // task's allocations that the injection's filters let through.
+        let fail_nth = "/proc/thread-self/fail-nth";
+        std::fs::write(fail_nth, nth.to_string()).unwrap_or_else(|e| {
+            println!("nlraw: {fail_nth}: {e} (a kernel with CONFIG_FAULT_INJECTION)");
+            exit(1)
+        });
+        let a = sock.ask(m);
+        let left = std::fs::read_to_string(fail_nth).unwrap_or_else(|e| {
+            println!("nlraw: {fail_nth}: {e}");
+            exit(1)
+        });
+        // Disarm (a count not reached would fire on a later allocation).
+        let _ = std::fs::write(fail_nth, "0");
+        println!("{} fail-nth={}", line(case, &a), left.trim());
         return;
     }
     let Some(m) = build(case, fam) else { usage() };
