@@ -21,8 +21,7 @@ set -u
 . /files/lib.sh
 F=/files
 D=/sys/kernel/debug
-kmemleak=$D/kmemleak
-[ -w $kmemleak ] && echo clear >$kmemleak
+kmemleak_clear
 insmod $F/wasmnf.ko || fail "insmod"
 [ -d $D/failslab ] && [ -d $D/fail_page_alloc ] ||
 	fail "no failslab/fail_page_alloc in debugfs (CONFIG_FAILSLAB, CONFIG_FAIL_PAGE_ALLOC, CONFIG_FAULT_INJECTION_DEBUG_FS)"
@@ -115,11 +114,6 @@ for f in firewall cidr_filter top_talkers icmp_ratelimit; do
 	$W unload "after_$f" || fail "unload $f after the sweep"
 done
 rmmod wasmnf || fail "rmmod"
-if [ -w $kmemleak ]; then
-	sleep 6 # kmemleak reports objects older than 5 s
-	echo scan >$kmemleak
-	leaks=$(cat $kmemleak)
-	[ -z "$leaks" ] || { echo "$leaks" | head -n 40; fail "kmemleak reports unreferenced objects"; }
-	echo "kmemleak: nothing unreferenced"
-fi
+[ -w $KMEMLEAK ] || fail "no kmemleak on the debug kernel"
+kmemleak_check
 echo "fault_inject: ok"

@@ -20,8 +20,7 @@ ko=/files/wasmnf.ko
 [ -f $ko ] || fail "no $ko"
 # Debug kernel: forget what kmemleak knows from boot, so that what it reports
 # at the end comes from the load/unload cycles.
-kmemleak=/sys/kernel/debug/kmemleak
-[ -w $kmemleak ] && echo clear >$kmemleak
+kmemleak_clear
 
 insmod $ko || fail "insmod failed"
 [ -d /sys/module/wasmnf ] || fail "/sys/module/wasmnf missing after insmod"
@@ -48,11 +47,5 @@ dmesg_has "wasmnf: loaded (abi 2)" || fail "no load line on reload"
 $IP netns exec peer ping -c 1 -W 5 10.98.0.1 || fail "ping after reload"
 rmmod wasmnf || fail "second rmmod failed"
 dmesg_has "wasmnf: unloaded" || fail "no unload line on reload"
-if [ -w $kmemleak ]; then
-	sleep 6 # kmemleak reports objects older than 5 s
-	echo scan >$kmemleak
-	leaks=$(cat $kmemleak)
-	[ -z "$leaks" ] || { echo "$leaks" | head -n 40; fail "kmemleak reports unreferenced objects"; }
-	echo "kmemleak: nothing unreferenced"
-fi
+kmemleak_check
 echo "kmod_load: ok"

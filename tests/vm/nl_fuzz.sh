@@ -35,7 +35,7 @@ grace=$secs
 [ $grace -ge 30 ] || grace=30
 # Forget what kmemleak knows from boot: what it reports at the end comes
 # from the module and the fuzz.
-[ -w $kmemleak ] && echo clear >$kmemleak
+kmemleak_clear
 
 insmod /files/wasmnf.ko || fail "insmod"
 $IP link set lo up || fail "lo up"
@@ -103,13 +103,5 @@ done
 rmmod wasmnf || fail "rmmod"
 dmesg_has "wasmnf: unloaded" || fail "no unload line"
 
-if [ -w $kmemleak ]; then
-	sleep 6 # kmemleak reports objects older than 5 s
-	echo scan >$kmemleak
-	sleep 2
-	echo scan >$kmemleak
-	leaks=$(cat $kmemleak)
-	[ -z "$leaks" ] || { echo "$leaks" | head -n 60; fail "kmemleak reports unreferenced objects"; }
-	echo "kmemleak: nothing unreferenced"
-fi
+kmemleak_check
 echo "nl_fuzz: ok ($msgs messages, $acks acks, $loads loads ok in $secs s)"
