@@ -312,9 +312,19 @@ impl<T: PacketHook> Registration<T> {
 impl<T: PacketHook> Drop for Registration<T> {
     fn drop(&mut self) {
         // SAFETY: by the type invariant `ops` is registered for `net`, which
-        // is alive. `nf_unregister_net_hook` waits (synchronize_net) until
-        // no CPU still runs the hook, so `inner` may be freed after it.
+        // is alive.
         unsafe { bindings::nf_unregister_net_hook(self.net, self.inner.ops.get()) };
+        // `nf_unregister_net_hook` does not wait for hooks already running:
+        // it swaps the hook for a no-op in the entries a CPU may be walking
+        // and frees them after a grace period (`call_rcu`), but a CPU that
+        // had already called `hook_trampoline` may still be running it with
+        // `inner.data`. Hooks run inside RCU read-side sections
+        // (`nf_hook()`), so once a grace period has elapsed none is left,
+        // and `inner` (with `data`) may be freed when `self` is. Drop runs
+        // in process context (unload, namespace exit, module exit).
+        // tests/vm/nl_fuzz.sh found this: with the wait missing, a packet
+        // on another CPU read the freed slot's runtime (a null pointer).
+        let _elapsed = crate::net::cpu::synchronize_rcu();
     }
 }
 
