@@ -65,14 +65,27 @@ pub(crate) const fn words_for(bytes: usize) -> usize {
     bytes.div_ceil(8)
 }
 
-/// Up to 8 bytes as a little-endian word (missing bytes zero), byte by
-/// byte: a short key or value tail costs a few instructions, where a
+/// Up to 8 bytes as a little-endian word (missing bytes zero; past 8
+/// ignored), in at most three loads (4 + 2 + 1 bytes) for a tail shorter
+/// than a word: a short key or value tail costs a few instructions, where a
 /// `copy_from_slice` of a run-time length is a `memcpy` call.
 #[inline(always)]
 fn tail_word(bytes: &[u8]) -> u64 {
-    let mut v = 0;
-    for (i, b) in bytes.iter().take(8).enumerate() {
-        v |= u64::from(*b) << (8 * i);
+    if let Some(w) = bytes.first_chunk::<8>() {
+        return u64::from_le_bytes(*w);
+    }
+    let (mut v, mut shift, mut rest) = (0u64, 0u32, bytes);
+    if let Some((w, r)) = rest.split_first_chunk::<4>() {
+        v = u64::from(u32::from_le_bytes(*w));
+        (shift, rest) = (32, r);
+    }
+    if let Some((w, r)) = rest.split_first_chunk::<2>() {
+        v |= u64::from(u16::from_le_bytes(*w)) << shift;
+        (shift, rest) = (shift + 16, r);
+    }
+    // `shift` is at most 48 here (under 8 bytes were left).
+    if let Some(b) = rest.first() {
+        v |= u64::from(*b) << shift;
     }
     v
 }
@@ -127,7 +140,9 @@ pub(crate) struct Key {
 
 impl Key {
     /// `bytes` packed (at most `KEY_SIZE_MAX` bytes; the caller checked).
-    #[inline]
+    /// Inlined: the key is then built where the caller keeps it, not
+    /// copied out of a call.
+    #[inline(always)]
     pub(crate) fn pack(bytes: &[u8]) -> Key {
         let mut k = Key {
             words: [0; words_for(wasmnf_common::maps::KEY_SIZE_MAX as usize)],
@@ -264,5 +279,22 @@ impl WriterLock {
 impl Drop for Locked<'_> {
     fn drop(&mut self) {
         self.0.store(false, Ordering::Release);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tail_word_is_the_little_endian_bytes_of_any_short_tail() {
+        let bytes = [0x11u8, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99];
+        for n in 0..=bytes.len() {
+            let mut want = 0u64;
+            for (i, b) in bytes[..n].iter().take(8).enumerate() {
+                want |= u64::from(*b) << (8 * i);
+            }
+            assert_eq!(tail_word(&bytes[..n]), want, "{n} bytes");
+        }
     }
 }
