@@ -101,9 +101,10 @@ extern "C" {
 static LOADER: AtomicPtr<c_void> = AtomicPtr::new(ptr::null_mut());
 
 /// Runs `f` (load-time engine work: checking, compiling, instantiating) with
-/// the engine's allocations made by this task as `GFP_KERNEL` through
-/// `kvrealloc`, so a filter's linear memory (up to 16 MiB) need not be one
-/// physically contiguous atomic allocation. Process context only; callers
+/// the engine's allocations made by this task through `kvrealloc` with
+/// `GFP_KERNEL` (`__GFP_NOFAIL`, or `__GFP_NOWARN` where the engine handles
+/// a failure: [`wasmnf_kmod_krealloc`]), so a filter's linear memory (up to
+/// 16 MiB) need not be one physically contiguous atomic allocation. Process context only; callers
 /// serialize (the registry's mutex), so `LOADER` has one owner at a time.
 pub(crate) fn with_load_allocations<R>(f: impl FnOnce() -> R) -> R {
     // SAFETY: `current` is always valid in process context.

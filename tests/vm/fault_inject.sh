@@ -37,10 +37,10 @@ case "$base" in 0x0* | "") fail "no address for wasmnf in /proc/modules: '$base'
 end=$(printf '%#x' $((base + size)))
 echo "wasmnf: $base-$end"
 # kmemleak allocates its own record of every allocation it tracks, with
-# the module still on the stack, and would make each of the engine's
-# __GFP_NOFAIL allocations a point to fail (absorbed by kmemleak's pool):
-# stacks through kmemleak's __alloc_object (where that record is
-# allocated; mem_pool_alloc is inlined into it) are left alone.
+# the module still on the stack, and would make each of the module's
+# allocations a second point to fail (absorbed by kmemleak's pool, so only
+# a longer sweep): stacks through kmemleak's __alloc_object (where that
+# record is allocated; mem_pool_alloc is inlined into it) are left alone.
 range=$(sort /proc/kallsyms | awk '
 	found { print $1; exit }
 	$2 ~ /^[tT]$/ && $3 == "__alloc_object" { found = 1; printf "0x%s 0x", $1 }')

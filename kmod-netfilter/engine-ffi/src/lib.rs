@@ -8,8 +8,11 @@
 //!
 //! What the module provides in return (all `extern "C"`, see `kalloc` and
 //! `panic`): `wasmnf_kmod_krealloc` / `wasmnf_kmod_kfree` (kmalloc family with
-//! `GFP_ATOMIC`, so the engine may allocate in any context; small requests
-//! kmalloc refuses fall back to a static reserve, see `reserve`) and
+//! `GFP_ATOMIC`, so the engine may allocate in any context, except for the
+//! module's loading task, which gets `kvrealloc` with `GFP_KERNEL`; it is
+//! told whether the engine handles a failure, `wasmnf_engine::fallible`;
+//! small requests kmalloc refuses fall back to a static reserve, see
+//! `reserve`) and
 //! `wasmnf_kmod_engine_panic`, which reports and never returns.
 //!
 //! `unsafe` lives only at this FFI edge; every block says what it relies on.
