@@ -1,5 +1,5 @@
 //! Maps: key-value state a filter declares in its module and the host
-//! implements natively (ABI version 2, `docs/abi.md` "Maps").
+//! implements natively (ABI version 2; `map_lookup_pkt`, version 3: `docs/abi.md` "Maps").
 //!
 //! A filter declares each map with one 64-byte record in the custom section
 //! [`SECTION`]; records from several objects are concatenated by the linker,
@@ -162,6 +162,24 @@ pub mod ret {
     pub const EEXIST: i32 = -17;
     /// Not allowed for this kind (deleting from an array) or bad flags.
     pub const EINVAL: i32 = -22;
+    /// `map_lookup_pkt`: the packet has no address of the map's family (it
+    /// does not start with a complete IP header, or the map is keyed by
+    /// IPv4 addresses and the packet is IPv6).
+    pub const ENODATA: i32 = -61;
+}
+
+/// `map_lookup_pkt`'s arguments: which of the packet's addresses keys the
+/// map (`field`), and the `value` that asks for no copy.
+pub mod addr {
+    /// `field`: the source address.
+    pub const SRC: i32 = 0;
+    /// `field`: the destination address.
+    pub const DST: i32 = 1;
+    /// `value`: test whether an entry holds the address and copy nothing,
+    /// as an nftables set lookup does. As an address it could never hold a
+    /// value (it is the last byte of the 4 GiB space), so it had no other
+    /// meaning.
+    pub const NO_VALUE: i32 = -1;
 }
 
 /// One map declaration.

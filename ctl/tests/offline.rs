@@ -52,7 +52,7 @@ fn check_reports_a_good_filter_and_refuses_bad_ones() {
     let out = wasmnf(&["check", s(&dp), "--config", "port=8080"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
-    assert!(stdout.contains(": ok, wasmnf ABI 2"), "{stdout}");
+    assert!(stdout.contains(": ok, wasmnf ABI 3"), "{stdout}");
     assert!(
         stdout.contains("exports   filter, init, memory, wasmnf_window"),
         "{stdout}"
@@ -62,7 +62,7 @@ fn check_reports_a_good_filter_and_refuses_bad_ones() {
     let out = wasmnf(&["check", s(&dp), "--json", "--config", "port=8080"]);
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["ok"], true);
-    assert_eq!(json["abi"], 2);
+    assert_eq!(json["abi"], 3);
     assert_eq!(json["details"]["config"][0][1], "8080");
 
     // init refuses a missing key: exit 3, the filter's own message.

@@ -1,9 +1,9 @@
-//! The wasmnf filter ABI, version 2: every name, number and layout a filter
+//! The wasmnf filter ABI, version 3: every name, number and layout a filter
 //! and a host agree on. `docs/abi.md` is the prose form of this module; a
 //! test keeps the two in step.
 
 /// The ABI version this engine implements.
-pub const ABI_VERSION: u32 = 2;
+pub const ABI_VERSION: u32 = 3;
 
 /// The module name of every import a filter may use.
 pub const IMPORT_MODULE: &str = "wasmnf";
@@ -197,6 +197,7 @@ pub const IMPORTS: &[(&str, &str)] = &[
     ("config_get", "(i32, i32, i32, i32) -> i32"),
     ("set_error", "(i32, i32) -> ()"),
     ("map_lookup", "(i32, i32, i32) -> i32"),
+    ("map_lookup_pkt", "(i32, i32, i32) -> i32"),
     ("map_update", "(i32, i32, i32, i32) -> i32"),
     ("map_delete", "(i32, i32) -> i32"),
     ("map_add", "(i32, i32, i32, i64) -> i32"),

@@ -8,10 +8,10 @@
 
 use crate::config::FilterConfig;
 use crate::maps::{Cpus, Map, Maps};
-use crate::packet::PacketView;
+use crate::packet::{Addr, Family, PacketView};
 use core::ops::Range;
 use wasmnf_common::ffi::TrapKind;
-use wasmnf_common::maps::{ret, KEY_SIZE_MAX};
+use wasmnf_common::maps::{addr, ret, KEY_SIZE_MAX};
 
 /// Why a host function stopped the filter. On the wasmi tier it travels as
 /// wasmi's `i32_exit` status (the one error kind wasmi builds without a
@@ -231,6 +231,54 @@ pub(crate) fn map_lookup(
     let values = guest_range(value, d.value_size as usize, memory.len())?;
     let key = m.prepare(memory.get(keys).ok_or(HostTrap::MemoryOutOfBounds)?);
     let dst = memory.get_mut(values).ok_or(HostTrap::MemoryOutOfBounds)?;
+    Ok(match m.lookup_prepared(&key, cpu, dst) {
+        true => ret::OK,
+        false => ret::ENOENT,
+    })
+}
+
+/// `map_lookup_pkt(map, field, value)`: [`map_lookup`] with the key the
+/// host takes from the packet, its source (`addr::SRC`) or destination
+/// (`addr::DST`) address ([`Map::addr_key`]): `0` found, `-ENOENT` not,
+/// `-ENODATA` if the packet has no address of the map's family, `-EINVAL`
+/// for a map no address can key. `value` `addr::NO_VALUE` (`-1`) asks only
+/// whether an entry holds the address, as an nftables set does. Traps like
+/// [`map_lookup`], and with a bad argument for another `field` or a call
+/// during `init`.
+#[inline]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn map_lookup_pkt(
+    maps: &Maps,
+    cpu: usize,
+    pkt: Option<&dyn PacketView>,
+    family: Family,
+    memory: Option<&mut [u8]>,
+    id: i32,
+    field: i32,
+    value: i32,
+) -> Result<i32, HostTrap> {
+    let m = map(maps, id)?;
+    let pkt = packet(pkt)?;
+    let dst_field = match field {
+        addr::SRC => false,
+        addr::DST => true,
+        _ => return Err(HostTrap::BadArgument),
+    };
+    // `value == -1`: a membership test, nothing copied (and no memory
+    // needed). Any other `value` is checked before the lookup.
+    let mut none: [u8; 0] = [];
+    let dst = match value {
+        addr::NO_VALUE => &mut none[..],
+        _ => {
+            let memory = memory.ok_or(HostTrap::MemoryOutOfBounds)?;
+            let values = guest_range(value, m.decl().value_size as usize, memory.len())?;
+            memory.get_mut(values).ok_or(HostTrap::MemoryOutOfBounds)?
+        }
+    };
+    let key = match m.addr_key(Addr::of(pkt, family, dst_field)) {
+        Ok(key) => key,
+        Err(e) => return Ok(e),
+    };
     Ok(match m.lookup_prepared(&key, cpu, dst) {
         true => ret::OK,
         false => ret::ENOENT,

@@ -160,6 +160,31 @@ fn bytes_at<const N: usize>(pkt: &dyn PacketView, linear: &[u8], off: usize) -> 
     pkt.copy_to(off, &mut b).then_some(b)
 }
 
+/// An address of a packet, in network byte order (what `map_lookup_pkt`
+/// keys a map by).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Addr {
+    V4([u8; 4]),
+    V6([u8; 16]),
+}
+
+impl Addr {
+    /// The source (`dst` false) or destination address of `pkt`, which the
+    /// hook says is of `family`: `None` unless the packet starts with a
+    /// complete IP header of that family ([`PktInfo::parse`] finds one, the
+    /// same condition as the SDK's `Packet::src_addr`).
+    #[inline]
+    pub(crate) fn of(pkt: &dyn PacketView, family: Family, dst: bool) -> Option<Addr> {
+        PktInfo::parse(pkt, family)?;
+        let linear = pkt.linear();
+        let linear = &linear[..linear.len().min(pkt.len())];
+        Some(match family {
+            Family::Ipv4 => Addr::V4(bytes_at(pkt, linear, if dst { 16 } else { 12 })?),
+            Family::Ipv6 => Addr::V6(bytes_at(pkt, linear, if dst { 24 } else { 8 })?),
+        })
+    }
+}
+
 impl PktInfo {
     /// Parses the network layer of `pkt`, which the hook says is of
     /// `family`. `None` if the packet does not start with a complete IP

@@ -383,3 +383,179 @@ fn the_readme_map_example_is_a_working_filter() {
         "192.0.2.1 is in the map now"
     );
 }
+
+/// A filter that looks up map `$map` keyed by the packet's address `$field`
+/// (`map_lookup_pkt`) and returns what it got as a non-verdict, so a test
+/// sees it: `100 + value` when found (`value` -1: nothing is copied, so
+/// 100), else the negative return code.
+fn lookup_pkt_filter(map: i32, field: i32, value: i32) -> String {
+    format!(
+        r#"(module
+  (import "wasmnf" "map_lookup_pkt" (func $lookup (param i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (func (export "filter") (param $len i32) (result i32)
+    (local $r i32)
+    (i32.store (i32.const 64) (i32.const 0))
+    (local.set $r (call $lookup (i32.const {map}) (i32.const {field}) (i32.const {value})))
+    (if (result i32) (i32.eqz (local.get $r))
+      (then (i32.add (i32.load (i32.const 64)) (i32.const 100)))
+      (else (local.get $r)))))"#
+    )
+}
+
+/// The maps `lookup_pkt_filter` looks up, by id: `lpm` keyed by IPv4 (key
+/// 8) and by IPv6 (20), `hash` by IPv4 (4) and IPv6 (16), `percpu_hash` by
+/// IPv6, an array and a hash of 8-byte keys (no address keys those).
+fn lookup_pkt_maps() -> Vec<[u8; RECORD_SIZE]> {
+    [
+        Decl::new(0, "l4", kind::LPM, ty::IPV4, 8, ty::U32, 4, 16),
+        Decl::new(1, "l6", kind::LPM, ty::IPV6, 20, ty::U32, 4, 16),
+        Decl::new(2, "h4", kind::HASH, ty::IPV4, 4, ty::U32, 4, 16),
+        Decl::new(3, "h6", kind::HASH, ty::IPV6, 16, ty::U32, 4, 16),
+        Decl::new(4, "p6", kind::PERCPU_HASH, ty::IPV6, 16, ty::U32, 4, 16),
+        Decl::new(5, "a", kind::ARRAY, ty::U32, 4, ty::U32, 4, 16),
+        Decl::new(6, "h8", kind::HASH, ty::U64, 8, ty::U32, 4, 16),
+    ]
+    .iter()
+    .map(Decl::encode)
+    .collect()
+}
+
+/// An `lpm` key: the prefix length (little-endian) and the address.
+fn lpm_key(len: u32, addr: &[u8]) -> Vec<u8> {
+    [&len.to_le_bytes()[..], addr].concat()
+}
+
+fn mapped(a: [u8; 4]) -> [u8; 16] {
+    std::net::Ipv4Addr::from(a).to_ipv6_mapped().octets()
+}
+
+/// Fills the maps of `lookup_pkt_maps`.
+fn fill_lookup_pkt_maps(filter: &Filter) {
+    use wasmnf_engine::Cpus;
+    use wasmnf_tests::{DST4, SRC4, SRC6};
+    let put = |id: u32, key: &[u8], value: u32| {
+        let map = filter.maps().get(id).unwrap();
+        assert_eq!(map.update(key, &value.to_le_bytes(), 0, Cpus::All), 0);
+    };
+    put(0, &lpm_key(24, &[192, 0, 2, 0]), 11);
+    put(0, &lpm_key(32, &DST4), 12);
+    put(1, &lpm_key(96 + 24, &mapped([192, 0, 2, 0])), 21);
+    put(
+        1,
+        &lpm_key(
+            32,
+            &SRC6[..4]
+                .iter()
+                .chain(&[0; 12])
+                .copied()
+                .collect::<Vec<_>>(),
+        ),
+        22,
+    );
+    put(2, &SRC4, 31);
+    put(2, &DST4, 32);
+    put(3, &mapped(SRC4), 41);
+    put(3, &SRC6, 42);
+    put(4, &SRC6, 51);
+}
+
+#[test]
+fn map_lookup_pkt_keys_each_map_by_the_packet_address_on_both_tiers() {
+    use wasmnf_tests::{icmp4_from, icmp6_from, udp6, SRC6};
+    let (src, dst) = (0, 1);
+    let v4 = udp4(53, b"q");
+    let v6 = udp6(53, b"q");
+    let other4 = icmp4_from([203, 0, 113, 5]);
+    let mut other6 = SRC6;
+    other6[15] = 9;
+    let other6 = icmp6_from(other6);
+    let truncated = v4[..19].to_vec();
+    let short6 = vec![0x60u8; 39];
+    let found = |v: i32| Status::InvalidVerdict(100 + v);
+    let code = Status::InvalidVerdict;
+    // (map, field, packet, what the lookup returns)
+    let cases: &[(i32, i32, &[u8], Status)] = &[
+        (0, src, &v4, found(11)),
+        (0, dst, &v4, found(12)),
+        (0, src, &other4, code(-2)),
+        (0, src, &v6, code(-61)),
+        (0, src, &truncated, code(-61)),
+        (1, src, &v4, found(21)),
+        (1, dst, &v4, code(-2)),
+        (1, src, &v6, found(22)),
+        (1, dst, &v6, found(22)),
+        (1, src, &other6, found(22)),
+        (1, src, &short6, code(-61)),
+        (2, src, &v4, found(31)),
+        (2, dst, &v4, found(32)),
+        (2, src, &other4, code(-2)),
+        (2, src, &v6, code(-61)),
+        (3, src, &v4, found(41)),
+        (3, dst, &v4, code(-2)),
+        (3, src, &v6, found(42)),
+        (3, src, &other6, code(-2)),
+        (4, src, &v6, found(51)),
+        (4, src, &v4, code(-2)),
+        (5, src, &v4, code(-22)),
+        (6, src, &v4, code(-22)),
+        // Traps: an undeclared map, a field that is no address, a value
+        // buffer outside memory.
+        (9, src, &v4, Status::Trap(TrapKind::NoSuchMap)),
+        (0, 2, &v4, Status::Trap(TrapKind::BadHostCall)),
+        (0, -1, &v4, Status::Trap(TrapKind::BadHostCall)),
+    ];
+    for tier in [Tier::Fast, Tier::Wasmi] {
+        // `value` 64 copies the value; -1 (`NO_VALUE`) only tests, so a
+        // found entry leaves memory zero: 100 + 0.
+        let tested = cases.iter().map(|&(m, f, p, w)| {
+            let w = match w {
+                Status::InvalidVerdict(v) if v > 100 => Status::InvalidVerdict(100),
+                w => w,
+            };
+            (-1, m, f, p, w)
+        });
+        let copied = cases.iter().map(|&(m, f, p, w)| (64, m, f, p, w));
+        for (value, map, field, pkt, want) in copied.chain(tested) {
+            let m = with_maps(&lookup_pkt_filter(map, field, value), &lookup_pkt_maps());
+            let filter = Filter::new(&m, options(&[], tier).unwrap()).unwrap();
+            fill_lookup_pkt_maps(&filter);
+            let mut inst = filter.instantiate().unwrap();
+            let got = inst.run_detailed(&pkt, &ctx(pkt)).status;
+            assert_eq!(
+                got, want,
+                "{tier:?}: map {map} field {field} value {value} packet {pkt:02x?}"
+            );
+        }
+        let m = with_maps(&lookup_pkt_filter(0, src, 65534), &lookup_pkt_maps());
+        let filter = Filter::new(&m, options(&[], tier).unwrap()).unwrap();
+        let mut inst = filter.instantiate().unwrap();
+        assert_eq!(
+            inst.run_detailed(&v4.as_slice(), &ctx(&v4)).status,
+            Status::Trap(TrapKind::HostMemoryOutOfBounds),
+            "{tier:?}"
+        );
+    }
+}
+
+#[test]
+fn map_lookup_pkt_in_init_is_refused_at_load() {
+    let wat = r#"(module
+  (import "wasmnf" "map_lookup_pkt" (func $lookup (param i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (func (export "init") (result i32)
+    (drop (call $lookup (i32.const 0) (i32.const 0) (i32.const 64)))
+    (i32.const 0))
+  (func (export "filter") (param i32) (result i32) (i32.const 1)))"#;
+    for tier in [Tier::Fast, Tier::Wasmi] {
+        let m = with_maps(wat, &lookup_pkt_maps());
+        let e = Filter::new(&m, options(&[], tier).unwrap())
+            .and_then(|f| f.instantiate().map(drop))
+            .err()
+            .map(|e| e.to_string());
+        assert!(
+            e.as_deref().is_some_and(|e| e.contains("init trapped")),
+            "{tier:?}: {e:?}"
+        );
+    }
+}

@@ -8,7 +8,7 @@
 # expect-log: wasmnf: selftest hostcalls pkt=udp:8080 verdict=accept status=ok
 # expect-log: wasmnf: selftest unsupported: refused: the engine does not run
 # expect-log: wasmnf: selftest passed (6 runs)
-# expect-log: wasmnf: loaded (abi 2)
+# expect-log: wasmnf: loaded (abi 3)
 # expect-log: wasmnf: unloaded
 # expect-log-re: wasmnf: selftest engine stack max=[0-9]+ bytes \(packet path\)
 # expect-log-re: wasmnf: selftest engine load stack max=[0-9]+ bytes of the 64 KiB load stack
@@ -25,7 +25,7 @@ kmemleak_clear
 insmod $ko || fail "insmod failed"
 [ -d /sys/module/wasmnf ] || fail "/sys/module/wasmnf missing after insmod"
 echo "wasmnf coresize=$(cat /sys/module/wasmnf/coresize) bytes"
-dmesg_has "wasmnf: loaded (abi 2)" || fail "no load line"
+dmesg_has "wasmnf: loaded (abi 3)" || fail "no load line"
 dmesg_has "wasmnf: selftest passed" || fail "self-test did not pass"
 stack=$(dmesg | sed -n 's/.*wasmnf: selftest engine stack max=\([0-9]*\) bytes.*/\1/p' | tail -n 1)
 [ -n "$stack" ] || fail "no stack figure"
@@ -43,7 +43,7 @@ dmesg_has "wasmnf: unloaded" || fail "no unload line"
 # A second load/unload cycle must work as the first.
 dmesg -c >/dev/null
 insmod $ko || fail "second insmod failed"
-dmesg_has "wasmnf: loaded (abi 2)" || fail "no load line on reload"
+dmesg_has "wasmnf: loaded (abi 3)" || fail "no load line on reload"
 $IP netns exec peer ping -c 1 -W 5 10.98.0.1 || fail "ping after reload"
 rmmod wasmnf || fail "second rmmod failed"
 dmesg_has "wasmnf: unloaded" || fail "no unload line on reload"

@@ -1011,6 +1011,14 @@ fn host(
             let r = imports::map_lookup(env.maps, env.cpu, memory, map, key, val)?;
             (3, Some(u64::from(r as u32)))
         }
+        HostFn::MapLookupPkt => {
+            let (map, field, val) = (arg(0, 3)?, arg(1, 3)?, arg(2, 3)?);
+            let family = env.ctx.family;
+            let r = imports::map_lookup_pkt(
+                env.maps, env.cpu, env.packet, family, memory, map, field, val,
+            )?;
+            (3, Some(u64::from(r as u32)))
+        }
         HostFn::MapUpdate => {
             let (map, key, val, flags) = (arg(0, 4)?, arg(1, 4)?, arg(2, 4)?, arg(3, 4)?);
             let r =

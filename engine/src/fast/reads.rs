@@ -41,6 +41,8 @@ fn host_reads_memory(f: HostFn, ctx: &mut bool) -> bool {
             *ctx = true;
             false
         }
+        // Keyed by the packet: writes the value, reads no memory.
+        HostFn::MapLookupPkt => false,
         HostFn::PktU8 | HostFn::PktU16 | HostFn::PktU32 | HostFn::PktU64 | HostFn::PktRead => false,
     }
 }

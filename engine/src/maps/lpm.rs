@@ -360,12 +360,53 @@ impl Lpm {
                 break;
             }
             // `plen < len <= 128`: the bit after the prefix exists.
-            let side = match plen {
-                0..64 => (top >> (63 - plen)) & 1,
-                _ => (low >> (127 - plen)) & 1,
-            };
             let links = node[LINKS].load(Ordering::Acquire);
-            n = (links >> (32 * side)) as u32;
+            if plen >= 64 {
+                // Every node below this one shares its top word, which
+                // matched: the rest of the walk compares the low word only.
+                let side = (low >> (127 - plen)) & 1;
+                return self.walk_low(((links >> (32 * side)) as u32, best), len, low);
+            }
+            n = (links >> (32 * ((top >> (63 - plen)) & 1))) as u32;
+        }
+        best
+    }
+
+    /// The rest of a [`Lpm::walk128`] below a matched node of at least 64
+    /// bits: its descendants have longer prefixes that extend it, so their
+    /// top key word is the address's, and only the low word is compared
+    /// (the IPv4-mapped addresses of a mixed map are all such a walk after
+    /// the first level).
+    #[inline(always)]
+    fn walk_low(&self, (mut n, mut best): (u32, u32), len: u32, low: u64) -> u32 {
+        // Prefix lengths 64..=128 increase along the walk: at most 65.
+        for _ in 0..=64 {
+            let at = n as usize * self.stride;
+            let (true, Some(node)) = (n != 0, self.nodes.get(at..at + KEY + 2)) else {
+                break;
+            };
+            let meta = node[META].load(Ordering::Acquire);
+            let plen = (meta >> PLEN_SHIFT) as u32 & 0xff;
+            // A child shorter than 64 bits would be a broken invariant:
+            // stop with what the walk has.
+            if plen > len || plen < 64 {
+                break;
+            }
+            // Bits of the low word in the prefix: 0..=64.
+            let b = plen - 64;
+            let key = node[KEY + 1].load(Ordering::Relaxed);
+            if b != 0 && (key ^ low) >> (64 - b) != 0 {
+                break;
+            }
+            if meta & HAS_VALUE != 0 {
+                best = n;
+            }
+            if plen == len {
+                break;
+            }
+            // `plen < len <= 128`, so `b < 64`.
+            let links = node[LINKS].load(Ordering::Acquire);
+            n = (links >> (32 * ((low >> (63 - b)) & 1))) as u32;
         }
         best
     }

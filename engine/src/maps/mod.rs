@@ -232,6 +232,39 @@ impl Map {
         }
     }
 
+    /// The key `addr` (a packet's address) is in this map, in the form its
+    /// kind searches with: the address as a full-length prefix for `lpm`
+    /// maps (IPv4 as IPv4-mapped IPv6 in maps of 16-byte addresses), the
+    /// address bytes for `hash` and `percpu_hash` maps of 4-byte (IPv4) or
+    /// 16-byte keys (IPv6, IPv4-mapped for IPv4). `Err(ENODATA)` for no
+    /// address or an IPv6 one in an IPv4 map, `Err(EINVAL)` for a map no
+    /// address can key (an array, other key sizes).
+    #[inline]
+    pub(crate) fn addr_key(&self, addr: Option<crate::packet::Addr>) -> Result<Prepared, i32> {
+        use crate::packet::Addr;
+        let mapped = |a: [u8; 4]| (0xffff_u128 << 32) | u128::from(u32::from_be_bytes(a));
+        let lpm = matches!(&*self.store, Store::Lpm(_));
+        let hash = matches!(&*self.store, Store::Hash(_));
+        match (lpm, hash, self.decl.key_size) {
+            (true, _, 8) | (true, _, 20) | (_, true, 4) | (_, true, 16) => {}
+            _ => return Err(ret::EINVAL),
+        }
+        // Maps of 4-byte addresses (key 8 for `lpm`, 4 for `hash`) take
+        // IPv4 only; the others both families.
+        let v4_only = self.decl.key_size <= 8;
+        Ok(match (lpm, v4_only, addr.ok_or(ret::ENODATA)?) {
+            (_, true, Addr::V6(_)) => return Err(ret::ENODATA),
+            (true, true, Addr::V4(a)) => {
+                Prepared::Prefix(32, u128::from(u32::from_be_bytes(a)) << 96)
+            }
+            (true, false, Addr::V4(a)) => Prepared::Prefix(128, mapped(a)),
+            (true, false, Addr::V6(a)) => Prepared::Prefix(128, u128::from_be_bytes(a)),
+            (false, true, Addr::V4(a)) => Prepared::Hash(Key::pack(&a)),
+            (false, false, Addr::V4(a)) => Prepared::Hash(Key::pack(&mapped(a).to_be_bytes())),
+            (false, false, Addr::V6(a)) => Prepared::Hash(Key::pack(&a)),
+        })
+    }
+
     /// [`Map::lookup`] of a prepared key.
     #[inline]
     pub(crate) fn lookup_prepared(&self, key: &Prepared, cpu: usize, dst: &mut [u8]) -> bool {

@@ -164,6 +164,25 @@ pub(crate) fn define(linker: &mut Linker<HostState>) -> Result<(), Error> {
     )?;
     linker.func_wrap(
         m,
+        "map_lookup_pkt",
+        move |mut c: Caller<'_, HostState>, map: i32, field: i32, value: i32| {
+            let (memory, state) = split(&mut c);
+            let (packet, family) = (state.packet.get(), state.ctx.family);
+            imports::map_lookup_pkt(
+                &state.maps,
+                state.cpu,
+                packet,
+                family,
+                memory,
+                map,
+                field,
+                value,
+            )
+            .map_err(raise)
+        },
+    )?;
+    linker.func_wrap(
+        m,
         "map_update",
         move |mut c: Caller<'_, HostState>, map: i32, key: i32, value: i32, flags: i32| {
             let (memory, state) = split(&mut c);

@@ -9,7 +9,9 @@
 //! `addr=src|dst` (default `src`) picks the address tested.
 #![no_std]
 use core::net::IpAddr;
-use wasmnf_sdk::{config, entry, maps, InitError, LpmMap, Packet, State, Verdict};
+use wasmnf_sdk::{
+    config, entry, maps, AddrLookup, InitError, LpmMap, Packet, PacketAddr, State, Verdict,
+};
 
 maps! {
     /// Prefixes to drop (the value is free for the user: a list id, say).
@@ -18,7 +20,7 @@ maps! {
     static ALLOW: LpmMap<IpAddr, u32> = "allow", 65_536;
 }
 
-static USE_DST: State<bool> = State::new(false);
+static WHICH: State<PacketAddr> = State::new(PacketAddr::Src);
 static HAS_ALLOW: State<bool> = State::new(false);
 
 /// Adds the prefixes of config `key` to `map`; whether `key` was given.
@@ -32,23 +34,22 @@ fn insert_config(key: &'static str, map: &LpmMap<IpAddr, u32>) -> Result<bool, I
 fn init() -> Result<(), InitError> {
     insert_config("deny", &DENY)?;
     HAS_ALLOW.set(insert_config("allow", &ALLOW)?);
-    USE_DST.set(config::one_of("addr", &["src", "dst"], 0)? == 1);
+    WHICH.set(match config::one_of("addr", &["src", "dst"], 0)? {
+        0 => PacketAddr::Src,
+        _ => PacketAddr::Dst,
+    });
     Ok(())
 }
 
 fn filter(pkt: &Packet) -> Verdict {
-    let addr = if USE_DST.get() {
-        pkt.dst_addr()
-    } else {
-        pkt.src_addr()
-    };
-    let Some(addr) = addr else {
-        return Verdict::Accept;
-    };
-    if DENY.lookup(&addr).is_some() {
-        return Verdict::Drop;
+    // The host keys the maps by the packet's address (`map_lookup_pkt`).
+    let which = WHICH.get();
+    match DENY.contains_packet(pkt, which) {
+        AddrLookup::NoAddress => return Verdict::Accept,
+        AddrLookup::Found(_) => return Verdict::Drop,
+        AddrLookup::Missing => {}
     }
-    if HAS_ALLOW.get() && ALLOW.lookup(&addr).is_none() {
+    if HAS_ALLOW.get() && !ALLOW.contains_packet(pkt, which).is_found() {
         return Verdict::Drop;
     }
     Verdict::Accept

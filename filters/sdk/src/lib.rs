@@ -36,7 +36,10 @@
 //! in 32-bit arithmetic, each family in its own array: 34-47% fewer
 //! instructions for `cidr_filter`); build large state in place in its
 //! [`State`] (`State::with`) rather than returning it by value (the
-//! shadow stack is 16 KiB).
+//! shadow stack is 16 KiB); look the packet's own address up in a map with
+//! `contains_packet` or `lookup_packet` rather than `lookup(&addr)` (the
+//! host reads the address and builds the key: `cidr_filter` with 100,000
+//! prefixes went from 2,067 to 1,102 instructions per packet).
 #![no_std]
 
 pub mod config;
@@ -50,7 +53,9 @@ mod sys;
 
 pub use config::InitError;
 pub use list::List;
-pub use maps::{Array, Flags, HashMap, LpmMap, MapError, PerCpuArray, PerCpuHash};
+pub use maps::{
+    AddrLookup, Array, Flags, HashMap, LpmMap, MapError, PacketAddr, PerCpuArray, PerCpuHash,
+};
 pub use net::{proto, Cidr, Fragment, Icmp, Ip, Tcp, TcpFlags, Udp, L3};
 pub use packet::{Ctx, Family, Hook, Packet};
 pub use prefix::PrefixSet;

@@ -1,6 +1,6 @@
 //! Maps: key-value state the host keeps for the filter, shared by every
-//! CPU and readable and writable from userspace while packets flow (ABI 2,
-//! `docs/abi.md` "Maps").
+//! CPU and readable and writable from userspace while packets flow (ABI 2;
+//! lookups keyed by the packet's address, ABI 3: `docs/abi.md` "Maps").
 //!
 //! Declare every map of a filter in one [`maps!`](macro@crate::maps) block, as
 //! statics:
@@ -24,12 +24,17 @@
 //! byte arrays and arrays of `u32`/`u64`.
 //!
 //! Lookups copy the value out (a few bytes on the shadow stack), so nothing
-//! on the packet path copies a whole table.
+//! on the packet path copies a whole table. To look up the packet's own
+//! source or destination address, as nftables' `ip saddr @set` does, use
+//! `lookup_packet` (`BLOCKLIST.lookup_packet(pkt, PacketAddr::Src)`), or
+//! `contains_packet` when the value does not matter: the host keys the map
+//! by the address, and the filter runs none of the Wasm that reads it and
+//! builds the key (nor, for `contains_packet`, keeps a buffer for the value).
 
-use crate::sys;
+use crate::{sys, Packet};
 use core::marker::PhantomData;
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use wasmnf_common::maps::{kind, ret, ty, update, Decl};
+use wasmnf_common::maps::{addr, kind, ret, ty, update, Decl};
 
 /// Why a map update failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -429,6 +434,126 @@ impl<V: Plain> LpmMap<IpAddr, V> {
         self.insert(&addr, cidr.prefix().min(max_len(&addr)), value)
     }
 }
+
+/// Which address of the packet keys a lookup by packet
+/// ([`LpmMap::lookup_packet`], [`HashMap::lookup_packet`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PacketAddr {
+    /// The source address.
+    Src,
+    /// The destination address.
+    Dst,
+}
+
+/// What a lookup keyed by a packet's address found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AddrLookup<V> {
+    /// The value of the entry: the longest prefix holding the address
+    /// (`lpm`), or the address itself (`hash`).
+    Found(V),
+    /// No entry holds the address.
+    Missing,
+    /// The packet has no address the map is keyed by: it does not start
+    /// with a complete IP header ([`Packet::src_addr`] is `None`), or it is
+    /// IPv6 and the map holds IPv4 addresses.
+    NoAddress,
+}
+
+impl<V> AddrLookup<V> {
+    /// Whether an entry holds the address.
+    #[inline(always)]
+    pub fn is_found(&self) -> bool {
+        matches!(self, AddrLookup::Found(_))
+    }
+}
+
+impl PacketAddr {
+    #[inline(always)]
+    fn field(self) -> i32 {
+        match self {
+            PacketAddr::Src => addr::SRC,
+            PacketAddr::Dst => addr::DST,
+        }
+    }
+}
+
+/// What `map_lookup_pkt` returned, with `found` the value when it found one.
+#[inline(always)]
+fn addr_lookup<V>(r: i32, found: impl FnOnce() -> V) -> AddrLookup<V> {
+    match r {
+        ret::OK => AddrLookup::Found(found()),
+        ret::ENOENT => AddrLookup::Missing,
+        _ => AddrLookup::NoAddress,
+    }
+}
+
+/// One `map_lookup_pkt`: the host takes the key from the packet, so the
+/// filter neither reads the address nor builds the key.
+#[inline(always)]
+fn lookup_packet_raw<V: Plain>(id: u32, which: PacketAddr) -> AddrLookup<V> {
+    let mut v = V::Wire::ZERO;
+    let r = sys::map_lookup_pkt(id, which.field(), v.bytes_mut());
+    addr_lookup(r, || V::from_wire(&v))
+}
+
+/// The same as a membership test: no value is copied, so the filter keeps
+/// no buffer for it (the cheapest form: an nftables set lookup).
+#[inline(always)]
+fn contains_packet_raw(id: u32, which: PacketAddr) -> AddrLookup<()> {
+    addr_lookup(sys::map_contains_pkt(id, which.field()), || ())
+}
+
+/// `lookup_packet` and `contains_packet` for a map type whose keys are
+/// `$bound`, with their documentation.
+macro_rules! packet_api {
+    ($name:ident<K: $bound:path>, $lookup:literal, $contains:literal) => {
+        impl<K: $bound, V: Plain> $name<K, V> {
+            #[doc = $lookup]
+            #[inline(always)]
+            pub fn lookup_packet(&self, _pkt: &Packet, which: PacketAddr) -> AddrLookup<V> {
+                lookup_packet_raw(self.id, which)
+            }
+
+            #[doc = $contains]
+            #[inline(always)]
+            pub fn contains_packet(&self, _pkt: &Packet, which: PacketAddr) -> AddrLookup<()> {
+                contains_packet_raw(self.id, which)
+            }
+        }
+    };
+}
+
+packet_api!(
+    LpmMap<K: LpmKey>,
+    "The value of the longest prefix holding the packet's source or
+destination address: [`LpmMap::lookup`] of [`Packet::src_addr`] (or
+`dst_addr`), done by the host, which is cheaper than reading the address
+and building the key in Wasm. In a map of IPv6 (or [`IpAddr`]) keys an
+IPv4 address is looked up in its IPv4-mapped form, as
+[`LpmKey for IpAddr`](LpmKey) stores it.",
+    "Whether a prefix holds the packet's address: [`LpmMap::lookup_packet`]
+without the value, which makes it cheaper (`Found(())`, `Missing` or
+`NoAddress`)."
+);
+
+/// A hash key a packet's address can be: [`Ipv4Addr`] (IPv6 packets have
+/// none) or [`Ipv6Addr`] (IPv4 addresses in their IPv4-mapped form).
+pub trait AddrKey: Plain {}
+impl AddrKey for Ipv4Addr {}
+impl AddrKey for Ipv6Addr {}
+
+packet_api!(
+    HashMap<K: AddrKey>,
+    "The value of the packet's source or destination address ([`AddrKey`]
+says which form of it).",
+    "Whether the packet's address is a key; nothing is copied."
+);
+packet_api!(
+    PerCpuHash<K: AddrKey>,
+    "This CPU's value of the packet's source or destination address
+([`AddrKey`] says which form of it).",
+    "Whether the packet's address is a key; nothing is copied."
+);
 
 /// Declares a filter's maps, each a `static` with its name and capacity:
 /// `static NAME: Type = "name", capacity;` (see [the module](mod@crate::maps)).

@@ -18,6 +18,8 @@ extern "C" {
     fn map_delete_raw(map: i32, key: i32) -> i32;
     #[link_name = "map_add"]
     fn map_add_raw(map: i32, key: i32, offset: i32, delta: i64) -> i32;
+    #[link_name = "map_lookup_pkt"]
+    fn map_lookup_pkt_raw(map: i32, field: i32, value: i32) -> i32;
 }
 
 // The map imports: `key` and `value` are exactly the sizes the map declares
@@ -58,6 +60,25 @@ pub(crate) fn map_delete(map: u32, key: &[u8]) -> i32 {
 pub(crate) fn map_add(map: u32, key: &[u8], offset: usize, delta: u64) -> i32 {
     // SAFETY: a live buffer the host only reads.
     unsafe { map_add_raw(map as i32, key.as_ptr() as i32, offset as i32, delta as i64) }
+}
+
+/// `map_lookup_pkt`: [`map_lookup`] keyed by the packet's address `field`
+/// (`wasmnf_common::maps::addr`); the host builds the key.
+#[inline(always)]
+pub(crate) fn map_lookup_pkt(map: u32, field: i32, value: &mut [u8]) -> i32 {
+    // SAFETY: `value` is a live buffer of this module's memory of the map's
+    // value size; the host writes only it.
+    unsafe { map_lookup_pkt_raw(map as i32, field, value.as_mut_ptr() as i32) }
+}
+
+/// `map_lookup_pkt` with `addr::NO_VALUE`: whether an entry holds the
+/// packet's address `field`; nothing is copied.
+#[inline(always)]
+pub(crate) fn map_contains_pkt(map: u32, field: i32) -> i32 {
+    use wasmnf_common::maps::addr::NO_VALUE;
+    // SAFETY: with `NO_VALUE` the host reads and writes none of this
+    // module's memory.
+    unsafe { map_lookup_pkt_raw(map as i32, field, NO_VALUE) }
 }
 
 /// Reads a big-endian `u8`/`u16`/`u32` at `off`. The caller has checked that
