@@ -172,12 +172,13 @@ impl Addr {
     /// The source (`dst` false) or destination address of `pkt`, which the
     /// hook says is of `family`: `None` unless the packet starts with a
     /// complete IP header of that family ([`PktInfo::parse`] finds one, the
-    /// same condition as the SDK's `Packet::src_addr`).
+    /// same condition as the SDK's `Packet::src_addr`; the transport ports
+    /// are not read).
     #[inline]
     pub(crate) fn of(pkt: &dyn PacketView, family: Family, dst: bool) -> Option<Addr> {
-        PktInfo::parse(pkt, family)?;
         let linear = pkt.linear();
         let linear = &linear[..linear.len().min(pkt.len())];
+        PktInfo::network(pkt, linear, family)?;
         Some(match family {
             Family::Ipv4 => Addr::V4(bytes_at(pkt, linear, if dst { 16 } else { 12 })?),
             Family::Ipv6 => Addr::V6(bytes_at(pkt, linear, if dst { 24 } else { 8 })?),
@@ -205,10 +206,36 @@ impl PktInfo {
     /// they are there; allocates nothing and never panics.
     #[inline(always)]
     pub fn parse(pkt: &dyn PacketView, family: Family) -> Option<PktInfo> {
-        let len = pkt.len();
         let linear = pkt.linear();
-        let linear = &linear[..linear.len().min(len)];
-        let (protocol, fragment, l4) = match family {
+        let linear = &linear[..linear.len().min(pkt.len())];
+        let (protocol, fragment, l4) = Self::network(pkt, linear, family)?;
+        let ports = match (protocol, fragment) {
+            (_, Fragment::NonFirst) => None,
+            (6 | 17, _) => bytes_at::<4>(pkt, linear, l4).map(|[s0, s1, d0, d1]| {
+                (u16::from_be_bytes([s0, s1]), u16::from_be_bytes([d0, d1]))
+            }),
+            _ => None,
+        };
+        Some(PktInfo {
+            protocol,
+            fragment,
+            // At most 40 + 8 * 2048 for IPv6, 60 for IPv4.
+            l4_offset: l4 as u32,
+            ports,
+        })
+    }
+
+    /// The network-layer part of [`PktInfo::parse`] (`linear` is `pkt`'s
+    /// linear bytes, cut to its length): protocol, fragment position and
+    /// transport offset, `None` exactly when `parse` is.
+    #[inline(always)]
+    fn network(
+        pkt: &dyn PacketView,
+        linear: &[u8],
+        family: Family,
+    ) -> Option<(u8, Fragment, usize)> {
+        let len = pkt.len();
+        Some(match family {
             Family::Ipv4 => {
                 let [vihl, _, _, _, _, _, f0, f1, _, protocol] = bytes_at::<10>(pkt, linear, 0)?;
                 let ihl = usize::from(vihl & 0x0f) * 4;
@@ -257,20 +284,6 @@ impl PktInfo {
                 }
                 (next, frag, off)
             }
-        };
-        let ports = match (protocol, fragment) {
-            (_, Fragment::NonFirst) => None,
-            (6 | 17, _) => bytes_at::<4>(pkt, linear, l4).map(|[s0, s1, d0, d1]| {
-                (u16::from_be_bytes([s0, s1]), u16::from_be_bytes([d0, d1]))
-            }),
-            _ => None,
-        };
-        Some(PktInfo {
-            protocol,
-            fragment,
-            // At most 40 + 8 * 2048 for IPv6, 60 for IPv4.
-            l4_offset: l4 as u32,
-            ports,
         })
     }
 }
