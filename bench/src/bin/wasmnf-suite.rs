@@ -76,7 +76,10 @@ fn random_prefixes(n: usize, lens: &[u32]) -> Vec<String> {
 /// starting at `key` (4: a `hash` of addresses, 0: an `lpm` key). `base`
 /// is the same module without the call; it keeps an untaken one so that
 /// the engine stages the same window. The cost of a lookup is a probe's
-/// instructions minus the base's.
+/// instructions minus the base's. `pkt-hash` and `pkt-lpm` look the same
+/// maps up with `map_lookup_pkt` (the host keys them by the packet's
+/// source; IPv6 frames get its no-address return), copying the value to
+/// 64 as the others do.
 fn probe_wat(name: &str) -> String {
     let call = |key: u32| format!("(call $lookup (i32.const 0) (i32.const {key}) (i32.const 64))");
     let tail = match name {
@@ -85,11 +88,16 @@ fn probe_wat(name: &str) -> String {
             call(4)
         ),
         "hash" => format!("(i32.ne {} (i32.const 0))", call(4)),
+        "pkt-hash" | "pkt-lpm" => {
+            "(i32.ne (call $lookup_pkt (i32.const 0) (i32.const 0) (i32.const 64)) (i32.const 0))"
+                .to_string()
+        }
         _ => format!("(i32.ne {} (i32.const 0))", call(0)),
     };
     format!(
         r#"(module
   (import "wasmnf" "map_lookup" (func $lookup (param i32 i32 i32) (result i32)))
+  (import "wasmnf" "map_lookup_pkt" (func $lookup_pkt (param i32 i32 i32) (result i32)))
   (memory (export "memory") 1)
   (global (export "wasmnf_window") i32 (i32.const 1024))
   (func (export "filter") (param $len i32) (result i32)
@@ -103,7 +111,7 @@ fn probe_wat(name: &str) -> String {
 fn probe(name: &str) -> Vec<u8> {
     use wasmnf_engine::common::maps::{kind, ty, Decl};
     let d = match name {
-        "lpm" => Decl::new(0, "m", kind::LPM, ty::IPV4, 8, ty::U32, 4, 200_000),
+        "lpm" | "pkt-lpm" => Decl::new(0, "m", kind::LPM, ty::IPV4, 8, ty::U32, 4, 200_000),
         _ => Decl::new(0, "m", kind::HASH, ty::IPV4, 4, ty::U32, 4, 65_536),
     };
     let wasm = wat::parse_str(probe_wat(name)).expect("valid probe");
@@ -289,8 +297,12 @@ fn suite() -> Vec<Entry> {
         probe_entry("probe base", "wat:base", vec![]),
         probe_entry("probe hash miss", "wat:hash", vec![]),
         probe_entry("probe hash hit", "wat:hash", sources()),
-        probe_entry("probe lpm miss", "wat:lpm", sparse),
-        probe_entry("probe lpm hit", "wat:lpm", with_slash8),
+        probe_entry("probe lpm miss", "wat:lpm", sparse.clone()),
+        probe_entry("probe lpm hit", "wat:lpm", with_slash8.clone()),
+        probe_entry("probe pkt hash miss", "wat:pkt-hash", vec![]),
+        probe_entry("probe pkt hash hit", "wat:pkt-hash", sources()),
+        probe_entry("probe pkt lpm miss", "wat:pkt-lpm", sparse),
+        probe_entry("probe pkt lpm hit", "wat:pkt-lpm", with_slash8),
     ]
 }
 
