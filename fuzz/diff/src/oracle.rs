@@ -193,6 +193,13 @@ fn define(linker: &mut Linker<State>) -> wasmtime::Result<()> {
             trap(TrapKind::NoSuchMap)
         },
     )?;
+    linker.func_wrap(
+        m,
+        "map_lookup_pkt",
+        |_: Caller<'_, State>, _: i32, _: i32, _: i32| -> HostResult<i32> {
+            trap(TrapKind::NoSuchMap)
+        },
+    )?;
     Ok(())
 }
 
