@@ -213,6 +213,16 @@ fn key_of(
     Ok((buf, n))
 }
 
+/// What a lookup import returns: `0` found, `-ENOENT` not.
+#[inline(always)]
+fn lookup_status(found: bool) -> i32 {
+    if found {
+        ret::OK
+    } else {
+        ret::ENOENT
+    }
+}
+
 /// `map_lookup(map, key, value)`: copies the value to `value`; `0` if found,
 /// `-ENOENT` if not (the value bytes are then unspecified).
 #[inline]
@@ -231,10 +241,7 @@ pub(crate) fn map_lookup(
     let values = guest_range(value, d.value_size as usize, memory.len())?;
     let key = m.prepare(memory.get(keys).ok_or(HostTrap::MemoryOutOfBounds)?);
     let dst = memory.get_mut(values).ok_or(HostTrap::MemoryOutOfBounds)?;
-    Ok(match m.lookup_prepared(&key, cpu, dst) {
-        true => ret::OK,
-        false => ret::ENOENT,
-    })
+    Ok(lookup_status(m.lookup_prepared(&key, cpu, dst)))
 }
 
 /// `map_lookup_pkt(map, field, value)`: [`map_lookup`] with the key the
@@ -279,10 +286,7 @@ pub(crate) fn map_lookup_pkt(
         Ok(key) => key,
         Err(e) => return Ok(e),
     };
-    Ok(match m.lookup_prepared(&key, cpu, dst) {
-        true => ret::OK,
-        false => ret::ENOENT,
-    })
+    Ok(lookup_status(m.lookup_prepared(&key, cpu, dst)))
 }
 
 /// `map_update(map, key, value, flags)`.

@@ -242,26 +242,28 @@ impl Map {
     #[inline]
     pub(crate) fn addr_key(&self, addr: Option<crate::packet::Addr>) -> Result<Prepared, i32> {
         use crate::packet::Addr;
-        let mapped = |a: [u8; 4]| (0xffff_u128 << 32) | u128::from(u32::from_be_bytes(a));
-        let lpm = matches!(&*self.store, Store::Lpm(_));
-        let hash = matches!(&*self.store, Store::Hash(_));
-        match (lpm, hash, self.decl.key_size) {
-            (true, _, 8) | (true, _, 20) | (_, true, 4) | (_, true, 16) => {}
+        // Which maps an address keys, and whether they hold IPv4 only.
+        let (lpm, v4_only) = match (&*self.store, self.decl.key_size) {
+            (Store::Lpm(_), 8) => (true, true),
+            (Store::Lpm(_), 20) => (true, false),
+            (Store::Hash(_), 4) => (false, true),
+            (Store::Hash(_), 16) => (false, false),
             _ => return Err(ret::EINVAL),
-        }
-        // Maps of 4-byte addresses (key 8 for `lpm`, 4 for `hash`) take
-        // IPv4 only; the others both families.
-        let v4_only = self.decl.key_size <= 8;
-        Ok(match (lpm, v4_only, addr.ok_or(ret::ENODATA)?) {
-            (_, true, Addr::V6(_)) => return Err(ret::ENODATA),
-            (true, true, Addr::V4(a)) => {
-                Prepared::Prefix(32, u128::from(u32::from_be_bytes(a)) << 96)
-            }
-            (true, false, Addr::V4(a)) => Prepared::Prefix(128, mapped(a)),
-            (true, false, Addr::V6(a)) => Prepared::Prefix(128, u128::from_be_bytes(a)),
-            (false, true, Addr::V4(a)) => Prepared::Hash(Key::pack(&a)),
-            (false, false, Addr::V4(a)) => Prepared::Hash(Key::pack(&mapped(a).to_be_bytes())),
-            (false, false, Addr::V6(a)) => Prepared::Hash(Key::pack(&a)),
+        };
+        // The address in the top bits of 128, as the maps keep keys: IPv4
+        // alone in an IPv4 map, IPv4-mapped (`::ffff:a.b.c.d`) otherwise.
+        let v4 = |a: [u8; 4]| u128::from(u32::from_be_bytes(a));
+        let bits = match (v4_only, addr.ok_or(ret::ENODATA)?) {
+            (true, Addr::V6(_)) => return Err(ret::ENODATA),
+            (true, Addr::V4(a)) => v4(a) << 96,
+            (false, Addr::V4(a)) => 0xffff << 32 | v4(a),
+            (false, Addr::V6(a)) => u128::from_be_bytes(a),
+        };
+        Ok(match (lpm, v4_only) {
+            (true, true) => Prepared::Prefix(32, bits),
+            (true, false) => Prepared::Prefix(128, bits),
+            (false, true) => Prepared::Hash(Key::pack(&bits.to_be_bytes()[..4])),
+            (false, false) => Prepared::Hash(Key::pack(&bits.to_be_bytes())),
         })
     }
 
