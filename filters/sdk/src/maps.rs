@@ -455,7 +455,9 @@ pub enum AddrLookup<V> {
     Missing,
     /// The packet has no address the map is keyed by: it does not start
     /// with a complete IP header ([`Packet::src_addr`] is `None`), or it is
-    /// IPv6 and the map holds IPv4 addresses.
+    /// IPv6 and the map holds IPv4 addresses. (A map whose key no address
+    /// fits, an `LpmKey` of your own of another size, gets this for every
+    /// packet: the host returns `-22` for it.)
     NoAddress,
 }
 
